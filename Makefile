@@ -1,0 +1,94 @@
+# isms-operator: continuous control monitoring for an ISMS, as a Kubernetes operator.
+#
+# The two commands a newcomer needs:
+#   make demo   run the operator on a local control plane against the sample controls
+#   make test   run the whole test suite (what CI runs)
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+IMG ?= isms-operator:dev
+LOCALBIN ?= $(CURDIR)/bin
+GO ?= go
+
+CONTROLLER_GEN_VERSION ?= v0.23.0
+KUBERNETES_VERSION ?= 1.37.1
+ETCD_VERSION ?= 3.7.3
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+ENVTEST_INSTALL := K8S_VERSION=$(KUBERNETES_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/install-envtest.sh $(LOCALBIN)
+# Generated files, checked by `make verify`.
+GENERATED := api config/crd/bases config/rbac/role.yaml
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRDs and the ClusterRole from the kubebuilder markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	$(GO) fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet on the code.
+	$(GO) vet ./...
+
+.PHONY: verify
+verify: manifests generate ## Fail if generated files or formatting are stale.
+	@if [ -n "$$(gofmt -l $$(git ls-files '*.go'))" ]; then echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; fi
+	@if ! git diff --quiet -- $(GENERATED) || [ -n "$$(git ls-files --others --exclude-standard -- $(GENERATED))" ]; then \
+		echo "Generated files are stale: run 'make manifests generate' and commit the result."; \
+		git status --short -- $(GENERATED); git diff --stat -- $(GENERATED); exit 1; fi
+
+.PHONY: test
+test: $(if $(CI),verify,manifests generate) vet envtest ## Run all tests: policy engine, core, and controllers against a real kube-apiserver.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test ./... -count=1 -timeout 20m $(TEST_ARGS)
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no API server.
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /controllers -e /test/)
+
+##@ Build
+
+.PHONY: build
+build: manifests generate ## Build the manager and the local control-plane runner into bin/.
+	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
+	$(GO) build -o $(LOCALBIN)/isms-local ./cmd/isms-local
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+.PHONY: run-local
+run-local: build envtest ## Start a local control plane with the operator and leave it running (Ctrl-C stops it).
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(LOCALBIN)/isms-local run --dir $(LOCALBIN)/local
+
+.PHONY: demo
+demo: build envtest ## Local control plane + operator + sample controls + a drifting workload, then show controls and findings.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" hack/demo.sh
+
+##@ Dependencies
+
+.PHONY: envtest
+envtest: ## Install kube-apiserver, etcd and kubectl into bin/ (built from the Go module proxy, cached per version).
+	@$(ENVTEST_INSTALL) >/dev/null
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)

@@ -1,0 +1,261 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultSweepInterval is how often a Control is re-evaluated in full when spec.interval is unset.
+// Event-driven evaluation keeps results current between sweeps; the sweep catches what events
+// cannot show (for example a policy that reads the inventory of another kind).
+const DefaultSweepInterval = "10m"
+
+// KindSelector names kinds by API group and kind, as Gatekeeper's match does. The empty group ""
+// is the core API group. Wildcards are not accepted: every kind named is watched.
+type KindSelector struct {
+	// apiGroups lists API groups, "" for the core group.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$`
+	// +listType=set
+	APIGroups []string `json:"apiGroups"`
+
+	// kinds lists kinds in those groups, e.g. Deployment.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[A-Z][A-Za-z0-9]*$`
+	// +listType=set
+	Kinds []string `json:"kinds"`
+}
+
+// Targets selects the subjects a Control evaluates.
+type Targets struct {
+	// kinds are the kinds whose objects are evaluated.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Kinds []KindSelector `json:"kinds"`
+
+	// namespaces, when set, limits namespaced subjects to these namespaces.
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	Namespaces []string `json:"namespaces,omitempty"`
+
+	// excludedNamespaces are never evaluated (for example kube-system).
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	ExcludedNamespaces []string `json:"excludedNamespaces,omitempty"`
+
+	// namespaceSelector selects namespaced subjects by the labels of their namespace. For a
+	// Namespace subject it is matched against the namespace's own labels.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// labelSelector selects subjects by their own labels.
+	// +optional
+	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
+}
+
+// PolicySource holds the Rego policy that decides whether a subject complies.
+type PolicySource struct {
+	// rego is one Rego v1 module. It must define
+	//   violation contains {"msg": <string>, "details": <any>} if { ... }
+	// and may read input.review.object (the subject), input.parameters and data.inventory.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=65536
+	Rego string `json:"rego"`
+}
+
+// ControlSpec defines a security control and how its evidence is evaluated.
+type ControlSpec struct {
+	// id is the control identifier people use, e.g. ISMS-K8S-001.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._-]*$`
+	ID string `json:"id"`
+
+	// title is a one-line statement of the control.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Title string `json:"title"`
+
+	// description explains the control, its rationale and how to remediate a failure.
+	// +optional
+	// +kubebuilder:validation:MaxLength=8192
+	Description string `json:"description,omitempty"`
+
+	// owner is the person or team accountable for the control.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Owner string `json:"owner"`
+
+	// severity ranks the consequence of the control failing.
+	// +required
+	Severity Severity `json:"severity"`
+
+	// frameworks maps the control to requirements of standards (ISO 27001:2022 Annex A first).
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=framework
+	Frameworks []FrameworkMapping `json:"frameworks,omitempty"`
+
+	// targets selects the objects the policy evaluates.
+	// +required
+	Targets Targets `json:"targets"`
+
+	// inventory names further kinds the policy reads from data.inventory without evaluating
+	// them as subjects (for example NetworkPolicies, for a policy about Namespaces). A change
+	// to such an object re-evaluates the whole control.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Inventory []KindSelector `json:"inventory,omitempty"`
+
+	// policy is the Rego that decides compliance.
+	// +required
+	Policy PolicySource `json:"policy"`
+
+	// parameters is passed to the policy as input.parameters.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	Parameters *apiextensionsv1.JSON `json:"parameters,omitempty"`
+
+	// interval is how often the control is re-evaluated in full, in addition to the
+	// evaluation that follows every change of a targeted object.
+	// +optional
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s') && duration(self) <= duration('168h')",message="interval must be between 5s and 168h"
+	Interval *metav1.Duration `json:"interval,omitempty"`
+}
+
+// ControlResult is the outcome of a Control's latest evaluation.
+// +kubebuilder:validation:Enum=Pass;Fail;Error;Pending;NotApplicable
+type ControlResult string
+
+const (
+	// ResultPass: every subject complies.
+	ResultPass ControlResult = "Pass"
+	// ResultFail: at least one subject violates the policy.
+	ResultFail ControlResult = "Fail"
+	// ResultError: the policy could not be compiled or evaluated, or targets could not be watched.
+	ResultError ControlResult = "Error"
+	// ResultPending: the control has not been evaluated yet.
+	ResultPending ControlResult = "Pending"
+	// ResultNotApplicable: no object matches the control's targets.
+	ResultNotApplicable ControlResult = "NotApplicable"
+)
+
+// Condition types and reasons of a Control.
+const (
+	// ConditionPolicyReady is True when the policy compiled and its targets are watched.
+	ConditionPolicyReady = "PolicyReady"
+	// ConditionCompliant is True when the control passes (or has nothing to evaluate).
+	ConditionCompliant = "Compliant"
+
+	ReasonCompiled          = "Compiled"
+	ReasonCompileError      = "CompileError"
+	ReasonTargetsUnresolved = "TargetsUnresolved"
+	ReasonWatchPending      = "WatchPending"
+	ReasonAllSubjectsPass   = "AllSubjectsPass"
+	ReasonSubjectsFailing   = "SubjectsFailing"
+	ReasonEvaluationError   = "EvaluationError"
+	ReasonNoSubjects        = "NoSubjects"
+	ReasonNotEvaluated      = "NotEvaluated"
+)
+
+// ControlStatus is the observed compliance of a Control.
+type ControlStatus struct {
+	// observedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: PolicyReady and Compliant.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// result is the outcome of the latest evaluation.
+	// +optional
+	Result ControlResult `json:"result,omitempty"`
+
+	// evaluatedSubjects counts the objects the policy was evaluated against.
+	// +optional
+	EvaluatedSubjects int32 `json:"evaluatedSubjects,omitempty"`
+
+	// failingSubjects counts the objects that violate the policy.
+	// +optional
+	FailingSubjects int32 `json:"failingSubjects,omitempty"`
+
+	// erroredSubjects counts the objects whose evaluation failed (for example on the deadline).
+	// +optional
+	ErroredSubjects int32 `json:"erroredSubjects,omitempty"`
+
+	// openFindings counts this control's Findings that are Open.
+	// +optional
+	OpenFindings int32 `json:"openFindings,omitempty"`
+
+	// lastEvaluated is when a subject of this control was last evaluated.
+	// +optional
+	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`
+
+	// lastSweep is when the control was last evaluated against all its subjects.
+	// +optional
+	LastSweep *metav1.Time `json:"lastSweep,omitempty"`
+
+	// policyDigest is the sha256 of the Rego module in force.
+	// +optional
+	PolicyDigest string `json:"policyDigest,omitempty"`
+}
+
+// Control is a security control whose evidence is the live state of the cluster, evaluated by a
+// Rego policy.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,categories=isms,shortName=ctl
+// +kubebuilder:printcolumn:name="ID",type=string,JSONPath=`.spec.id`
+// +kubebuilder:printcolumn:name="Severity",type=string,JSONPath=`.spec.severity`
+// +kubebuilder:printcolumn:name="Result",type=string,JSONPath=`.status.result`
+// +kubebuilder:printcolumn:name="Failing",type=integer,JSONPath=`.status.failingSubjects`
+// +kubebuilder:printcolumn:name="Findings",type=integer,JSONPath=`.status.openFindings`
+// +kubebuilder:printcolumn:name="Last Evaluated",type=date,JSONPath=`.status.lastEvaluated`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`,priority=1
+// +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`,priority=1
+// +kubebuilder:printcolumn:name="Evaluated",type=integer,JSONPath=`.status.evaluatedSubjects`,priority=1
+type Control struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec ControlSpec `json:"spec"`
+	// +optional
+	Status ControlStatus `json:"status,omitempty"`
+}
+
+// ControlList is a list of Controls.
+// +kubebuilder:object:root=true
+type ControlList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Control `json:"items"`
+}

@@ -1,0 +1,172 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Bounds on what a Finding stores, so that one Finding stays small in etcd however many subjects
+// fail. The totals are always exact.
+const (
+	// MaxFindingSubjects is how many failing subjects a Finding lists.
+	MaxFindingSubjects = 50
+	// MaxSubjectMessages is how many policy messages are kept per subject.
+	MaxSubjectMessages = 5
+	// MaxMessageLength is the length at which a policy message is cut.
+	MaxMessageLength = 256
+)
+
+// FindingState is where a Finding is in its life.
+// +kubebuilder:validation:Enum=Open;Resolved
+type FindingState string
+
+const (
+	// FindingOpen: subjects of the control fail in this namespace.
+	FindingOpen FindingState = "Open"
+	// FindingResolved: every subject that failed passes again (or is gone).
+	FindingResolved FindingState = "Resolved"
+)
+
+// Labels the operator sets on every Finding, for selection with kubectl -l.
+const (
+	LabelControl  = "isms.dev/control"
+	LabelSeverity = "isms.dev/severity"
+)
+
+// FindingSpec identifies what a Finding is about. The operator sets it when it raises the
+// Finding; it does not change over the Finding's life.
+type FindingSpec struct {
+	// control is the name of the Control that raised the Finding.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Control string `json:"control"`
+
+	// controlID is the control's human identifier (spec.id of the Control).
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	ControlID string `json:"controlID"`
+
+	// title is the control's title, so the Finding reads on its own.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Title string `json:"title,omitempty"`
+
+	// severity is the control's severity.
+	// +required
+	Severity Severity `json:"severity"`
+
+	// frameworks are the requirements the failing control provides evidence for.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Frameworks []FrameworkMapping `json:"frameworks,omitempty"`
+}
+
+// FailingSubject is one object that violates the control's policy.
+type FailingSubject struct {
+	// +required
+	// +kubebuilder:validation:MaxLength=317
+	APIVersion string `json:"apiVersion"`
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Kind string `json:"kind"`
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// namespace is empty for cluster-scoped subjects.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=36
+	UID string `json:"uid,omitempty"`
+	// messages are the policy's violation messages, at most 5, each cut to 256 characters.
+	// +optional
+	// +kubebuilder:validation:MaxItems=5
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
+	Messages []string `json:"messages,omitempty"`
+}
+
+// Condition types and reasons of a Finding.
+const (
+	// FindingReasonFailing: the Finding was raised or reopened because subjects fail.
+	FindingReasonFailing = "SubjectsFailing"
+	// FindingReasonPassing: the Finding was resolved because every subject passes again.
+	FindingReasonPassing = "SubjectsPassing"
+)
+
+// FindingStatus is the operator's record of the failing evidence.
+type FindingStatus struct {
+	// state is Open while subjects fail, Resolved once they all pass again.
+	// +optional
+	State FindingState `json:"state,omitempty"`
+
+	// reopenCount counts how often the Finding was resolved and then failed again.
+	// +optional
+	ReopenCount int32 `json:"reopenCount,omitempty"`
+
+	// firstSeen is when the failure was first observed.
+	// +optional
+	FirstSeen *metav1.Time `json:"firstSeen,omitempty"`
+
+	// lastSeen is when the failure was last observed.
+	// +optional
+	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+
+	// resolvedAt is when the Finding was last resolved; cleared when it reopens.
+	// +optional
+	ResolvedAt *metav1.Time `json:"resolvedAt,omitempty"`
+
+	// subjectCount is the exact number of failing subjects, of which subjects lists at most 50.
+	// +optional
+	SubjectCount int32 `json:"subjectCount,omitempty"`
+
+	// subjects are the failing subjects, sorted by kind and name, at most 50.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
+	Subjects []FailingSubject `json:"subjects,omitempty"`
+
+	// policyDigest is the digest of the policy that produced this evidence.
+	// +optional
+	PolicyDigest string `json:"policyDigest,omitempty"`
+
+	// message summarises the Finding for humans.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
+}
+
+// Finding records that a Control fails in one namespace: one Finding per (Control, namespace),
+// named after the Control, so raising it again is idempotent. Failing cluster-scoped subjects
+// are recorded in the operator's namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,categories=isms,shortName=fnd
+// +kubebuilder:printcolumn:name="Control",type=string,JSONPath=`.spec.controlID`
+// +kubebuilder:printcolumn:name="Severity",type=string,JSONPath=`.spec.severity`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjectCount`
+// +kubebuilder:printcolumn:name="First Seen",type=date,JSONPath=`.status.firstSeen`
+// +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastSeen`
+// +kubebuilder:printcolumn:name="Reopened",type=integer,JSONPath=`.status.reopenCount`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1
+type Finding struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec FindingSpec `json:"spec"`
+	// +optional
+	Status FindingStatus `json:"status,omitempty"`
+}
+
+// FindingList is a list of Findings.
+// +kubebuilder:object:root=true
+type FindingList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Finding `json:"items"`
+}
