@@ -237,7 +237,7 @@ func TestOutputIsBounded(t *testing.T) {
 violation contains {"msg": sprintf("%03d %s", [i, concat("", [x | some _ in numbers.range(1, 400); x := "x"])])} if {
 	some i in numbers.range(1, 50)
 }`
-	p, err := NewEngine(NewInventory(), Options{MaxViolations: 10, MaxMessageLen: 64}).Compile(context.Background(), many)
+	p, err := NewEngine(NewInventory(), Options{MaxViolations: 10, MaxMessageLen: 64, Timeout: 10 * time.Second}).Compile(context.Background(), many)
 	if err != nil {
 		t.Fatal(err)
 	}

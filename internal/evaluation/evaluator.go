@@ -1,0 +1,459 @@
+package evaluation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/policy"
+)
+
+// ControlDefinition is what the evaluator needs of a Control.
+type ControlDefinition struct {
+	Name       string
+	Generation int64
+	Targets    ismsv1.Targets
+	// Inventory lists kinds the policy reads from data.inventory without evaluating them.
+	Inventory  []ismsv1.KindSelector
+	Policy     *policy.Policy
+	Parameters ast.Value
+}
+
+// SubjectResult is the verdict on one failing or erroring subject.
+type SubjectResult struct {
+	Subject    SubjectRef
+	Violations []policy.Violation
+	Err        string
+}
+
+// SubjectRef names a subject without holding on to its value.
+type SubjectRef struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	UID        types.UID
+}
+
+func refOf(s *Subject) SubjectRef {
+	return SubjectRef{APIVersion: s.APIVersion(), Kind: s.GVK.Kind, Namespace: s.Namespace, Name: s.Name, UID: s.UID}
+}
+
+// key identifies the subject in a control's results: its uid, or for objects built offline
+// without one, its kind and name (see Subject.Key).
+func (r SubjectRef) key() types.UID {
+	if r.UID != "" {
+		return r.UID
+	}
+	return types.UID(strings.Join([]string{r.APIVersion, r.Kind, r.Namespace, r.Name}, "/"))
+}
+
+// Summary is a Control's standing, for its status.
+type Summary struct {
+	Known         bool // the control is registered
+	Swept         bool // evaluated against all its subjects at least once
+	Generation    int64
+	PolicyDigest  string
+	Evaluated     int
+	Failing       int
+	Errored       int
+	FirstError    string
+	LastEvaluated time.Time
+	LastSweep     time.Time
+	// FailingNamespaces are the namespaces (as given to NamespaceOf) with failing subjects.
+	FailingNamespaces []string
+}
+
+// controlState is the evaluator's memory of one control.
+type controlState struct {
+	def     ControlDefinition
+	matcher *Matcher
+
+	matched map[types.UID]struct{}
+	// failing holds failing subjects by the namespace their Finding lives in.
+	failing map[string]map[types.UID]*SubjectResult
+	errored map[types.UID]*SubjectResult
+	// observed is when a failure in a namespace was last confirmed, for Finding.lastSeen.
+	observed map[string]time.Time
+
+	swept         bool
+	needsSweep    bool
+	lastEvaluated time.Time
+	lastSweep     time.Time
+}
+
+// Evaluator holds the results of every Control. It is safe for concurrent use.
+type Evaluator struct {
+	inventory *policy.Inventory
+	// clusterNamespace receives the Findings of cluster-scoped subjects.
+	clusterNamespace string
+	now              func() time.Time
+
+	mu              sync.Mutex
+	controls        map[string]*controlState
+	namespaceLabels map[string]map[string]string
+}
+
+// NewEvaluator returns an evaluator whose policies read inv, and which files failing
+// cluster-scoped subjects under clusterNamespace.
+func NewEvaluator(inv *policy.Inventory, clusterNamespace string, now func() time.Time) *Evaluator {
+	if now == nil {
+		now = time.Now
+	}
+	return &Evaluator{
+		inventory:        inv,
+		clusterNamespace: clusterNamespace,
+		now:              now,
+		controls:         map[string]*controlState{},
+		namespaceLabels:  map[string]map[string]string{},
+	}
+}
+
+// NamespaceOf is the namespace where the Finding for a failing subject lives.
+func (e *Evaluator) NamespaceOf(s SubjectRef) string {
+	if s.Namespace == "" {
+		return e.clusterNamespace
+	}
+	return s.Namespace
+}
+
+// SetControl registers or updates a control. It reports whether the control must be swept
+// (it is new, or its policy, parameters or scope changed); results are kept until that sweep
+// so that a spec change does not flap Findings.
+func (e *Evaluator) SetControl(def ControlDefinition) (needsSweep bool, err error) {
+	m, err := NewMatcher(def.Targets)
+	if err != nil {
+		return false, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[def.Name]
+	if !ok {
+		cs = &controlState{
+			matched:  map[types.UID]struct{}{},
+			failing:  map[string]map[types.UID]*SubjectResult{},
+			errored:  map[types.UID]*SubjectResult{},
+			observed: map[string]time.Time{},
+		}
+		e.controls[def.Name] = cs
+	}
+	changed := !ok || cs.def.Generation != def.Generation || cs.def.Policy != def.Policy
+	cs.def, cs.matcher = def, m
+	if changed {
+		cs.needsSweep = true
+	}
+	return cs.needsSweep || !cs.swept, nil
+}
+
+// RemoveControl forgets a control.
+func (e *Evaluator) RemoveControl(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.controls, name)
+}
+
+// ControlsTargeting returns the controls whose subjects or inventory include kind gk.
+func (e *Evaluator) ControlsTargeting(gk schema.GroupKind) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for name, cs := range e.controls {
+		if cs.matcher.Targets(gk) || readsInventory(cs.def, gk) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func readsInventory(def ControlDefinition, gk schema.GroupKind) bool {
+	for _, k := range GroupKinds(def.Inventory) {
+		if k == gk {
+			return true
+		}
+	}
+	return false
+}
+
+// Upsert records a new or changed subject: it updates the inventory, re-evaluates the subject
+// for every control that targets its kind, and returns the controls whose results changed or
+// that must be swept because their policy reads this kind from the inventory.
+func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
+	if err := e.inventory.Put(ctx, s.InventoryPath(), s.Value); err != nil {
+		return nil, fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var affected []string
+	if IsNamespace(s.GroupKind()) {
+		affected = append(affected, e.setNamespaceLabels(s.Name, s.Labels)...)
+	}
+	now := e.now()
+	for name, cs := range e.controls {
+		switch {
+		case cs.matcher.Targets(s.GroupKind()):
+			if e.evaluate(ctx, cs, s, now) {
+				affected = append(affected, name)
+			}
+		case readsInventory(cs.def, s.GroupKind()):
+			cs.needsSweep = true
+			affected = append(affected, name)
+		}
+	}
+	return dedupe(affected), nil
+}
+
+// Delete forgets a subject that no longer exists and returns the controls it affected.
+func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
+	if err := e.inventory.Delete(ctx, s.InventoryPath()); err != nil {
+		return nil, fmt.Errorf("removing %s %s/%s from the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if IsNamespace(s.GroupKind()) {
+		delete(e.namespaceLabels, s.Name)
+	}
+	var affected []string
+	for name, cs := range e.controls {
+		switch {
+		case cs.matcher.Targets(s.GroupKind()):
+			if e.forget(cs, refOf(s)) {
+				affected = append(affected, name)
+			}
+		case readsInventory(cs.def, s.GroupKind()):
+			cs.needsSweep = true
+			affected = append(affected, name)
+		}
+	}
+	return affected, nil
+}
+
+// setNamespaceLabels records a namespace's labels and returns the controls whose scope depends
+// on them, marked for a sweep, when they changed.
+func (e *Evaluator) setNamespaceLabels(ns string, l map[string]string) []string {
+	old, seen := e.namespaceLabels[ns]
+	e.namespaceLabels[ns] = l
+	if seen && mapsEqual(old, l) {
+		return nil
+	}
+	var affected []string
+	for name, cs := range e.controls {
+		if cs.matcher.UsesNamespaceLabels() {
+			cs.needsSweep = true
+			affected = append(affected, name)
+		}
+	}
+	return affected
+}
+
+// Sweep evaluates a control against all the given subjects (every object of its target kinds)
+// and replaces its results. It returns an error only if the control is unknown.
+func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subject) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if !ok {
+		return fmt.Errorf("control %q is not registered", control)
+	}
+	now := e.now()
+	// Start from empty results, but keep which namespaces had failures so that their
+	// Findings are revisited (and resolved) when nothing fails there any more.
+	previous := cs.failing
+	cs.matched = make(map[types.UID]struct{}, len(cs.matched))
+	cs.failing = make(map[string]map[types.UID]*SubjectResult, len(previous))
+	cs.errored = map[types.UID]*SubjectResult{}
+	for _, s := range subjects {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.evaluate(ctx, cs, s, now)
+	}
+	for ns := range cs.failing {
+		cs.observed[ns] = now
+	}
+	for ns := range previous {
+		if _, still := cs.failing[ns]; !still {
+			delete(cs.observed, ns)
+		}
+	}
+	cs.swept, cs.needsSweep = true, false
+	cs.lastSweep, cs.lastEvaluated = now, now
+	return nil
+}
+
+// evaluate re-evaluates one subject for one control and reports whether the result changed.
+// Callers hold e.mu.
+func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, now time.Time) bool {
+	ref := refOf(s)
+	if !cs.matcher.Matches(s, e.labelsOfScope(s)) {
+		return e.forget(cs, ref)
+	}
+	cs.lastEvaluated = now
+	key := ref.key()
+	_, wasMatched := cs.matched[key]
+	cs.matched[key] = struct{}{}
+	ns := e.NamespaceOf(ref)
+
+	res, err := cs.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: cs.def.Parameters})
+	if err != nil {
+		changed := e.removeFailing(cs, ns, key)
+		prev := cs.errored[key]
+		cs.errored[key] = &SubjectResult{Subject: ref, Err: err.Error()}
+		return changed || prev == nil || prev.Err != err.Error() || !wasMatched
+	}
+	_, wasErrored := cs.errored[key]
+	delete(cs.errored, key)
+	if len(res.Violations) == 0 {
+		return e.removeFailing(cs, ns, key) || wasErrored || !wasMatched
+	}
+	byUID := cs.failing[ns]
+	if byUID == nil {
+		byUID = map[types.UID]*SubjectResult{}
+		cs.failing[ns] = byUID
+	}
+	byUID[key] = &SubjectResult{Subject: ref, Violations: res.Violations}
+	cs.observed[ns] = now
+	// A subject that fails again still changes something: its Finding was seen just now.
+	return true
+}
+
+// forget drops a subject from a control's results and reports whether it was there.
+func (e *Evaluator) forget(cs *controlState, ref SubjectRef) bool {
+	key := ref.key()
+	_, matched := cs.matched[key]
+	delete(cs.matched, key)
+	_, errored := cs.errored[key]
+	delete(cs.errored, key)
+	failing := e.removeFailing(cs, e.NamespaceOf(ref), key)
+	return matched || errored || failing
+}
+
+func (e *Evaluator) removeFailing(cs *controlState, ns string, uid types.UID) bool {
+	byUID := cs.failing[ns]
+	if _, ok := byUID[uid]; !ok {
+		return false
+	}
+	delete(byUID, uid)
+	if len(byUID) == 0 {
+		delete(cs.failing, ns)
+		delete(cs.observed, ns)
+	}
+	return true
+}
+
+func (e *Evaluator) labelsOfScope(s *Subject) map[string]string {
+	if IsNamespace(s.GroupKind()) {
+		return s.Labels
+	}
+	return e.namespaceLabels[s.Namespace]
+}
+
+// NeedsSweep reports whether the control must be swept before its results can be trusted.
+func (e *Evaluator) NeedsSweep(control string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	return ok && (cs.needsSweep || !cs.swept)
+}
+
+// Summarize returns a control's standing.
+func (e *Evaluator) Summarize(control string) Summary {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if !ok {
+		return Summary{}
+	}
+	sum := Summary{
+		Known:         true,
+		Swept:         cs.swept,
+		Generation:    cs.def.Generation,
+		Evaluated:     len(cs.matched),
+		Errored:       len(cs.errored),
+		LastEvaluated: cs.lastEvaluated,
+		LastSweep:     cs.lastSweep,
+	}
+	if cs.def.Policy != nil {
+		sum.PolicyDigest = cs.def.Policy.Digest
+	}
+	for ns, byUID := range cs.failing {
+		sum.Failing += len(byUID)
+		sum.FailingNamespaces = append(sum.FailingNamespaces, ns)
+	}
+	sort.Strings(sum.FailingNamespaces)
+	if len(cs.errored) > 0 {
+		errs := make([]string, 0, len(cs.errored))
+		for _, r := range cs.errored {
+			errs = append(errs, fmt.Sprintf("%s %s: %s", r.Subject.Kind, qualifiedName(r.Subject), r.Err))
+		}
+		sort.Strings(errs)
+		sum.FirstError = errs[0]
+	}
+	return sum
+}
+
+// Failures returns the failing subjects of a control whose Finding lives in namespace ns,
+// sorted by kind, namespace and name, and when the failure was last observed.
+func (e *Evaluator) Failures(control, ns string) ([]SubjectResult, time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if !ok {
+		return nil, time.Time{}
+	}
+	byUID := cs.failing[ns]
+	out := make([]SubjectResult, 0, len(byUID))
+	for _, r := range byUID {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessRef(out[i].Subject, out[j].Subject) })
+	return out, cs.observed[ns]
+}
+
+func lessRef(a, b SubjectRef) bool {
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+func qualifiedName(r SubjectRef) string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(xs []string) []string {
+	sort.Strings(xs)
+	out := xs[:0]
+	for i, x := range xs {
+		if i == 0 || x != xs[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

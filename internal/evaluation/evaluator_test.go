@@ -1,0 +1,831 @@
+package evaluation
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/policy"
+)
+
+const clusterNS = "isms-system"
+
+var (
+	configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+	start        = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+)
+
+const privilegedPolicy = `package isms.privileged
+
+violation contains {"msg": msg} if {
+	some c in input.review.object.spec.template.spec.containers
+	c.securityContext.privileged
+	msg := sprintf("container %q is privileged", [c.name])
+}`
+
+const ownerPolicy = `package isms.owner
+
+violation contains {"msg": "namespace has no owner label"} if {
+	not input.review.object.metadata.labels.owner
+}`
+
+const netpolPolicy = `package isms.netpol
+
+violation contains {"msg": "namespace has no NetworkPolicy"} if {
+	name := input.review.object.metadata.name
+	not has_netpol(name)
+}
+
+has_netpol(name) if {
+	some _ in data.inventory.namespace[name]["networking.k8s.io/v1"].NetworkPolicy
+}`
+
+// conflictPolicy fails at runtime for subjects labelled mode: both rules apply and disagree.
+// (1/0 would not do: OPA makes a failing builtin undefined, not an error.)
+const conflictPolicy = `package isms.conflict
+
+mode = "a" if input.review.object.metadata.labels.mode
+mode = "b" if input.review.object.metadata.labels.mode
+
+violation contains {"msg": mode} if mode
+`
+
+const runawayPolicy = `package isms.runaway
+
+violation contains "never" if {
+	some i in numbers.range(1, 100000)
+	some j in numbers.range(1, 100000)
+	i == j + 100000
+}`
+
+// harness wires an evaluator to a real engine and inventory, with a clock the test moves.
+type harness struct {
+	t        *testing.T
+	ctx      context.Context
+	engine   *policy.Engine
+	clock    time.Time
+	ev       *Evaluator
+	subjects map[types.UID]*Subject // what the cluster holds, for sweeps
+	defs     map[string]ControlDefinition
+}
+
+func newHarness(t *testing.T, opts policy.Options) *harness {
+	inv := policy.NewInventory()
+	h := &harness{
+		t:        t,
+		ctx:      context.Background(),
+		engine:   policy.NewEngine(inv, opts),
+		clock:    start,
+		subjects: map[types.UID]*Subject{},
+		defs:     map[string]ControlDefinition{},
+	}
+	h.ev = NewEvaluator(inv, clusterNS, func() time.Time { return h.clock })
+	return h
+}
+
+func (h *harness) tick() time.Time {
+	h.clock = h.clock.Add(time.Minute)
+	return h.clock
+}
+
+func (h *harness) compile(src string) *policy.Policy {
+	h.t.Helper()
+	p, err := h.engine.Compile(h.ctx, src)
+	if err != nil {
+		h.t.Fatalf("compile: %v", err)
+	}
+	return p
+}
+
+func (h *harness) setControl(def ControlDefinition) bool {
+	h.t.Helper()
+	needsSweep, err := h.ev.SetControl(def)
+	if err != nil {
+		h.t.Fatalf("SetControl(%s): %v", def.Name, err)
+	}
+	h.defs[def.Name] = def
+	return needsSweep
+}
+
+func (h *harness) upsert(s *Subject) []string {
+	h.t.Helper()
+	h.subjects[s.Key()] = s
+	affected, err := h.ev.Upsert(h.ctx, s)
+	if err != nil {
+		h.t.Fatalf("Upsert(%s %s/%s): %v", s.GVK.Kind, s.Namespace, s.Name, err)
+	}
+	return affected
+}
+
+func (h *harness) delete(s *Subject) []string {
+	h.t.Helper()
+	delete(h.subjects, s.Key())
+	affected, err := h.ev.Delete(h.ctx, s)
+	if err != nil {
+		h.t.Fatalf("Delete(%s %s/%s): %v", s.GVK.Kind, s.Namespace, s.Name, err)
+	}
+	return affected
+}
+
+// sweep evaluates a control against every subject of its target kinds, as the operator does.
+func (h *harness) sweep(control string) {
+	h.t.Helper()
+	var subjects []*Subject
+	for _, gk := range GroupKinds(h.defs[control].Targets.Kinds) {
+		for _, s := range h.subjects {
+			if s.GroupKind() == gk {
+				subjects = append(subjects, s)
+			}
+		}
+	}
+	if err := h.ev.Sweep(h.ctx, control, subjects); err != nil {
+		h.t.Fatalf("Sweep(%s): %v", control, err)
+	}
+}
+
+// failures renders Failures(control, ns) as "Kind ns/name: msg; msg".
+func (h *harness) failures(control, ns string) []string {
+	res, _ := h.ev.Failures(control, ns)
+	var out []string
+	for _, r := range res {
+		var msgs []string
+		for _, v := range r.Violations {
+			msgs = append(msgs, v.Message)
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s", r.Subject.Kind, qualifiedName(r.Subject), strings.Join(msgs, "; ")))
+	}
+	return out
+}
+
+func object(t *testing.T, v map[string]any) ast.Value {
+	t.Helper()
+	val, err := ast.InterfaceToValue(v)
+	if err != nil {
+		t.Fatalf("converting %v: %v", v, err)
+	}
+	return val
+}
+
+func deploy(t *testing.T, ns, name string, privileged ...string) *Subject {
+	t.Helper()
+	return labelledDeploy(t, ns, name, nil, privileged...)
+}
+
+func labelledDeploy(t *testing.T, ns, name string, labels map[string]string, privileged ...string) *Subject {
+	t.Helper()
+	containers := []any{map[string]any{"name": "app"}}
+	for _, c := range privileged {
+		containers = append(containers, map[string]any{"name": c, "securityContext": map[string]any{"privileged": true}})
+	}
+	return &Subject{
+		ObjectMeta: meta(ns, name, labels),
+		GVK:        deploymentGVK,
+		Value: object(t, map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": name, "namespace": ns, "labels": anyMap(labels)},
+			"spec":     map[string]any{"template": map[string]any{"spec": map[string]any{"containers": containers}}},
+		}),
+	}
+}
+
+func namespace(t *testing.T, name string, labels map[string]string) *Subject {
+	t.Helper()
+	return &Subject{
+		ObjectMeta: meta("", name, labels),
+		GVK:        namespaceGVK,
+		Value: object(t, map[string]any{
+			"apiVersion": "v1", "kind": "Namespace",
+			"metadata": map[string]any{"name": name, "labels": anyMap(labels)},
+		}),
+	}
+}
+
+func networkPolicy(t *testing.T, ns, name string) *Subject {
+	t.Helper()
+	return &Subject{
+		ObjectMeta: meta(ns, name, nil),
+		GVK:        networkPolicyGVK,
+		Value:      object(t, map[string]any{"metadata": map[string]any{"name": name, "namespace": ns}}),
+	}
+}
+
+func configMap(t *testing.T, ns, name string) *Subject {
+	t.Helper()
+	return &Subject{
+		ObjectMeta: meta(ns, name, nil),
+		GVK:        configMapGVK,
+		Value:      object(t, map[string]any{"metadata": map[string]any{"name": name, "namespace": ns}}),
+	}
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// scenario is one control (or more) over an initial cluster, swept, then changed.
+type scenario struct {
+	name      string
+	policy    string
+	targets   ismsv1.Targets
+	inventory []ismsv1.KindSelector
+}
+
+func TestEvaluator(t *testing.T) {
+	privileged := scenario{name: "privileged", policy: privilegedPolicy, targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}}
+	owner := scenario{name: "owner", policy: ownerPolicy, targets: ismsv1.Targets{Kinds: kinds("", "Namespace")}}
+	netpol := scenario{
+		name: "netpol", policy: netpolPolicy,
+		targets:   ismsv1.Targets{Kinds: kinds("", "Namespace")},
+		inventory: []ismsv1.KindSelector{{APIGroups: []string{"networking.k8s.io"}, Kinds: []string{"NetworkPolicy"}}},
+	}
+	prodOnly := scenario{
+		name: "prod-privileged", policy: privilegedPolicy,
+		targets: ismsv1.Targets{
+			Kinds:             kinds("apps", "Deployment"),
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}},
+		},
+	}
+
+	// The cluster every case starts from.
+	cluster := func(t *testing.T) []*Subject {
+		return []*Subject{
+			namespace(t, "ns-a", map[string]string{"env": "prod", "owner": "team-a"}),
+			namespace(t, "ns-b", map[string]string{"env": "dev"}),
+			deploy(t, "ns-a", "web", "sidecar"),
+			deploy(t, "ns-a", "api"),
+			deploy(t, "ns-b", "db", "init", "backup"),
+			networkPolicy(t, "ns-b", "default-deny"),
+		}
+	}
+
+	type want struct {
+		evaluated         int
+		failing           int
+		failingNamespaces []string
+		// failures by the namespace their Finding lives in
+		failures   map[string][]string
+		needsSweep bool
+	}
+	tests := map[string]struct {
+		control scenario
+		// change is applied after the initial sweep; it returns the affected controls.
+		change       func(t *testing.T, h *harness) []string
+		wantAffected []string
+		// reconfirmed are the namespaces where the change itself confirmed a failure.
+		reconfirmed []string
+		// after is checked after the change; afterResweep, when set, after one more sweep.
+		after        want
+		afterResweep *want
+	}{
+		"sweep files failures by namespace, sorted, with messages": {
+			control: privileged,
+			after: want{
+				evaluated:         3,
+				failing:           2,
+				failingNamespaces: []string{"ns-a", "ns-b"},
+				failures: map[string][]string{
+					"ns-a":    {`Deployment ns-a/web: container "sidecar" is privileged`},
+					"ns-b":    {`Deployment ns-b/db: container "backup" is privileged; container "init" is privileged`},
+					clusterNS: nil,
+				},
+			},
+		},
+		"failures within a namespace are sorted by name": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(deploy(t, "ns-a", "aaa", "x"))
+			},
+			wantAffected: []string{"privileged"},
+			reconfirmed:  []string{"ns-a"},
+			after: want{
+				evaluated:         4,
+				failing:           3,
+				failingNamespaces: []string{"ns-a", "ns-b"},
+				failures: map[string][]string{
+					"ns-a": {`Deployment ns-a/aaa: container "x" is privileged`, `Deployment ns-a/web: container "sidecar" is privileged`},
+				},
+			},
+		},
+		"upsert of a fixed deployment removes its failure": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(deploy(t, "ns-a", "web"))
+			},
+			wantAffected: []string{"privileged"},
+			after: want{
+				evaluated:         3,
+				failing:           1,
+				failingNamespaces: []string{"ns-b"},
+				failures:          map[string][]string{"ns-a": nil, "ns-b": {`Deployment ns-b/db: container "backup" is privileged; container "init" is privileged`}},
+			},
+		},
+		"upsert of a deployment that still fails is a change: it was seen again": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(deploy(t, "ns-a", "web", "sidecar"))
+			},
+			wantAffected: []string{"privileged"},
+			reconfirmed:  []string{"ns-a"},
+			after: want{
+				evaluated:         3,
+				failing:           2,
+				failingNamespaces: []string{"ns-a", "ns-b"},
+			},
+		},
+		"upsert of a deployment that still passes changes nothing": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(deploy(t, "ns-a", "api"))
+			},
+			after: want{evaluated: 3, failing: 2, failingNamespaces: []string{"ns-a", "ns-b"}},
+		},
+		"upsert of an untargeted kind affects no control": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(configMap(t, "ns-a", "settings"))
+			},
+			after: want{evaluated: 3, failing: 2, failingNamespaces: []string{"ns-a", "ns-b"}},
+		},
+		"delete of a failing subject removes it": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.delete(deploy(t, "ns-b", "db", "init", "backup"))
+			},
+			wantAffected: []string{"privileged"},
+			after: want{
+				evaluated:         2,
+				failing:           1,
+				failingNamespaces: []string{"ns-a"},
+				failures:          map[string][]string{"ns-b": nil},
+			},
+		},
+		"delete of a passing subject is a change in what is evaluated": {
+			control: privileged,
+			change: func(t *testing.T, h *harness) []string {
+				return h.delete(deploy(t, "ns-a", "api"))
+			},
+			wantAffected: []string{"privileged"},
+			after:        want{evaluated: 2, failing: 2, failingNamespaces: []string{"ns-a", "ns-b"}},
+		},
+		"cluster-scoped failing subject is filed under the cluster namespace": {
+			control: owner,
+			after: want{
+				evaluated:         2,
+				failing:           1,
+				failingNamespaces: []string{clusterNS},
+				failures: map[string][]string{
+					clusterNS: {"Namespace ns-b: namespace has no owner label"},
+					"ns-b":    nil,
+				},
+			},
+		},
+		"cluster-scoped subject fixed by upsert": {
+			control: owner,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(namespace(t, "ns-b", map[string]string{"env": "dev", "owner": "team-b"}))
+			},
+			wantAffected: []string{"owner"},
+			after:        want{evaluated: 2, failures: map[string][]string{clusterNS: nil}},
+		},
+		"inventory join: a new NetworkPolicy marks the control for a sweep": {
+			control: netpol,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(networkPolicy(t, "ns-a", "default-deny"))
+			},
+			wantAffected: []string{"netpol"},
+			// Results stand until the sweep.
+			after: want{
+				evaluated:         2,
+				failing:           1,
+				failingNamespaces: []string{clusterNS},
+				failures:          map[string][]string{clusterNS: {"Namespace ns-a: namespace has no NetworkPolicy"}},
+				needsSweep:        true,
+			},
+			afterResweep: &want{evaluated: 2, failures: map[string][]string{clusterNS: nil}},
+		},
+		"inventory join: a deleted NetworkPolicy marks the control for a sweep": {
+			control: netpol,
+			change: func(t *testing.T, h *harness) []string {
+				return h.delete(networkPolicy(t, "ns-b", "default-deny"))
+			},
+			wantAffected: []string{"netpol"},
+			after:        want{evaluated: 2, failing: 1, failingNamespaces: []string{clusterNS}, needsSweep: true},
+			afterResweep: &want{
+				evaluated:         2,
+				failing:           2,
+				failingNamespaces: []string{clusterNS},
+				failures: map[string][]string{clusterNS: {
+					"Namespace ns-a: namespace has no NetworkPolicy",
+					"Namespace ns-b: namespace has no NetworkPolicy",
+				}},
+			},
+		},
+		"namespaceSelector: only prod namespaces are evaluated": {
+			control: prodOnly,
+			after: want{
+				evaluated:         2,
+				failing:           1,
+				failingNamespaces: []string{"ns-a"},
+				failures:          map[string][]string{"ns-b": nil},
+			},
+		},
+		"namespaceSelector: relabelling a namespace marks the control for a sweep": {
+			control: prodOnly,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(namespace(t, "ns-b", map[string]string{"env": "prod"}))
+			},
+			wantAffected: []string{"prod-privileged"},
+			after:        want{evaluated: 2, failing: 1, failingNamespaces: []string{"ns-a"}, needsSweep: true},
+			afterResweep: &want{
+				evaluated:         3,
+				failing:           2,
+				failingNamespaces: []string{"ns-a", "ns-b"},
+				failures:          map[string][]string{"ns-b": {`Deployment ns-b/db: container "backup" is privileged; container "init" is privileged`}},
+			},
+		},
+		"namespaceSelector: a namespace upserted with the same labels changes nothing": {
+			control: prodOnly,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(namespace(t, "ns-b", map[string]string{"env": "dev"}))
+			},
+			after: want{evaluated: 2, failing: 1, failingNamespaces: []string{"ns-a"}},
+		},
+		"namespaceSelector: a subject in an unselected namespace is not evaluated on upsert": {
+			control: prodOnly,
+			change: func(t *testing.T, h *harness) []string {
+				return h.upsert(deploy(t, "ns-b", "cache", "x"))
+			},
+			after: want{evaluated: 2, failing: 1, failingNamespaces: []string{"ns-a"}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, policy.Options{})
+			def := ControlDefinition{
+				Name: tc.control.name, Generation: 1, Targets: tc.control.targets,
+				Inventory: tc.control.inventory, Policy: h.compile(tc.control.policy),
+			}
+			if !h.setControl(def) {
+				t.Fatal("SetControl of a new control did not ask for a sweep")
+			}
+			for _, s := range cluster(t) {
+				h.upsert(s)
+			}
+			if !h.ev.NeedsSweep(def.Name) {
+				t.Fatal("NeedsSweep = false before the first sweep")
+			}
+			sweptAt := h.clock
+			h.sweep(def.Name)
+			if h.ev.NeedsSweep(def.Name) {
+				t.Fatal("NeedsSweep = true right after a sweep")
+			}
+
+			changedAt := h.tick()
+			if tc.change != nil {
+				affected := tc.change(t, h)
+				if !reflect.DeepEqual(affected, tc.wantAffected) {
+					t.Errorf("affected = %q, want %q", affected, tc.wantAffected)
+				}
+			}
+			check := func(stage string, w want) {
+				t.Helper()
+				sum := h.ev.Summarize(def.Name)
+				if !sum.Known || !sum.Swept || sum.Generation != 1 || sum.PolicyDigest != def.Policy.Digest {
+					t.Errorf("%s: summary header = %+v", stage, sum)
+				}
+				if sum.Evaluated != w.evaluated || sum.Failing != w.failing || sum.Errored != 0 || sum.FirstError != "" {
+					t.Errorf("%s: evaluated/failing/errored = %d/%d/%d (%q), want %d/%d/0",
+						stage, sum.Evaluated, sum.Failing, sum.Errored, sum.FirstError, w.evaluated, w.failing)
+				}
+				if !reflect.DeepEqual(sum.FailingNamespaces, w.failingNamespaces) {
+					t.Errorf("%s: failing namespaces = %q, want %q", stage, sum.FailingNamespaces, w.failingNamespaces)
+				}
+				for ns, wantFailures := range w.failures {
+					if got := h.failures(def.Name, ns); !reflect.DeepEqual(got, wantFailures) {
+						t.Errorf("%s: failures in %s =\n%q\nwant\n%q", stage, ns, got, wantFailures)
+					}
+				}
+				if got := h.ev.NeedsSweep(def.Name); got != w.needsSweep {
+					t.Errorf("%s: NeedsSweep = %v, want %v", stage, got, w.needsSweep)
+				}
+			}
+			check("after change", tc.after)
+
+			// A failure the change re-confirmed is observed then; the others when they were swept.
+			for _, ns := range tc.after.failingNamespaces {
+				_, observed := h.ev.Failures(def.Name, ns)
+				wantObserved := sweptAt
+				if slices.Contains(tc.reconfirmed, ns) {
+					wantObserved = changedAt
+				}
+				if !observed.Equal(wantObserved) {
+					t.Errorf("failure in %s observed at %s, want %s", ns, observed, wantObserved)
+				}
+			}
+
+			if tc.afterResweep != nil {
+				resweptAt := h.tick()
+				h.sweep(def.Name)
+				check("after resweep", *tc.afterResweep)
+				if sum := h.ev.Summarize(def.Name); !sum.LastSweep.Equal(resweptAt) {
+					t.Errorf("lastSweep = %s, want %s", sum.LastSweep, resweptAt)
+				}
+			}
+		})
+	}
+}
+
+func TestEvaluatorErrors(t *testing.T) {
+	tests := map[string]struct {
+		policy    string
+		opts      policy.Options
+		subject   func(t *testing.T) *Subject
+		wantError string // in FirstError
+	}{
+		"runtime conflict": {
+			policy: conflictPolicy,
+			subject: func(t *testing.T) *Subject {
+				return labelledDeploy(t, "ns-a", "odd", map[string]string{"mode": "x"})
+			},
+			wantError: "Deployment ns-a/odd: evaluating policy isms.conflict:",
+		},
+		"deadline": {
+			policy:    runawayPolicy,
+			opts:      policy.Options{Timeout: time.Millisecond},
+			subject:   func(t *testing.T) *Subject { return deploy(t, "ns-a", "odd") },
+			wantError: "Deployment ns-a/odd: " + policy.ErrDeadline.Error(),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, tc.opts)
+			def := ControlDefinition{Name: "ctl", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(tc.policy)}
+			h.setControl(def)
+			odd := tc.subject(t)
+			h.upsert(odd)
+			h.sweep("ctl")
+
+			sum := h.ev.Summarize("ctl")
+			if sum.Evaluated != 1 || sum.Errored != 1 || sum.Failing != 0 || len(sum.FailingNamespaces) != 0 {
+				t.Errorf("evaluated/errored/failing = %d/%d/%d, namespaces %q; want 1/1/0, none",
+					sum.Evaluated, sum.Errored, sum.Failing, sum.FailingNamespaces)
+			}
+			if !strings.HasPrefix(sum.FirstError, tc.wantError) {
+				t.Errorf("FirstError = %q, want it to start with %q", sum.FirstError, tc.wantError)
+			}
+
+			// The same error again is no change; the subject going away is.
+			if affected := h.upsert(odd); len(affected) != 0 {
+				t.Errorf("re-upsert with the same error: affected = %q, want none", affected)
+			}
+			if affected := h.delete(odd); !reflect.DeepEqual(affected, []string{"ctl"}) {
+				t.Errorf("delete of an errored subject: affected = %q, want [ctl]", affected)
+			}
+			if sum := h.ev.Summarize("ctl"); sum.Errored != 0 || sum.FirstError != "" || sum.Evaluated != 0 {
+				t.Errorf("after delete: errored %d (%q), evaluated %d; want 0", sum.Errored, sum.FirstError, sum.Evaluated)
+			}
+		})
+	}
+}
+
+func TestEvaluatorErrorThenFixed(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	h.setControl(ControlDefinition{Name: "ctl", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(conflictPolicy)})
+	odd := labelledDeploy(t, "ns-a", "odd", map[string]string{"mode": "x"})
+	h.upsert(odd)
+	h.sweep("ctl")
+	if sum := h.ev.Summarize("ctl"); sum.Errored != 1 {
+		t.Fatalf("errored = %d, want 1", sum.Errored)
+	}
+	if affected := h.upsert(deploy(t, "ns-a", "odd")); !reflect.DeepEqual(affected, []string{"ctl"}) {
+		t.Errorf("fixing an errored subject: affected = %q, want [ctl]", affected)
+	}
+	if sum := h.ev.Summarize("ctl"); sum.Errored != 0 || sum.FirstError != "" || sum.Evaluated != 1 {
+		t.Errorf("after the fix: errored %d (%q), evaluated %d; want 0, 1", sum.Errored, sum.FirstError, sum.Evaluated)
+	}
+}
+
+func TestSetControl(t *testing.T) {
+	const otherPolicy = `package isms.other
+
+violation contains {"msg": "always"} if true`
+	type step struct {
+		generation int64
+		policy     string
+		swept      bool // sweep after SetControl
+		want       bool // needsSweep reported by SetControl
+	}
+	tests := map[string]struct {
+		steps []step
+	}{
+		"a new control needs a sweep": {
+			steps: []step{{generation: 1, policy: privilegedPolicy, want: true}},
+		},
+		"an unswept control still needs one": {
+			steps: []step{
+				{generation: 1, policy: privilegedPolicy, want: true},
+				{generation: 1, policy: privilegedPolicy, want: true},
+			},
+		},
+		"same generation and policy after a sweep needs none": {
+			steps: []step{
+				{generation: 1, policy: privilegedPolicy, swept: true, want: true},
+				{generation: 1, policy: privilegedPolicy, want: false},
+			},
+		},
+		"new generation needs a sweep": {
+			steps: []step{
+				{generation: 1, policy: privilegedPolicy, swept: true, want: true},
+				{generation: 2, policy: privilegedPolicy, want: true},
+			},
+		},
+		"new policy, same generation, needs a sweep": {
+			steps: []step{
+				{generation: 1, policy: privilegedPolicy, swept: true, want: true},
+				{generation: 1, policy: otherPolicy, want: true},
+			},
+		},
+		"a pending sweep is not forgotten by an unchanged update": {
+			steps: []step{
+				{generation: 1, policy: privilegedPolicy, swept: true, want: true},
+				{generation: 2, policy: privilegedPolicy, want: true},
+				{generation: 2, policy: privilegedPolicy, want: true},
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, policy.Options{})
+			h.upsert(deploy(t, "ns-a", "web", "sidecar"))
+			for i, s := range tc.steps {
+				def := ControlDefinition{Name: "ctl", Generation: s.generation, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(s.policy)}
+				if got := h.setControl(def); got != s.want {
+					t.Errorf("step %d: SetControl = %v, want %v", i, got, s.want)
+				}
+				if got := h.ev.NeedsSweep("ctl"); got != s.want {
+					t.Errorf("step %d: NeedsSweep = %v, want %v", i, got, s.want)
+				}
+				if sum := h.ev.Summarize("ctl"); sum.Generation != s.generation || sum.PolicyDigest != policy.Digest(s.policy) {
+					t.Errorf("step %d: summary generation %d digest %s, want %d %s", i, sum.Generation, sum.PolicyDigest, s.generation, policy.Digest(s.policy))
+				}
+				if s.swept {
+					h.sweep("ctl")
+				}
+			}
+		})
+	}
+}
+
+func TestSetControlKeepsResultsUntilTheSweep(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	h.upsert(deploy(t, "ns-a", "web", "sidecar"))
+	def := ControlDefinition{Name: "ctl", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedPolicy)}
+	h.setControl(def)
+	h.sweep("ctl")
+
+	def.Generation, def.Targets.Namespaces = 2, []string{"elsewhere"}
+	if !h.setControl(def) {
+		t.Fatal("a new scope did not ask for a sweep")
+	}
+	if sum := h.ev.Summarize("ctl"); sum.Failing != 1 {
+		t.Errorf("before the sweep: failing = %d, want 1 (results kept)", sum.Failing)
+	}
+	h.sweep("ctl")
+	if sum := h.ev.Summarize("ctl"); sum.Failing != 0 || sum.Evaluated != 0 || len(sum.FailingNamespaces) != 0 {
+		t.Errorf("after the sweep: failing %d evaluated %d namespaces %q, want none", sum.Failing, sum.Evaluated, sum.FailingNamespaces)
+	}
+	if _, observed := h.ev.Failures("ctl", "ns-a"); !observed.IsZero() {
+		t.Errorf("observed time of a namespace that passes = %s, want zero", observed)
+	}
+}
+
+func TestSetControlInvalidTargets(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	_, err := h.ev.SetControl(ControlDefinition{
+		Name: "ctl", Generation: 1, Policy: h.compile(privilegedPolicy),
+		Targets: ismsv1.Targets{
+			Kinds:         kinds("apps", "Deployment"),
+			LabelSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Bogus"}}},
+		},
+	})
+	if err == nil {
+		t.Fatal("SetControl accepted an invalid selector")
+	}
+	if sum := h.ev.Summarize("ctl"); sum.Known {
+		t.Error("a control with invalid targets was registered")
+	}
+}
+
+func TestRemoveControl(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	h.upsert(deploy(t, "ns-a", "web", "sidecar"))
+	for _, name := range []string{"kept", "removed"} {
+		h.setControl(ControlDefinition{Name: name, Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedPolicy)})
+		h.sweep(name)
+	}
+	h.ev.RemoveControl("removed")
+
+	if sum := h.ev.Summarize("removed"); !reflect.DeepEqual(sum, Summary{}) {
+		t.Errorf("Summarize of a removed control = %+v, want the zero Summary", sum)
+	}
+	if res, _ := h.ev.Failures("removed", "ns-a"); res != nil {
+		t.Errorf("Failures of a removed control = %v", res)
+	}
+	if h.ev.NeedsSweep("removed") {
+		t.Error("NeedsSweep of a removed control = true")
+	}
+	if err := h.ev.Sweep(h.ctx, "removed", nil); err == nil {
+		t.Error("Sweep of a removed control did not fail")
+	}
+	if got := h.ev.ControlsTargeting(deploymentGVK.GroupKind()); !reflect.DeepEqual(got, []string{"kept"}) {
+		t.Errorf("ControlsTargeting = %q, want [kept]", got)
+	}
+	if affected := h.upsert(deploy(t, "ns-a", "web")); !reflect.DeepEqual(affected, []string{"kept"}) {
+		t.Errorf("affected = %q, want [kept]", affected)
+	}
+	if sum := h.ev.Summarize("kept"); !sum.Known || sum.Failing != 0 {
+		t.Errorf("kept control: %+v", sum)
+	}
+}
+
+func TestControlsTargeting(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	h.setControl(ControlDefinition{Name: "b-deploy", Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedPolicy)})
+	h.setControl(ControlDefinition{Name: "a-deploy", Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedPolicy)})
+	h.setControl(ControlDefinition{
+		Name: "netpol", Targets: ismsv1.Targets{Kinds: kinds("", "Namespace")}, Policy: h.compile(netpolPolicy),
+		Inventory: []ismsv1.KindSelector{{APIGroups: []string{"networking.k8s.io"}, Kinds: []string{"NetworkPolicy"}}},
+	})
+	tests := map[string]struct {
+		gk   schema.GroupKind
+		want []string
+	}{
+		"subject kind, sorted":  {gk: deploymentGVK.GroupKind(), want: []string{"a-deploy", "b-deploy"}},
+		"inventory kind":        {gk: networkPolicyGVK.GroupKind(), want: []string{"netpol"}},
+		"namespace":             {gk: NamespaceGroupKind, want: []string{"netpol"}},
+		"other group same kind": {gk: schema.GroupKind{Group: "extensions", Kind: "Deployment"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := h.ev.ControlsTargeting(tc.gk); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ControlsTargeting(%v) = %q, want %q", tc.gk, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSubjectsWithoutUID(t *testing.T) {
+	// Objects built offline have no uid: they must still be told apart.
+	noUID := func(s *Subject) *Subject { s.UID = ""; return s }
+	tests := map[string]struct {
+		subjects    []*Subject
+		wantFailing int
+		wantNS      []string
+	}{
+		"two deployments in one namespace": {
+			subjects:    []*Subject{noUID(deploy(t, "ns-a", "web", "x")), noUID(deploy(t, "ns-a", "api", "y"))},
+			wantFailing: 2,
+			wantNS:      []string{"ns-a"},
+		},
+		"same name in two namespaces": {
+			subjects:    []*Subject{noUID(deploy(t, "ns-a", "web", "x")), noUID(deploy(t, "ns-b", "web", "y"))},
+			wantFailing: 2,
+			wantNS:      []string{"ns-a", "ns-b"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, policy.Options{})
+			h.setControl(ControlDefinition{Name: "ctl", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedPolicy)})
+			for _, s := range tc.subjects {
+				h.upsert(s)
+			}
+			h.sweep("ctl")
+			sum := h.ev.Summarize("ctl")
+			if sum.Evaluated != len(tc.subjects) || sum.Failing != tc.wantFailing || !reflect.DeepEqual(sum.FailingNamespaces, tc.wantNS) {
+				t.Errorf("evaluated %d failing %d namespaces %q; want %d %d %q",
+					sum.Evaluated, sum.Failing, sum.FailingNamespaces, len(tc.subjects), tc.wantFailing, tc.wantNS)
+			}
+			if affected := h.delete(tc.subjects[0]); !reflect.DeepEqual(affected, []string{"ctl"}) {
+				t.Errorf("delete: affected = %q, want [ctl]", affected)
+			}
+			if sum := h.ev.Summarize("ctl"); sum.Failing != tc.wantFailing-1 || sum.Evaluated != len(tc.subjects)-1 {
+				t.Errorf("after delete: evaluated %d failing %d; want %d %d", sum.Evaluated, sum.Failing, len(tc.subjects)-1, tc.wantFailing-1)
+			}
+		})
+	}
+}

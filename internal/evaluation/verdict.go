@@ -1,0 +1,36 @@
+package evaluation
+
+import (
+	"fmt"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+)
+
+// Verdict is a Control's result with the reason and message its Compliant condition shows.
+type Verdict struct {
+	Result  ismsv1.ControlResult
+	Reason  string
+	Message string
+}
+
+// Judge turns a control's standing into its result. A definite failure outranks subjects that
+// could not be evaluated: the control fails either way, and the failure is what needs fixing.
+func Judge(sum Summary) Verdict {
+	switch {
+	case !sum.Swept:
+		return Verdict{ismsv1.ResultPending, ismsv1.ReasonNotEvaluated, "The control has not been evaluated yet."}
+	case sum.Failing > 0:
+		msg := fmt.Sprintf("%d of %d subjects fail, in %d namespace(s).", sum.Failing, sum.Evaluated, len(sum.FailingNamespaces))
+		if sum.Errored > 0 {
+			msg += fmt.Sprintf(" %d could not be evaluated; first: %s", sum.Errored, sum.FirstError)
+		}
+		return Verdict{ismsv1.ResultFail, ismsv1.ReasonSubjectsFailing, msg}
+	case sum.Errored > 0:
+		return Verdict{ismsv1.ResultError, ismsv1.ReasonEvaluationError,
+			fmt.Sprintf("%d of %d subjects could not be evaluated; first: %s", sum.Errored, sum.Evaluated, sum.FirstError)}
+	case sum.Evaluated == 0:
+		return Verdict{ismsv1.ResultNotApplicable, ismsv1.ReasonNoSubjects, "No object matches the control's targets."}
+	default:
+		return Verdict{ismsv1.ResultPass, ismsv1.ReasonAllSubjectsPass, fmt.Sprintf("All %d subjects pass.", sum.Evaluated)}
+	}
+}

@@ -1,0 +1,297 @@
+package finding
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+)
+
+var (
+	t0 = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	t1 = t0.Add(time.Hour)
+	t2 = t0.Add(2 * time.Hour)
+)
+
+func mt(t time.Time) *metav1.Time {
+	m := metav1.NewTime(t)
+	return &m
+}
+
+func deployment(ns, name string, msgs ...string) Subject {
+	return Subject{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name, UID: "uid-" + name, Messages: msgs}
+}
+
+func failingSubject(ns, name string, msgs ...string) ismsv1.FailingSubject {
+	return ismsv1.FailingSubject{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name, UID: "uid-" + name, Messages: msgs}
+}
+
+func manySubjects(n int) []Subject {
+	out := make([]Subject, n)
+	for i := range out {
+		out[i] = deployment("ns", fmt.Sprintf("app-%03d", i), "privileged")
+	}
+	return out
+}
+
+func TestNext(t *testing.T) {
+	openStatus := ismsv1.FindingStatus{
+		State:        ismsv1.FindingOpen,
+		ReopenCount:  2,
+		FirstSeen:    mt(t0),
+		LastSeen:     mt(t0),
+		SubjectCount: 1,
+		Subjects:     []ismsv1.FailingSubject{failingSubject("ns", "old", "container \"a\" is privileged")},
+		PolicyDigest: "sha256:old",
+		Message:      "1 subject(s) fail; first: Deployment old: container \"a\" is privileged",
+	}
+	resolvedStatus := ismsv1.FindingStatus{
+		State:        ismsv1.FindingResolved,
+		ReopenCount:  2,
+		FirstSeen:    mt(t0),
+		LastSeen:     mt(t0),
+		ResolvedAt:   mt(t1),
+		PolicyDigest: "sha256:old",
+		Message:      "Every subject that failed passes again or is gone.",
+	}
+
+	tests := map[string]struct {
+		prev   ismsv1.FindingStatus
+		ev     Evidence
+		now    time.Time
+		want   ismsv1.FindingStatus
+		wantTr Transition
+	}{
+		"no finding and no failures stays empty": {
+			ev:     Evidence{ObservedAt: t1, PolicyDigest: "sha256:new"},
+			now:    t1,
+			want:   ismsv1.FindingStatus{},
+			wantTr: NoTransition,
+		},
+		"no finding and failures opens, times cut to seconds": {
+			ev: Evidence{
+				Failing:      []Subject{deployment("ns", "web", "container \"a\" is privileged"), deployment("ns", "worker")},
+				ObservedAt:   t1.Add(750 * time.Millisecond),
+				PolicyDigest: "sha256:new",
+			},
+			now: t2,
+			want: ismsv1.FindingStatus{
+				State:        ismsv1.FindingOpen,
+				FirstSeen:    mt(t1),
+				LastSeen:     mt(t1),
+				SubjectCount: 2,
+				Subjects: []ismsv1.FailingSubject{
+					failingSubject("ns", "web", "container \"a\" is privileged"),
+					failingSubject("ns", "worker"),
+				},
+				PolicyDigest: "sha256:new",
+				Message:      "2 subject(s) fail; first: Deployment web: container \"a\" is privileged",
+			},
+			wantTr: Opened,
+		},
+		"open and no failures resolves": {
+			prev: openStatus,
+			ev:   Evidence{ObservedAt: t1, PolicyDigest: "sha256:new"},
+			now:  t2.Add(400 * time.Millisecond),
+			want: ismsv1.FindingStatus{
+				State:        ismsv1.FindingResolved,
+				ReopenCount:  2,
+				FirstSeen:    mt(t0),
+				LastSeen:     mt(t0),
+				ResolvedAt:   mt(t2),
+				PolicyDigest: "sha256:old",
+				Message:      "Every subject that failed passes again or is gone.",
+			},
+			wantTr: Resolved,
+		},
+		"resolved and failures reopens": {
+			prev: resolvedStatus,
+			ev: Evidence{
+				Failing:      []Subject{deployment("ns", "web", "m1", "m2")},
+				ObservedAt:   t2,
+				PolicyDigest: "sha256:new",
+			},
+			now: t2,
+			want: ismsv1.FindingStatus{
+				State:        ismsv1.FindingOpen,
+				ReopenCount:  3,
+				FirstSeen:    mt(t0),
+				LastSeen:     mt(t2),
+				SubjectCount: 1,
+				Subjects:     []ismsv1.FailingSubject{failingSubject("ns", "web", "m1", "m2")},
+				PolicyDigest: "sha256:new",
+				Message:      "1 subject(s) fail; first: Deployment web: m1",
+			},
+			wantTr: Reopened,
+		},
+		"open and failures advances lastSeen and replaces subjects": {
+			prev: openStatus,
+			ev: Evidence{
+				Failing:      []Subject{deployment("ns", "a", "m"), deployment("ns", "b", "n")},
+				ObservedAt:   t1,
+				PolicyDigest: "sha256:old",
+			},
+			now: t1,
+			want: ismsv1.FindingStatus{
+				State:        ismsv1.FindingOpen,
+				ReopenCount:  2,
+				FirstSeen:    mt(t0),
+				LastSeen:     mt(t1),
+				SubjectCount: 2,
+				Subjects:     []ismsv1.FailingSubject{failingSubject("ns", "a", "m"), failingSubject("ns", "b", "n")},
+				PolicyDigest: "sha256:old",
+				Message:      "2 subject(s) fail; first: Deployment a: m",
+			},
+			wantTr: NoTransition,
+		},
+		"open and failures observed earlier keeps lastSeen": {
+			prev: func() ismsv1.FindingStatus {
+				s := *openStatus.DeepCopy()
+				s.LastSeen = mt(t2)
+				return s
+			}(),
+			ev: Evidence{
+				Failing:      []Subject{deployment("ns", "old", "container \"a\" is privileged")},
+				ObservedAt:   t1,
+				PolicyDigest: "sha256:old",
+			},
+			now: t2,
+			want: func() ismsv1.FindingStatus {
+				s := *openStatus.DeepCopy()
+				s.LastSeen = mt(t2)
+				return s
+			}(),
+			wantTr: NoTransition,
+		},
+		"resolved and no failures stays unchanged": {
+			prev:   resolvedStatus,
+			ev:     Evidence{ObservedAt: t2, PolicyDigest: "sha256:new"},
+			now:    t2,
+			want:   resolvedStatus,
+			wantTr: NoTransition,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, tr := Next(tc.prev, tc.ev, tc.now)
+			if tr != tc.wantTr {
+				t.Errorf("transition = %q, want %q", tr, tc.wantTr)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("status =\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNextBoundsWhatItStores(t *testing.T) {
+	long := strings.Repeat("x", 1000)
+	eight := []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"}
+	tests := map[string]struct {
+		failing      []Subject
+		wantCount    int32
+		wantSubjects int
+		wantMessages []string // of the first subject
+		wantLast     string   // name of the last subject kept
+	}{
+		"120 failing subjects keep 50 and count 120": {
+			failing:      manySubjects(120),
+			wantCount:    120,
+			wantSubjects: ismsv1.MaxFindingSubjects,
+			wantMessages: []string{"privileged"},
+			wantLast:     "app-049",
+		},
+		"exactly 50 subjects are all kept": {
+			failing:      manySubjects(50),
+			wantCount:    50,
+			wantSubjects: 50,
+			wantMessages: []string{"privileged"},
+			wantLast:     "app-049",
+		},
+		"a subject with 8 messages keeps the first 5": {
+			failing:      []Subject{deployment("ns", "web", eight...)},
+			wantCount:    1,
+			wantSubjects: 1,
+			wantMessages: []string{"m1", "m2", "m3", "m4", "m5"},
+			wantLast:     "web",
+		},
+		"a 1000-byte message is cut to 256 bytes": {
+			failing:      []Subject{deployment("ns", "web", long)},
+			wantCount:    1,
+			wantSubjects: 1,
+			wantMessages: []string{strings.Repeat("x", ismsv1.MaxMessageLength-3) + "..."},
+			wantLast:     "web",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, tr := Next(ismsv1.FindingStatus{}, Evidence{Failing: tc.failing, ObservedAt: t0}, t0)
+			if tr != Opened {
+				t.Errorf("transition = %q, want Opened", tr)
+			}
+			if got.SubjectCount != tc.wantCount {
+				t.Errorf("subjectCount = %d, want %d", got.SubjectCount, tc.wantCount)
+			}
+			if len(got.Subjects) != tc.wantSubjects {
+				t.Fatalf("len(subjects) = %d, want %d", len(got.Subjects), tc.wantSubjects)
+			}
+			if last := got.Subjects[len(got.Subjects)-1].Name; last != tc.wantLast {
+				t.Errorf("last subject kept = %q, want %q", last, tc.wantLast)
+			}
+			if !reflect.DeepEqual(got.Subjects[0].Messages, tc.wantMessages) {
+				t.Errorf("messages = %q, want %q", got.Subjects[0].Messages, tc.wantMessages)
+			}
+			for _, s := range got.Subjects {
+				for _, m := range s.Messages {
+					if len(m) > ismsv1.MaxMessageLength {
+						t.Errorf("message of %s is %d bytes, more than %d", s.Name, len(m), ismsv1.MaxMessageLength)
+					}
+				}
+			}
+			if len(got.Message) > 1024 {
+				t.Errorf("summary message is %d bytes, more than 1024", len(got.Message))
+			}
+		})
+	}
+}
+
+func TestNextDoesNotMutatePrev(t *testing.T) {
+	tests := map[string]struct {
+		failing []Subject
+	}{
+		"reopened with new subjects": {failing: []Subject{deployment("ns", "new", "n1")}},
+		"resolved":                   {},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			prev := ismsv1.FindingStatus{
+				State:        ismsv1.FindingOpen,
+				FirstSeen:    mt(t0),
+				LastSeen:     mt(t0),
+				SubjectCount: 2,
+				Subjects: []ismsv1.FailingSubject{
+					failingSubject("ns", "a", "m1", "m2"),
+					failingSubject("ns", "b", "m3"),
+				},
+				PolicyDigest: "sha256:old",
+				Message:      "2 subject(s) fail",
+			}
+			before := *prev.DeepCopy()
+			next, _ := Next(prev, Evidence{Failing: tc.failing, ObservedAt: t2, PolicyDigest: "sha256:new"}, t2)
+			if !reflect.DeepEqual(prev, before) {
+				t.Errorf("prev changed:\n%+v\nwas\n%+v", prev, before)
+			}
+			if next.LastSeen == prev.LastSeen || next.FirstSeen == prev.FirstSeen {
+				t.Error("next shares time pointers with prev")
+			}
+			if len(next.Subjects) > 0 && len(prev.Subjects) > 0 && &next.Subjects[0] == &prev.Subjects[0] {
+				t.Error("next shares its subjects array with prev")
+			}
+		})
+	}
+}
