@@ -17,6 +17,12 @@ CACHE_ROOT="${ISMS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/isms-operator}"
 CACHE_DIR="$CACHE_ROOT/envtest/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
 DEST="$BIN_DIR/k8s/$K8S_VERSION-$(go env GOOS)-$(go env GOARCH)"
 
+# Throwaway build modules, removed on exit whatever happens.
+WORKDIRS=()
+cleanup() { rm -rf "${WORKDIRS[@]}" "${STAGING:-}"; }
+trap cleanup EXIT
+new_workdir() { WORK=$(mktemp -d); WORKDIRS+=("$WORK"); }
+
 log() { printf '[install-envtest] %s\n' "$*" >&2; }
 
 have_all() {
@@ -40,8 +46,7 @@ with_progress() {
 
 build_kubernetes() {
   local out=$1 work
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
+  new_workdir; work=$WORK
   log "building kube-apiserver and kubectl v$K8S_VERSION from the Go module proxy (first time only, a few minutes)"
   local gomod
   gomod=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
@@ -77,8 +82,7 @@ build_kubernetes() {
 
 build_etcd() {
   local out=$1 work
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
+  new_workdir; work=$WORK
   log "building etcd v$ETCD_VERSION from the Go module proxy"
   cat >"$work/go.mod" <<MOD
 module isms.dev/etcd-build
@@ -97,15 +101,15 @@ main() {
   if ! have_all "$DEST"; then
     if ! have_all "$CACHE_DIR"; then
       local staging="$CACHE_DIR.partial.$$"
+      STAGING=$staging
       mkdir -p "$staging"
-      trap 'rm -rf "$staging"' EXIT
       [[ -x "$CACHE_DIR/kube-apiserver" && -x "$CACHE_DIR/kubectl" ]] && cp "$CACHE_DIR/kube-apiserver" "$CACHE_DIR/kubectl" "$staging/" || build_kubernetes "$staging"
       [[ -x "$CACHE_DIR/etcd" ]] && cp "$CACHE_DIR/etcd" "$staging/" || build_etcd "$staging"
       # Publish the cache entry atomically so an interrupted build is never mistaken for a done one.
       rm -rf "$CACHE_DIR"
       mkdir -p "$(dirname "$CACHE_DIR")"
       mv "$staging" "$CACHE_DIR"
-      trap - EXIT
+      STAGING=
     else
       log "using cached binaries from $CACHE_DIR"
     fi

@@ -199,19 +199,19 @@ type ControlStatus struct {
 
 	// evaluatedSubjects counts the objects the policy was evaluated against.
 	// +optional
-	EvaluatedSubjects int32 `json:"evaluatedSubjects,omitempty"`
+	EvaluatedSubjects int32 `json:"evaluatedSubjects"`
 
 	// failingSubjects counts the objects that violate the policy.
 	// +optional
-	FailingSubjects int32 `json:"failingSubjects,omitempty"`
+	FailingSubjects int32 `json:"failingSubjects"`
 
 	// erroredSubjects counts the objects whose evaluation failed (for example on the deadline).
 	// +optional
-	ErroredSubjects int32 `json:"erroredSubjects,omitempty"`
+	ErroredSubjects int32 `json:"erroredSubjects"`
 
 	// openFindings counts this control's Findings that are Open.
 	// +optional
-	OpenFindings int32 `json:"openFindings,omitempty"`
+	OpenFindings int32 `json:"openFindings"`
 
 	// lastEvaluated is when a subject of this control was last evaluated.
 	// +optional

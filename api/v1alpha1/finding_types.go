@@ -104,7 +104,7 @@ type FindingStatus struct {
 
 	// reopenCount counts how often the Finding was resolved and then failed again.
 	// +optional
-	ReopenCount int32 `json:"reopenCount,omitempty"`
+	ReopenCount int32 `json:"reopenCount"`
 
 	// firstSeen is when the failure was first observed.
 	// +optional
@@ -120,7 +120,7 @@ type FindingStatus struct {
 
 	// subjectCount is the exact number of failing subjects, of which subjects lists at most 50.
 	// +optional
-	SubjectCount int32 `json:"subjectCount,omitempty"`
+	SubjectCount int32 `json:"subjectCount"`
 
 	// subjects are the failing subjects, sorted by kind and name, at most 50.
 	// +optional

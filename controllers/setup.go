@@ -1,0 +1,110 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/dynamic"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/policy"
+)
+
+// Options configure the operator.
+type Options struct {
+	// Namespace receives the Findings of failing cluster-scoped subjects (the operator's own).
+	Namespace string
+	// EvaluationTimeout is the deadline of one policy evaluation of one subject.
+	EvaluationTimeout time.Duration
+	// MaxConcurrentReconciles of the Control controller.
+	MaxConcurrentReconciles int
+}
+
+// SetupWithManager wires the policy engine, the evaluator, the watches and the Control
+// controller into mgr. The manager binary, the local control plane and the tests all use it.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if opts.Namespace == "" {
+		return fmt.Errorf("the operator's namespace must be set")
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating dynamic client: %w", err)
+	}
+	inventory := policy.NewInventory()
+	r := &ControlReconciler{
+		Client:    mgr.GetClient(),
+		Engine:    policy.NewEngine(inventory, policy.Options{Timeout: opts.EvaluationTimeout}),
+		Evaluator: evaluation.NewEvaluator(inventory, opts.Namespace, nil),
+		Recorder:  mgr.GetEventRecorder("isms-operator"),
+		Metrics:   NewMetrics(defaultRegistry),
+		Now:       time.Now,
+		enqueue:   make(chan event.GenericEvent, 4096),
+	}
+	r.Watches = NewWatches(dyn, mgr.GetRESTMapper(), r, mgr.GetLogger().WithName("watches"))
+	if err := mgr.Add(r.Watches); err != nil {
+		return fmt.Errorf("adding watches: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ismsv1.Control{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&ismsv1.Finding{}).
+		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, opts.MaxConcurrentReconciles)}).
+		Named("control").
+		Complete(r)
+}
+
+// SubjectChanged re-evaluates a new or changed object and queues the controls it affected.
+func (r *ControlReconciler) SubjectChanged(ctx context.Context, s *evaluation.Subject) {
+	start := time.Now()
+	affected, err := r.Evaluator.Upsert(ctx, s)
+	r.Metrics.ObserveEvaluation("event", time.Since(start).Seconds())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Evaluating changed object", "kind", s.GVK.Kind, "namespace", s.Namespace, "name", s.Name)
+	}
+	r.queue(affected)
+}
+
+// SubjectDeleted removes a deleted object from the results and queues the controls it affected.
+func (r *ControlReconciler) SubjectDeleted(ctx context.Context, s *evaluation.Subject) {
+	affected, err := r.Evaluator.Delete(ctx, s)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Forgetting deleted object", "kind", s.GVK.Kind, "namespace", s.Namespace, "name", s.Name)
+	}
+	r.queue(affected)
+}
+
+// KindSynced queues the controls that were waiting for a kind's watch.
+func (r *ControlReconciler) KindSynced(gk schema.GroupKind) {
+	r.queue(r.Evaluator.ControlsTargeting(gk))
+}
+
+func (r *ControlReconciler) queue(controls []string) {
+	for _, name := range controls {
+		obj := &ismsv1.Control{}
+		obj.Name = name
+		r.enqueue <- event.GenericEvent{Object: client.Object(obj)}
+	}
+}
+
+// NewScheme knows the built-in kinds and ours.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(ismsv1.AddToScheme(s))
+	return s
+}

@@ -1,0 +1,72 @@
+package controllers
+
+import (
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/isms-operator/isms-operator/internal/evaluation"
+)
+
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// subjectTransform converts what a watch delivers into the one form the operator keeps. It runs
+// before the informer stores the object, so the informer's cache holds Subjects, not
+// unstructured copies: one converted value per object, shared by every control and by
+// data.inventory.
+func subjectTransform(gvk schema.GroupVersionKind) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		switch o := obj.(type) {
+		case *evaluation.Subject:
+			return o, nil // already transformed (the transform must be idempotent)
+		case *unstructured.Unstructured:
+			return newSubject(gvk, o)
+		default:
+			return nil, fmt.Errorf("unexpected %T in the %s watch", obj, gvk.Kind)
+		}
+	}
+}
+
+func newSubject(gvk schema.GroupVersionKind, u *unstructured.Unstructured) (*evaluation.Subject, error) {
+	obj := u.Object
+	// managedFields and the last-applied annotation repeat the object; no control needs them.
+	unstructured.RemoveNestedField(obj, "metadata", "managedFields")
+	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" {
+		delete(ann, lastAppliedAnnotation)
+		u.SetAnnotations(ann)
+	}
+	if gvk.Group == "" && gvk.Kind == "Secret" {
+		redactSecret(obj)
+	}
+	value, err := ast.InterfaceToValue(obj)
+	if err != nil {
+		return nil, fmt.Errorf("converting %s %s/%s: %w", gvk.Kind, u.GetNamespace(), u.GetName(), err)
+	}
+	return &evaluation.Subject{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            u.GetName(),
+			Namespace:       u.GetNamespace(),
+			UID:             u.GetUID(),
+			ResourceVersion: u.GetResourceVersion(),
+			Labels:          u.GetLabels(),
+		},
+		GVK:   gvk,
+		Value: value,
+	}, nil
+}
+
+// redactSecret keeps a Secret's keys, which policies may check, and drops their values, which
+// the operator must never hold.
+func redactSecret(obj map[string]any) {
+	for _, field := range []string{"data", "stringData"} {
+		if m, ok := obj[field].(map[string]any); ok {
+			for k := range m {
+				m[k] = ""
+			}
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/isms-operator/isms-operator/internal/evaluation"
+)
+
+// SubjectHandler receives what the watches see.
+type SubjectHandler interface {
+	SubjectChanged(ctx context.Context, s *evaluation.Subject)
+	SubjectDeleted(ctx context.Context, s *evaluation.Subject)
+	KindSynced(gk schema.GroupKind)
+}
+
+// Watches runs one informer per kind that any Control targets, started when a Control first
+// names the kind, so new kinds need no restart. It is a manager.Runnable: informers stop with
+// the manager.
+type Watches struct {
+	client  dynamic.Interface
+	mapper  meta.RESTMapper
+	handler SubjectHandler
+	log     logr.Logger
+
+	started chan struct{}
+	ctx     context.Context
+
+	mu    sync.Mutex
+	kinds map[schema.GroupKind]*kindWatch
+}
+
+type kindWatch struct {
+	gvk      schema.GroupVersionKind
+	informer cache.SharedIndexInformer
+
+	mu      sync.Mutex
+	lastErr string
+}
+
+func (k *kindWatch) setErr(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err == nil {
+		k.lastErr = ""
+		return
+	}
+	k.lastErr = err.Error()
+}
+
+// NewWatches returns a Watches that reports to handler.
+func NewWatches(client dynamic.Interface, mapper meta.RESTMapper, handler SubjectHandler, log logr.Logger) *Watches {
+	return &Watches{
+		client:  client,
+		mapper:  mapper,
+		handler: handler,
+		log:     log,
+		started: make(chan struct{}),
+		kinds:   map[schema.GroupKind]*kindWatch{},
+	}
+}
+
+// Start implements manager.Runnable. Namespaces are always watched: their labels decide which
+// subjects a namespaceSelector matches.
+func (w *Watches) Start(ctx context.Context) error {
+	w.ctx = ctx
+	close(w.started)
+	if err := w.Ensure(ctx, []schema.GroupKind{evaluation.NamespaceGroupKind}); err != nil {
+		return fmt.Errorf("watching namespaces: %w", err)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// Ensure starts watches for the kinds not watched yet. Kinds the API server does not serve are
+// reported in one error, and the others are still started.
+func (w *Watches) Ensure(ctx context.Context, gks []schema.GroupKind) error {
+	select {
+	case <-w.started:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var unresolved []string
+	for _, gk := range gks {
+		if err := w.ensure(gk); err != nil {
+			unresolved = append(unresolved, err.Error())
+		}
+	}
+	if len(unresolved) > 0 {
+		return errors.New(strings.Join(unresolved, "; "))
+	}
+	return nil
+}
+
+func (w *Watches) ensure(gk schema.GroupKind) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.kinds[gk]; ok {
+		return nil
+	}
+	mapping, err := w.mapper.RESTMapping(gk)
+	if err != nil {
+		return fmt.Errorf("kind %s is not served by the API server: %w", displayGK(gk), err)
+	}
+	ns := "" // all namespaces
+	inf := dynamicinformer.NewFilteredDynamicInformer(w.client, mapping.Resource, ns, 0, cache.Indexers{}, nil).Informer()
+	kw := &kindWatch{gvk: mapping.GroupVersionKind, informer: inf}
+	if err := inf.SetTransform(subjectTransform(mapping.GroupVersionKind)); err != nil {
+		return fmt.Errorf("configuring the %s watch: %w", displayGK(gk), err)
+	}
+	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		kw.setErr(err)
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	})
+	ctx := w.ctx
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { w.changed(ctx, kw, obj) },
+		UpdateFunc: func(_, obj any) { w.changed(ctx, kw, obj) },
+		DeleteFunc: func(obj any) { w.deleted(ctx, obj) },
+	}); err != nil {
+		return fmt.Errorf("handling the %s watch: %w", displayGK(gk), err)
+	}
+	w.kinds[gk] = kw
+	go inf.RunWithContext(ctx)
+	go func() {
+		if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			kw.setErr(nil)
+			w.log.V(1).Info("Watch synced", "kind", displayGK(gk), "version", mapping.GroupVersionKind.Version)
+			w.handler.KindSynced(gk)
+		}
+	}()
+	w.log.Info("Watching kind", "kind", displayGK(gk), "resource", mapping.Resource.String())
+	return nil
+}
+
+func (w *Watches) changed(ctx context.Context, kw *kindWatch, obj any) {
+	if s, ok := obj.(*evaluation.Subject); ok {
+		w.handler.SubjectChanged(ctx, s)
+	}
+}
+
+func (w *Watches) deleted(ctx context.Context, obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if s, ok := obj.(*evaluation.Subject); ok {
+		w.handler.SubjectDeleted(ctx, s)
+	}
+}
+
+// Synced reports whether every kind's watch has listed its objects, and, for those that have
+// not, the last error their watch met.
+func (w *Watches) Synced(gks []schema.GroupKind) (bool, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var waiting []string
+	for _, gk := range gks {
+		kw, ok := w.kinds[gk]
+		if !ok {
+			waiting = append(waiting, displayGK(gk)+": not watched")
+			continue
+		}
+		if kw.informer.HasSynced() {
+			continue
+		}
+		kw.mu.Lock()
+		msg := displayGK(gk) + ": listing"
+		if kw.lastErr != "" {
+			msg = displayGK(gk) + ": " + kw.lastErr
+		}
+		kw.mu.Unlock()
+		waiting = append(waiting, msg)
+	}
+	sort.Strings(waiting)
+	return len(waiting) == 0, strings.Join(waiting, "; ")
+}
+
+// List returns the cached subjects of the given kinds.
+func (w *Watches) List(gks []schema.GroupKind) []*evaluation.Subject {
+	w.mu.Lock()
+	var stores []cache.Store
+	for _, gk := range gks {
+		if kw, ok := w.kinds[gk]; ok {
+			stores = append(stores, kw.informer.GetStore())
+		}
+	}
+	w.mu.Unlock()
+	var out []*evaluation.Subject
+	for _, st := range stores {
+		for _, obj := range st.List() {
+			if s, ok := obj.(*evaluation.Subject); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func displayGK(gk schema.GroupKind) string {
+	if gk.Group == "" {
+		return gk.Kind
+	}
+	return gk.Kind + "." + gk.Group
+}
