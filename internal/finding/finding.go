@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
@@ -69,15 +70,25 @@ func Next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.Finding
 		next.ResolvedAt = nil
 	}
 	next.State = ismsv1.FindingOpen
-	if next.LastSeen == nil || ev.ObservedAt.Truncate(time.Second).After(next.LastSeen.Time) {
-		next.LastSeen = timeRef(ev.ObservedAt)
-	}
 	next.SubjectCount = int32(len(ev.Failing))
 	next.Subjects = boundedSubjects(ev.Failing)
 	next.PolicyDigest = ev.PolicyDigest
 	next.Message = summary(ev.Failing)
+	// lastSeen moves with every confirmation of the failure; writing it each time would make
+	// every change of a failing object a Finding write. It moves when anything else in the
+	// Finding changes, and otherwise at most once per LastSeenResolution.
+	contentChanged := tr != NoTransition || !equality.Semantic.DeepEqual(prev.Subjects, next.Subjects) ||
+		prev.SubjectCount != next.SubjectCount || prev.PolicyDigest != next.PolicyDigest
+	observed := ev.ObservedAt.Truncate(time.Second)
+	if next.LastSeen == nil || (observed.After(next.LastSeen.Time) &&
+		(contentChanged || observed.Sub(next.LastSeen.Time) >= LastSeenResolution)) {
+		next.LastSeen = timeRef(ev.ObservedAt)
+	}
 	return next, tr
 }
+
+// LastSeenResolution is how stale a Finding's lastSeen may be while nothing else in it changes.
+const LastSeenResolution = time.Minute
 
 func boundedSubjects(failing []Subject) []ismsv1.FailingSubject {
 	n := min(len(failing), ismsv1.MaxFindingSubjects)

@@ -168,6 +168,32 @@ func TestNext(t *testing.T) {
 			}(),
 			wantTr: NoTransition,
 		},
+		"the same failure seen again within a minute does not move lastSeen": {
+			prev: openStatus,
+			ev: Evidence{
+				Failing:      []Subject{deployment("ns", "old", "container \"a\" is privileged")},
+				ObservedAt:   t0.Add(LastSeenResolution - time.Second),
+				PolicyDigest: "sha256:old",
+			},
+			now:    t0.Add(LastSeenResolution),
+			want:   openStatus,
+			wantTr: NoTransition,
+		},
+		"the same failure seen again after a minute moves lastSeen": {
+			prev: openStatus,
+			ev: Evidence{
+				Failing:      []Subject{deployment("ns", "old", "container \"a\" is privileged")},
+				ObservedAt:   t0.Add(LastSeenResolution),
+				PolicyDigest: "sha256:old",
+			},
+			now: t0.Add(LastSeenResolution),
+			want: func() ismsv1.FindingStatus {
+				s := *openStatus.DeepCopy()
+				s.LastSeen = mt(t0.Add(LastSeenResolution))
+				return s
+			}(),
+			wantTr: NoTransition,
+		},
 		"resolved and no failures stays unchanged": {
 			prev:   resolvedStatus,
 			ev:     Evidence{ObservedAt: t2, PolicyDigest: "sha256:new"},
