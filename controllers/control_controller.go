@@ -30,7 +30,7 @@ import (
 // How long to wait before looking again at a control whose targets cannot be resolved or
 // watched yet. A watch that syncs, or a Control that changes, triggers a reconcile sooner.
 const (
-	unresolvedRetry = 30 * time.Second
+	unresolvedRetry   = 30 * time.Second
 	watchPendingRetry = 10 * time.Second
 )
 
