@@ -88,8 +88,8 @@ func (r *ControlReconciler) SubjectDeleted(ctx context.Context, s *evaluation.Su
 	r.queue(affected)
 }
 
-// KindSynced queues the controls that were waiting for a kind's watch.
-func (r *ControlReconciler) KindSynced(gk schema.GroupKind) {
+// WatchChanged queues the controls that wait for a kind's watch.
+func (r *ControlReconciler) WatchChanged(gk schema.GroupKind) {
 	r.queue(r.Evaluator.ControlsTargeting(gk))
 }
 

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
 )
 
 // The integration tests run the operator against a real kube-apiserver and etcd (envtest), as
@@ -55,20 +58,26 @@ func runSuite(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	testCtx = ctx
-	if err := startOperator(ctx, cfg); err != nil {
+	if err := startOperator(ctx, env, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
 }
 
-func startOperator(ctx context.Context, cfg *rest.Config) error {
+// startOperator runs the manager as a user that holds only the generated ClusterRole
+// (config/rbac/role.yaml), so a permission missing from the rbac markers fails the tests.
+func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest.Config) error {
 	var err error
-	if k8s, err = client.New(cfg, client.Options{Scheme: NewScheme()}); err != nil {
+	if k8s, err = client.New(adminCfg, client.Options{Scheme: NewScheme()}); err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
 		return fmt.Errorf("creating the operator namespace: %w", err)
+	}
+	cfg, err := operatorConfig(ctx, env)
+	if err != nil {
+		return err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 NewScheme(),
@@ -88,6 +97,34 @@ func startOperator(ctx context.Context, cfg *rest.Config) error {
 		}
 	}()
 	return nil
+}
+
+const operatorUser = "isms-operator-under-test"
+
+func operatorConfig(ctx context.Context, env *envtest.Environment) (*rest.Config, error) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(data, []byte("---\n")), &role); err != nil {
+		return nil, fmt.Errorf("reading the generated ClusterRole: %w", err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}},
+	}
+	for _, obj := range []client.Object{&role, binding} {
+		if err := k8s.Create(ctx, obj); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", obj.GetName(), err)
+		}
+	}
+	user, err := env.AddUser(envtest.User{Name: operatorUser}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("adding the operator's user: %w", err)
+	}
+	return user.Config(), nil
 }
 
 // zapLevel keeps test output quiet unless ISMS_TEST_VERBOSE is set.

@@ -22,7 +22,8 @@ import (
 type SubjectHandler interface {
 	SubjectChanged(ctx context.Context, s *evaluation.Subject)
 	SubjectDeleted(ctx context.Context, s *evaluation.Subject)
-	KindSynced(gk schema.GroupKind)
+	// WatchChanged is called when a kind's watch has synced, or meets a new error.
+	WatchChanged(gk schema.GroupKind)
 }
 
 // Watches runs one informer per kind that any Control targets, started when a Control first
@@ -49,14 +50,17 @@ type kindWatch struct {
 	lastErr string
 }
 
-func (k *kindWatch) setErr(err error) {
+// setErr records the watch's latest error and reports whether it is a new one.
+func (k *kindWatch) setErr(err error) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err == nil {
-		k.lastErr = ""
-		return
+	msg := ""
+	if err != nil {
+		msg = err.Error()
 	}
-	k.lastErr = err.Error()
+	changed := msg != k.lastErr
+	k.lastErr = msg
+	return changed
 }
 
 // NewWatches returns a Watches that reports to handler.
@@ -120,7 +124,9 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 		return fmt.Errorf("configuring the %s watch: %w", displayGK(gk), err)
 	}
 	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-		kw.setErr(err)
+		if kw.setErr(err) {
+			w.handler.WatchChanged(gk) // so that the Controls waiting on it say why
+		}
 		cache.DefaultWatchErrorHandler(ctx, r, err)
 	})
 	ctx := w.ctx
@@ -137,7 +143,7 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 		if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 			kw.setErr(nil)
 			w.log.V(1).Info("Watch synced", "kind", displayGK(gk), "version", mapping.GroupVersionKind.Version)
-			w.handler.KindSynced(gk)
+			w.handler.WatchChanged(gk)
 		}
 	}()
 	w.log.Info("Watching kind", "kind", displayGK(gk), "resource", mapping.Resource.String())
