@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 : "${KUBEBUILDER_ASSETS:?run through make demo}"
 LOCAL_DIR=${LOCAL_DIR:-bin/local}
+[[ $LOCAL_DIR == /* ]] || LOCAL_DIR=$PWD/$LOCAL_DIR
 TIMEOUT=${TIMEOUT:-60s}
-export KUBECONFIG="$PWD/$LOCAL_DIR/kubeconfig"
+export KUBECONFIG="$LOCAL_DIR/kubeconfig"
 kubectl() { "$KUBEBUILDER_ASSETS/kubectl" "$@"; }
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -17,7 +18,7 @@ mkdir -p "$LOCAL_DIR"
 rm -f "$LOCAL_DIR/ready"
 log="$LOCAL_DIR/operator.log"
 step "Starting a local control plane (kube-apiserver + etcd) and isms-operator; log: $log"
-bin/isms-local run --dir "$LOCAL_DIR" --metrics-bind-address 0 >"$log" 2>&1 &
+"${ISMS_LOCAL:-bin/isms-local}" run --dir "$LOCAL_DIR" --metrics-bind-address 0 >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
