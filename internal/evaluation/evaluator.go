@@ -3,6 +3,8 @@ package evaluation
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,6 +78,8 @@ type Summary struct {
 type controlState struct {
 	def     ControlDefinition
 	matcher *Matcher
+	// inventoryKinds are the kinds whose changes call for a sweep (spec.inventory).
+	inventoryKinds map[schema.GroupKind]bool
 
 	matched map[types.UID]struct{}
 	// failing holds failing subjects by the namespace their Finding lives in.
@@ -147,6 +151,10 @@ func (e *Evaluator) SetControl(def ControlDefinition) (needsSweep bool, err erro
 	}
 	changed := !ok || cs.def.Generation != def.Generation || cs.def.Policy != def.Policy
 	cs.def, cs.matcher = def, m
+	cs.inventoryKinds = map[schema.GroupKind]bool{}
+	for _, gk := range GroupKinds(def.Inventory) {
+		cs.inventoryKinds[gk] = true
+	}
 	if changed {
 		cs.needsSweep = true
 	}
@@ -166,21 +174,12 @@ func (e *Evaluator) ControlsTargeting(gk schema.GroupKind) []string {
 	defer e.mu.Unlock()
 	var out []string
 	for name, cs := range e.controls {
-		if cs.matcher.Targets(gk) || readsInventory(cs.def, gk) {
+		if cs.matcher.Targets(gk) || cs.inventoryKinds[gk] {
 			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
 	return out
-}
-
-func readsInventory(def ControlDefinition, gk schema.GroupKind) bool {
-	for _, k := range GroupKinds(def.Inventory) {
-		if k == gk {
-			return true
-		}
-	}
-	return false
 }
 
 // Upsert records a new or changed subject: it updates the inventory, re-evaluates the subject
@@ -198,12 +197,10 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	}
 	now := e.now()
 	for name, cs := range e.controls {
-		switch {
-		case cs.matcher.Targets(s.GroupKind()):
-			if e.evaluate(ctx, cs, s, now) {
-				affected = append(affected, name)
-			}
-		case readsInventory(cs.def, s.GroupKind()):
+		if cs.matcher.Targets(s.GroupKind()) && e.evaluate(ctx, cs, s, now) {
+			affected = append(affected, name)
+		}
+		if cs.inventoryKinds[s.GroupKind()] {
 			cs.needsSweep = true
 			affected = append(affected, name)
 		}
@@ -223,17 +220,15 @@ func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
 	}
 	var affected []string
 	for name, cs := range e.controls {
-		switch {
-		case cs.matcher.Targets(s.GroupKind()):
-			if e.forget(cs, refOf(s)) {
-				affected = append(affected, name)
-			}
-		case readsInventory(cs.def, s.GroupKind()):
+		if cs.matcher.Targets(s.GroupKind()) && e.forget(cs, refOf(s)) {
+			affected = append(affected, name)
+		}
+		if cs.inventoryKinds[s.GroupKind()] {
 			cs.needsSweep = true
 			affected = append(affected, name)
 		}
 	}
-	return affected, nil
+	return dedupe(affected), nil
 }
 
 // setNamespaceLabels records a namespace's labels and returns the controls whose scope depends
@@ -241,7 +236,7 @@ func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
 func (e *Evaluator) setNamespaceLabels(ns string, l map[string]string) []string {
 	old, seen := e.namespaceLabels[ns]
 	e.namespaceLabels[ns] = l
-	if seen && mapsEqual(old, l) {
+	if seen && maps.Equal(old, l) {
 		return nil
 	}
 	var affected []string
@@ -435,25 +430,7 @@ func qualifiedName(r SubjectRef) string {
 	return r.Namespace + "/" + r.Name
 }
 
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 func dedupe(xs []string) []string {
-	sort.Strings(xs)
-	out := xs[:0]
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
+	slices.Sort(xs)
+	return slices.Compact(xs)
 }
