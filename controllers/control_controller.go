@@ -183,7 +183,7 @@ func (r *ControlReconciler) sweepIfDue(ctx context.Context, control *ismsv1.Cont
 		return fmt.Errorf("sweeping control %s: %w", control.Name, err)
 	}
 	took := time.Since(start)
-	r.Metrics.ObserveEvaluation("sweep", took.Seconds())
+	r.Metrics.ObserveSweep(control.Name, len(subjects), took.Seconds())
 	logf.FromContext(ctx).V(1).Info("Swept control", "subjects", len(subjects), "took", took)
 	return nil
 }

@@ -14,6 +14,9 @@ type Metrics struct {
 	controls           *prometheus.GaugeVec
 	openFindings       *prometheus.GaugeVec
 	evaluationDuration *prometheus.HistogramVec
+	lastSweepDuration  *prometheus.GaugeVec
+	sweeps             *prometheus.CounterVec
+	sweptSubjects      *prometheus.GaugeVec
 
 	mu    sync.Mutex
 	state map[string]controlMetrics // by Control name
@@ -46,9 +49,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to evaluate: one changed object against the controls that target it (trigger=event), or one control against all its subjects (trigger=sweep).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10), // 100µs .. 26s
 		}, []string{"trigger"}),
+		lastSweepDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "isms_control_last_sweep_duration_seconds",
+			Help: "Time the latest full evaluation of a Control against all its subjects took.",
+		}, []string{"control"}),
+		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "isms_control_sweeps_total",
+			Help: "Full evaluations of a Control against all its subjects.",
+		}, []string{"control"}),
+		sweptSubjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "isms_control_last_sweep_subjects",
+			Help: "Subjects evaluated by the latest full evaluation of a Control.",
+		}, []string{"control"}),
 		state: map[string]controlMetrics{},
 	}
-	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration)
+	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects)
 	m.publish()
 	return m
 }
@@ -70,6 +85,17 @@ func (m *Metrics) ForgetControl(name string) {
 	defer m.mu.Unlock()
 	delete(m.state, name)
 	m.publish()
+	m.lastSweepDuration.DeleteLabelValues(name)
+	m.sweeps.DeleteLabelValues(name)
+	m.sweptSubjects.DeleteLabelValues(name)
+}
+
+// ObserveSweep records a full evaluation of a control.
+func (m *Metrics) ObserveSweep(control string, subjects int, seconds float64) {
+	m.evaluationDuration.WithLabelValues("sweep").Observe(seconds)
+	m.lastSweepDuration.WithLabelValues(control).Set(seconds)
+	m.sweptSubjects.WithLabelValues(control).Set(float64(subjects))
+	m.sweeps.WithLabelValues(control).Inc()
 }
 
 // publish recomputes the gauges from the per-control state; callers hold m.mu (or own m).

@@ -25,6 +25,7 @@ func main() {
 		namespace         string
 		evaluationTimeout time.Duration
 		concurrency       int
+		pprofAddr         string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
@@ -33,13 +34,16 @@ func main() {
 	flag.StringVar(&namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
 	flag.DurationVar(&evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 2, "How many Controls are reconciled at once.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ManagerOptions(metricsAddr, secureMetrics, probeAddr, leaderElect))
+	mgrOpts := ManagerOptions(metricsAddr, secureMetrics, probeAddr, leaderElect)
+	mgrOpts.PprofBindAddress = pprofAddr
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
 	if err != nil {
 		log.Error(err, "Unable to create manager")
 		os.Exit(1)

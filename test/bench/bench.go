@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/controllers"
+	"github.com/isms-operator/isms-operator/internal/evaluation"
+)
+
+// Config is what one benchmark run does.
+type Config struct {
+	Objects        int     `json:"objects"`
+	Namespaces     int     `json:"namespaces"`
+	Violating      float64 `json:"violatingFraction"`
+	Controls       int     `json:"controls"`
+	Flips          int     `json:"flips"`
+	ChurnPerSecond float64 `json:"churnPerSecond"`
+	ManagerBinary  string  `json:"-"`
+	RepoRoot       string  `json:"-"`
+	WorkDir        string  `json:"-"`
+}
+
+// Results are every figure of a run.
+type Results struct {
+	Config  Config      `json:"config"`
+	Machine machineInfo `json:"machine"`
+	Started time.Time   `json:"started"`
+
+	LoadSeconds float64 `json:"loadSeconds"`
+
+	// InitialSeconds: from the Controls' creation to every Control evaluated, including the
+	// watches' initial list and conversion of every object.
+	InitialSeconds float64     `json:"initialEvaluationSeconds"`
+	Sweep          sweepResult `json:"sweep"`
+	Raw            rawLimit    `json:"rawEngineLimit"`
+	// SweepToRaw is the sweep's evaluations/s over the raw limit's, on one goroutine each.
+	SweepToRaw float64     `json:"sweepToRawRatio"`
+	Drift      driftResult `json:"drift"`
+	Memory     memory      `json:"memory"`
+	Findings   footprint   `json:"findings"`
+}
+
+type machineInfo struct {
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"goVersion"`
+	OS        string `json:"os"`
+	CPUModel  string `json:"cpuModel"`
+}
+
+type sweepResult struct {
+	Controls      int     `json:"controls"`
+	Evaluations   int     `json:"evaluations"`
+	WallSeconds   float64 `json:"wallSeconds"`
+	EvalSeconds   float64 `json:"evaluationSeconds"` // sum of the controls' sweep durations
+	PerSecond     float64 `json:"evaluationsPerSecond"`
+	SlowestSweep  float64 `json:"slowestControlSeconds"`
+	SlowestOfWhat string  `json:"slowestControl"`
+}
+
+type memory struct {
+	BaselineHeapBytes    uint64  `json:"baselineHeapBytes"`
+	LoadedHeapBytes      uint64  `json:"loadedHeapBytes"`
+	SteadyHeapBytes      uint64  `json:"steadyHeapBytes"`
+	PeakRSSBytes         uint64  `json:"peakRSSBytes"`
+	SteadyRSSBytes       uint64  `json:"steadyRSSBytes"`
+	CachedObjects        int     `json:"cachedObjects"`
+	BytesPerCachedObject float64 `json:"bytesPerCachedObject"`
+}
+
+type footprint struct {
+	Count        int    `json:"count"`
+	TotalBytes   int    `json:"totalBytes"`
+	LargestBytes int    `json:"largestBytes"`
+	Largest      string `json:"largest"`
+	Open         int    `json:"open"`
+	// FailingPairs is the number of (control, namespace) pairs with failing subjects: the
+	// Finding count must grow with it, not with the number of objects.
+	FailingPairs int `json:"failingControlNamespacePairs"`
+}
+
+const operatorNamespace = "isms-system"
+
+// Run starts a control plane, loads the estate, runs the manager and measures it.
+func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, error) {
+	res := &Results{Config: cfg, Started: time.Now().UTC(), Machine: machine()}
+	controls, err := benchControls(cfg)
+	if err != nil {
+		return nil, err
+	}
+	res.Config.Controls = len(controls)
+
+	progress("starting kube-apiserver and etcd")
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(cfg.RepoRoot, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	restCfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	restCfg.QPS, restCfg.Burst = 2000, 4000
+	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
+		return nil, err
+	}
+
+	loadStart := time.Now()
+	if err := load(ctx, c, cfg, progress); err != nil {
+		return nil, err
+	}
+	res.LoadSeconds = time.Since(loadStart).Seconds()
+
+	kubeconfig, err := writeKubeconfig(env, cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	progress("starting the manager")
+	mgr, err := startManager(ctx, cfg.ManagerBinary, kubeconfig, operatorNamespace, cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	defer mgr.stop()
+	time.Sleep(2 * time.Second) // let the namespace watch settle before the baseline
+	if res.Memory.BaselineHeapBytes, err = mgr.heapAfterGC(); err != nil {
+		return nil, err
+	}
+
+	progress(fmt.Sprintf("creating %d controls and waiting for their first evaluation", len(controls)))
+	start := time.Now()
+	for i := range controls {
+		if err := c.Create(ctx, &controls[i]); err != nil {
+			return nil, fmt.Errorf("creating control %s: %w", controls[i].Name, err)
+		}
+	}
+	if err := waitForSweeps(ctx, c, mgr, controls, nil, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	res.InitialSeconds = time.Since(start).Seconds()
+	if res.Memory.LoadedHeapBytes, err = mgr.heapAfterGC(); err != nil {
+		return nil, err
+	}
+	res.Memory.CachedObjects = cfg.Objects + (cfg.Namespaces+1)/2 // Deployments and NetworkPolicies
+	res.Memory.BytesPerCachedObject = float64(int64(res.Memory.LoadedHeapBytes)-int64(res.Memory.BaselineHeapBytes)) / float64(res.Memory.CachedObjects)
+
+	progress("re-sweeping every control")
+	if res.Sweep, err = measureSweep(ctx, c, mgr, controls); err != nil {
+		return nil, err
+	}
+
+	progress("measuring the raw engine limit on the same objects and policies")
+	gvks := map[schema.GroupKind]schema.GroupVersionKind{
+		{Group: "apps", Kind: "Deployment"}:                 {Group: "apps", Version: "v1", Kind: "Deployment"},
+		evaluation.NamespaceGroupKind:                       {Version: "v1", Kind: "Namespace"},
+		{Group: "networking.k8s.io", Kind: "NetworkPolicy"}: {Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+	}
+	if res.Raw, err = measureRawLimit(ctx, c, controls, gvks); err != nil {
+		return nil, err
+	}
+	if res.Raw.PerSecond > 0 {
+		res.SweepToRaw = res.Sweep.PerSecond / res.Raw.PerSecond
+	}
+
+	progress(fmt.Sprintf("measuring drift latency over %d flips with %.0f updates/s of churn", cfg.Flips, cfg.ChurnPerSecond))
+	if res.Drift, err = measureDrift(ctx, c, cfg, controls[0].Name, progress); err != nil {
+		return nil, err
+	}
+
+	if res.Memory.SteadyHeapBytes, err = mgr.heapAfterGC(); err != nil {
+		return nil, err
+	}
+	if res.Memory.SteadyRSSBytes, res.Memory.PeakRSSBytes, err = mgr.rss(); err != nil {
+		return nil, err
+	}
+	if res.Findings, err = measureFindings(ctx, c, controls); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// benchControls are the sample Controls, and copies of those that target Deployments until
+// there are cfg.Controls of them (at least the samples).
+func benchControls(cfg Config) ([]ismsv1.Control, error) {
+	files, err := filepath.Glob(filepath.Join(cfg.RepoRoot, "config", "samples", "isms_*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no sample controls under %s/config/samples", cfg.RepoRoot)
+	}
+	var samples []ismsv1.Control
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var c ismsv1.Control
+		if err := yaml.UnmarshalStrict(data, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		samples = append(samples, c)
+	}
+	// The privileged-container control first: drift is measured on it.
+	slices.SortFunc(samples, func(a, b ismsv1.Control) int { return strings.Compare(a.Name, b.Name) })
+	controls := slices.Clone(samples)
+	var deploymentControls []ismsv1.Control
+	for _, c := range samples {
+		for _, gk := range evaluation.GroupKinds(c.Spec.Targets.Kinds) {
+			if gk.Kind == "Deployment" {
+				deploymentControls = append(deploymentControls, c)
+				break
+			}
+		}
+	}
+	for i := 0; len(controls) < cfg.Controls && len(deploymentControls) > 0; i++ {
+		c := *deploymentControls[i%len(deploymentControls)].DeepCopy()
+		c.Name = fmt.Sprintf("%s-copy-%02d", c.Name, i)
+		c.Spec.ID = fmt.Sprintf("%s-C%02d", c.Spec.ID, i)
+		controls = append(controls, c)
+	}
+	return controls, nil
+}
+
+// waitForSweeps waits until every control has a result and has been swept more often than in
+// before (at least once when before is nil).
+func waitForSweeps(ctx context.Context, c client.Client, mgr *managerProcess, controls []ismsv1.Control, before map[string]float64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		families, err := mgr.metrics()
+		if err == nil {
+			sweeps := perControl(families, "isms_control_sweeps_total")
+			done := 0
+			for _, ctl := range controls {
+				if sweeps[ctl.Name] > before[ctl.Name] {
+					done++
+				}
+			}
+			if done == len(controls) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("controls were not all evaluated within %s", timeout)
+}
+
+// measureSweep changes every control's interval (a spec change, so each is swept again) and
+// times the sweeps.
+func measureSweep(ctx context.Context, c client.Client, mgr *managerProcess, controls []ismsv1.Control) (sweepResult, error) {
+	var res sweepResult
+	families, err := mgr.metrics()
+	if err != nil {
+		return res, err
+	}
+	before := perControl(families, "isms_control_sweeps_total")
+	start := time.Now()
+	for _, ctl := range controls {
+		patch := []byte(`{"spec":{"interval":"11m"}}`)
+		if err := c.Patch(ctx, &ismsv1.Control{ObjectMeta: metav1.ObjectMeta{Name: ctl.Name}}, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			return res, err
+		}
+	}
+	if err := waitForSweeps(ctx, c, mgr, controls, before, 10*time.Minute); err != nil {
+		return res, err
+	}
+	res.WallSeconds = time.Since(start).Seconds()
+	if families, err = mgr.metrics(); err != nil {
+		return res, err
+	}
+	durations := perControl(families, "isms_control_last_sweep_duration_seconds")
+	subjects := perControl(families, "isms_control_last_sweep_subjects")
+	res.Controls = len(controls)
+	for _, ctl := range controls {
+		res.Evaluations += int(subjects[ctl.Name])
+		res.EvalSeconds += durations[ctl.Name]
+		if durations[ctl.Name] > res.SlowestSweep {
+			res.SlowestSweep, res.SlowestOfWhat = durations[ctl.Name], ctl.Name
+		}
+	}
+	if res.EvalSeconds > 0 {
+		res.PerSecond = float64(res.Evaluations) / res.EvalSeconds
+	}
+	return res, nil
+}
+
+func measureFindings(ctx context.Context, c client.Client, controls []ismsv1.Control) (footprint, error) {
+	var fp footprint
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(ismsv1.GroupVersion.WithKind("FindingList"))
+	if err := c.List(ctx, list); err != nil {
+		return fp, err
+	}
+	for _, item := range list.Items {
+		data, err := json.Marshal(item.Object)
+		if err != nil {
+			return fp, err
+		}
+		fp.Count++
+		fp.TotalBytes += len(data)
+		if len(data) > fp.LargestBytes {
+			fp.LargestBytes, fp.Largest = len(data), item.GetNamespace()+"/"+item.GetName()
+		}
+		if state, _, _ := unstructured.NestedString(item.Object, "status", "state"); state == string(ismsv1.FindingOpen) {
+			fp.Open++
+		}
+	}
+	for _, ctl := range controls {
+		var live ismsv1.Control
+		if err := c.Get(ctx, types.NamespacedName{Name: ctl.Name}, &live); err != nil {
+			return fp, err
+		}
+		fp.FailingPairs += int(live.Status.OpenFindings)
+	}
+	return fp, nil
+}
+
+func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "bench-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+func machine() machineInfo {
+	m := machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				m.CPUModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return m
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestShortBenchmarkProducesEveryFigure keeps `make bench` from rotting: it runs the benchmark
+// on 1k objects and checks that every figure was measured. It asserts no timing: CI machines
+// are too noisy for that, and the figures are read from `make bench`.
+func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run the tests with `make test`")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	manager := filepath.Join(dir, "manager")
+	build := exec.Command("go", "build", "-o", manager, "./cmd/manager")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the manager: %v\n%s", err, out)
+	}
+	cfg := Config{Objects: 1000, Namespaces: 10, Violating: 0.1, Flips: 20, ChurnPerSecond: 20,
+		ManagerBinary: manager, RepoRoot: root, WorkDir: dir}
+	res, err := Run(context.Background(), cfg, func(msg string) { t.Log(msg) })
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "manager.log"))
+		t.Fatalf("the benchmark failed: %v\n--- manager log (tail) ---\n%s", err, tailBytes(log, 4000))
+	}
+	printTable(testWriter{t}, res)
+
+	checks := map[string]bool{
+		"controls":                     res.Config.Controls >= 4,
+		"load time":                    res.LoadSeconds > 0,
+		"first evaluation":             res.InitialSeconds > 0,
+		"sweep wall time":              res.Sweep.WallSeconds > 0,
+		"sweep evaluations":            res.Sweep.Evaluations >= cfg.Objects,
+		"sweep evaluations per second": res.Sweep.PerSecond > 0,
+		"raw limit":                    res.Raw.PerSecond > 0 && res.Raw.TwoGoroutinesPS > 0,
+		"raw evaluations match sweep":  res.Raw.Evaluations == res.Sweep.Evaluations,
+		"sweep to raw ratio":           res.SweepToRaw > 0,
+		"drift flips":                  res.Drift.Flips == cfg.Flips && len(res.Drift.latenciesSecs) > 0,
+		"drift percentiles":            res.Drift.P50ms > 0 && res.Drift.P99ms >= res.Drift.P50ms,
+		"churn":                        res.Drift.ChurnWrites > 0,
+		"peak RSS":                     res.Memory.PeakRSSBytes > 0 && res.Memory.PeakRSSBytes >= res.Memory.SteadyRSSBytes,
+		"heap":                         res.Memory.BaselineHeapBytes > 0 && res.Memory.LoadedHeapBytes > res.Memory.BaselineHeapBytes,
+		"bytes per cached object":      res.Memory.BytesPerCachedObject > 0,
+		"findings":                     res.Findings.Count > 0 && res.Findings.LargestBytes > 0 && res.Findings.TotalBytes >= res.Findings.LargestBytes,
+		"failing pairs":                res.Findings.FailingPairs > 0,
+	}
+	for figure, ok := range checks {
+		if !ok {
+			t.Errorf("figure missing or inconsistent: %s", figure)
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+func tailBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+)
+
+// driftResult is the time from an API write that flips a Deployment into or out of violation to
+// the Finding change, seen through a watch as a user's tooling would see it.
+type driftResult struct {
+	Flips         int     `json:"flips"`
+	TimedOut      int     `json:"timedOut"`
+	ChurnPerSec   float64 `json:"churnUpdatesPerSecond"`
+	ChurnWrites   int64   `json:"churnWrites"`
+	P50ms         float64 `json:"p50Milliseconds"`
+	P95ms         float64 `json:"p95Milliseconds"`
+	P99ms         float64 `json:"p99Milliseconds"`
+	MaxMs         float64 `json:"maxMilliseconds"`
+	latenciesSecs []float64
+}
+
+type findingView struct {
+	namespace string
+	subjects  []string
+}
+
+func measureDrift(ctx context.Context, c client.WithWatch, cfg Config, control string, progress func(string)) (driftResult, error) {
+	res := driftResult{ChurnPerSec: cfg.ChurnPerSecond}
+	// Flip the first Deployment of each namespace that starts compliant: it sorts first in its
+	// namespace's Finding, so it is listed however many subjects fail there.
+	var flippers []int
+	for i := 0; i < min(cfg.Namespaces, cfg.Objects); i++ {
+		if !privilegedAt(i, cfg.Violating) {
+			flippers = append(flippers, i)
+		}
+	}
+	if len(flippers) == 0 {
+		return res, fmt.Errorf("no compliant Deployment to flip")
+	}
+
+	w, err := c.Watch(ctx, &ismsv1.FindingList{}, client.MatchingLabels{ismsv1.LabelControl: control})
+	if err != nil {
+		return res, fmt.Errorf("watching findings: %w", err)
+	}
+	defer w.Stop()
+	views := make(chan findingView, 1024)
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				continue
+			}
+			f, ok := ev.Object.(*ismsv1.Finding)
+			if !ok {
+				continue
+			}
+			v := findingView{namespace: f.Namespace}
+			for _, s := range f.Status.Subjects {
+				v.subjects = append(v.subjects, s.Name)
+			}
+			views <- v
+		}
+	}()
+
+	churnCtx, stopChurn := context.WithCancel(ctx)
+	defer stopChurn()
+	var churnWrites atomic.Int64
+	if cfg.ChurnPerSecond > 0 {
+		go churn(churnCtx, c, cfg, flippers, &churnWrites)
+	}
+	churnStart := time.Now()
+
+	privileged := false
+	for n := range cfg.Flips {
+		i := flippers[(n/2)%len(flippers)]
+		if n%2 == 0 {
+			privileged = true
+		} else {
+			privileged = false
+		}
+		ns, name := namespaceName(i%cfg.Namespaces), deploymentName(i)
+		patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","securityContext":{"privileged":%t,"allowPrivilegeEscalation":%t}}]}}}}`, privileged, privileged)
+		// Drain views from earlier flips so that only a change after this write counts.
+		for len(views) > 0 {
+			<-views
+		}
+		d := &appsv1.Deployment{}
+		d.Namespace, d.Name = ns, name
+		if err := c.Patch(ctx, d, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
+			return res, fmt.Errorf("flipping %s/%s: %w", ns, name, err)
+		}
+		written := time.Now()
+		if lat, ok := awaitFinding(views, ns, name, privileged, 10*time.Second); ok {
+			res.latenciesSecs = append(res.latenciesSecs, lat.Sub(written).Seconds())
+		} else {
+			res.TimedOut++
+		}
+		res.Flips++
+		if (n+1)%max(1, cfg.Flips/5) == 0 {
+			progress(fmt.Sprintf("drift: %d/%d flips", n+1, cfg.Flips))
+		}
+	}
+	stopChurn()
+	res.ChurnWrites = churnWrites.Load()
+	res.ChurnPerSec = float64(res.ChurnWrites) / time.Since(churnStart).Seconds()
+	lat := slices.Clone(res.latenciesSecs)
+	slices.Sort(lat)
+	res.P50ms, res.P95ms, res.P99ms = percentile(lat, 50)*1000, percentile(lat, 95)*1000, percentile(lat, 99)*1000
+	if len(lat) > 0 {
+		res.MaxMs = lat[len(lat)-1] * 1000
+	}
+	return res, nil
+}
+
+// awaitFinding waits until the namespace's Finding lists (or no longer lists) the Deployment.
+func awaitFinding(views <-chan findingView, ns, name string, present bool, timeout time.Duration) (time.Time, bool) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case v := <-views:
+			if v.namespace == ns && slices.Contains(v.subjects, name) == present {
+				return time.Now(), true
+			}
+		case <-deadline:
+			return time.Time{}, false
+		}
+	}
+}
+
+// churn updates random Deployments (not the flipped ones) at the configured rate, the way a
+// busy cluster changes objects that stay compliant or non-compliant.
+func churn(ctx context.Context, c client.Client, cfg Config, flippers []int, writes *atomic.Int64) {
+	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.ChurnPerSecond))
+	defer tick.Stop()
+	flipping := map[int]bool{}
+	for _, i := range flippers {
+		flipping[i] = true
+	}
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		i := rand.IntN(cfg.Objects)
+		if flipping[i] {
+			continue
+		}
+		d := &appsv1.Deployment{}
+		d.Namespace, d.Name = namespaceName(i%cfg.Namespaces), deploymentName(i)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.isms.dev/churn":"%d"}}}`, n)
+		go func() {
+			if err := c.Patch(ctx, d, client.RawPatch(types.MergePatchType, []byte(patch))); err == nil {
+				writes.Add(1)
+			}
+		}()
+	}
+}
+
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	idx := int(float64(len(sorted)-1) * p / 100)
+	return sorted[idx]
+}

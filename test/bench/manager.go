@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// managerProcess is the real manager binary, run against the benchmark's control plane so that
+// its memory is its own.
+type managerProcess struct {
+	cmd         *exec.Cmd
+	metricsAddr string
+	pprofAddr   string
+	logPath     string
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func startManager(ctx context.Context, binary, kubeconfig, namespace, dir string) (*managerProcess, error) {
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "manager.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, binary,
+		"--namespace", namespace,
+		"--metrics-bind-address", metricsAddr, "--metrics-secure=false",
+		"--health-probe-bind-address", "0",
+		"--pprof-bind-address", pprofAddr,
+		"--zap-log-level", "info",
+	)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", binary, err)
+	}
+	m := &managerProcess{cmd: cmd, metricsAddr: metricsAddr, pprofAddr: pprofAddr, logPath: logPath}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := m.metrics(); err == nil {
+			return m, nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	m.stop()
+	return nil, fmt.Errorf("the manager did not serve metrics within 60s; see %s", logPath)
+}
+
+func (m *managerProcess) stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	_ = m.cmd.Wait()
+}
+
+// metrics scrapes the manager's metrics endpoint.
+func (m *managerProcess) metrics() (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + m.metricsAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
+}
+
+// perControl returns a metric's value by its control label.
+func perControl(families map[string]*dto.MetricFamily, name string) map[string]float64 {
+	out := map[string]float64{}
+	f, ok := families[name]
+	if !ok {
+		return out
+	}
+	for _, metric := range f.GetMetric() {
+		var control string
+		for _, l := range metric.GetLabel() {
+			if l.GetName() == "control" {
+				control = l.GetValue()
+			}
+		}
+		switch {
+		case metric.Gauge != nil:
+			out[control] = metric.GetGauge().GetValue()
+		case metric.Counter != nil:
+			out[control] = metric.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// heapAfterGC forces a collection in the manager and returns its live heap (HeapAlloc).
+func (m *managerProcess) heapAfterGC() (uint64, error) {
+	resp, err := http.Get("http://" + m.pprofAddr + "/debug/pprof/heap?debug=1&gc=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no HeapAlloc in the heap profile")
+}
+
+// rss returns the manager's resident set now and at its peak, from /proc.
+func (m *managerProcess) rss() (now, peak uint64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseUint(fields[1], 10, 64)
+		switch fields[0] {
+		case "VmRSS:":
+			now = kb * 1024
+		case "VmHWM:":
+			peak = kb * 1024
+		}
+	}
+	return now, peak, nil
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func printTable(w io.Writer, r *Results) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	fmt.Fprintf(tw, "isms-operator benchmark\t%d Deployments in %d namespaces, %.0f%% violating, %d controls\n",
+		r.Config.Objects, r.Config.Namespaces, r.Config.Violating*100, r.Config.Controls)
+	row("machine", fmt.Sprintf("%d CPUs, %s, %s", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.GoVersion))
+	row("load (API writes)", fmt.Sprintf("%.1f s", r.LoadSeconds))
+	row("first evaluation (list + convert + evaluate)", fmt.Sprintf("%.2f s", r.InitialSeconds))
+	row("full sweep, wall", fmt.Sprintf("%.2f s for %d evaluations", r.Sweep.WallSeconds, r.Sweep.Evaluations))
+	row("full sweep, evaluation time", fmt.Sprintf("%.2f s, %.0f evaluations/s (slowest control %.2f s)", r.Sweep.EvalSeconds, r.Sweep.PerSecond, r.Sweep.SlowestSweep))
+	row("raw engine limit, same run", fmt.Sprintf("%.0f evaluations/s on 1 goroutine, %.0f on 2 (%.1f µs/object to convert)", r.Raw.PerSecond, r.Raw.TwoGoroutinesPS, r.Raw.ConvertPerObj))
+	row("sweep / raw limit", fmt.Sprintf("%.2f", r.SweepToRaw))
+	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
+		r.Drift.P50ms, r.Drift.P95ms, r.Drift.P99ms, r.Drift.MaxMs, r.Drift.Flips, r.Drift.TimedOut, r.Drift.ChurnPerSec))
+	row("manager RSS", fmt.Sprintf("peak %s, steady %s", mib(r.Memory.PeakRSSBytes), mib(r.Memory.SteadyRSSBytes)))
+	row("manager Go heap (after GC)", fmt.Sprintf("baseline %s, loaded %s, steady %s", mib(r.Memory.BaselineHeapBytes), mib(r.Memory.LoadedHeapBytes), mib(r.Memory.SteadyHeapBytes)))
+	row("bytes per cached object", fmt.Sprintf("%.0f (%d objects)", r.Memory.BytesPerCachedObject, r.Memory.CachedObjects))
+	row("Findings in etcd", fmt.Sprintf("%d (%d open, %d failing control/namespace pairs), %d bytes, largest %d bytes (%s)",
+		r.Findings.Count, r.Findings.Open, r.Findings.FailingPairs, r.Findings.TotalBytes, r.Findings.LargestBytes, r.Findings.Largest))
+	_ = tw.Flush()
+}
