@@ -183,8 +183,9 @@ func (r *ControlReconciler) sweepIfDue(ctx context.Context, control *ismsv1.Cont
 		return fmt.Errorf("sweeping control %s: %w", control.Name, err)
 	}
 	took := time.Since(start)
-	r.Metrics.ObserveSweep(control.Name, len(subjects), took.Seconds())
-	logf.FromContext(ctx).V(1).Info("Swept control", "subjects", len(subjects), "took", took)
+	evaluated := r.Evaluator.Summarize(control.Name).Evaluated
+	r.Metrics.ObserveSweep(control.Name, evaluated, took.Seconds())
+	logf.FromContext(ctx).V(1).Info("Swept control", "listed", len(subjects), "evaluated", evaluated, "took", took)
 	return nil
 }
 

@@ -147,7 +147,6 @@ func findingSubjects(results []evaluation.SubjectResult) []finding.Subject {
 		s := finding.Subject{
 			APIVersion: res.Subject.APIVersion,
 			Kind:       res.Subject.Kind,
-			Namespace:  res.Subject.Namespace,
 			Name:       res.Subject.Name,
 			UID:        string(res.Subject.UID),
 		}

@@ -59,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"control"}),
 		sweptSubjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "isms_control_last_sweep_subjects",
-			Help: "Subjects evaluated by the latest full evaluation of a Control.",
+			Help: "Subjects that matched the Control's targets and were evaluated in its latest full evaluation.",
 		}, []string{"control"}),
 		state: map[string]controlMetrics{},
 	}

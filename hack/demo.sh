@@ -41,7 +41,7 @@ kubectl get controls
 step "kubectl get findings -A"
 kubectl get findings -A
 step "What the privileged-container Finding says"
-kubectl get finding -n payments isms-k8s-001-no-privileged -o jsonpath='{range .status.subjects[*]}{.kind} {.namespace}/{.name}: {.messages}{"\n"}{end}'
+kubectl get finding -n payments isms-k8s-001-no-privileged -o jsonpath='{range .status.subjects[*]}{.kind} {.name}: {.messages}{"\n"}{end}'
 
 step "Fixing payments-api (privileged: false)"
 kubectl apply -f config/samples/demo/workload-fixed.yaml

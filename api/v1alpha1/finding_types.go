@@ -13,6 +13,9 @@ const (
 	MaxSubjectMessages = 5
 	// MaxMessageLength is the length at which a policy message is cut.
 	MaxMessageLength = 256
+	// MaxFindingSubjectsBytes bounds the listed subjects' size, so that a Finding stays under
+	// 4 KiB in etcd whatever the policy's messages look like; subjectCount stays exact.
+	MaxFindingSubjectsBytes = 2048
 )
 
 // FindingState is where a Finding is in its life.
@@ -70,13 +73,11 @@ type FailingSubject struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=63
 	Kind string `json:"kind"`
+	// name of the subject, in the Finding's namespace (or cluster-scoped, for a Finding in
+	// the operator's namespace about cluster-scoped subjects).
 	// +required
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
-	// namespace is empty for cluster-scoped subjects.
-	// +optional
-	// +kubebuilder:validation:MaxLength=63
-	Namespace string `json:"namespace,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=36
 	UID string `json:"uid,omitempty"`
@@ -118,11 +119,12 @@ type FindingStatus struct {
 	// +optional
 	ResolvedAt *metav1.Time `json:"resolvedAt,omitempty"`
 
-	// subjectCount is the exact number of failing subjects, of which subjects lists at most 50.
+	// subjectCount is the exact number of failing subjects, of which subjects lists at most 50
+	// (fewer when their messages are long: the list is kept under 2 KiB).
 	// +optional
 	SubjectCount int32 `json:"subjectCount"`
 
-	// subjects are the failing subjects, sorted by kind and name, at most 50.
+	// subjects are the failing subjects, sorted by kind and name, at most 50 and 2 KiB.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +listType=atomic

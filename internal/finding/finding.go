@@ -28,7 +28,6 @@ const (
 type Subject struct {
 	APIVersion string
 	Kind       string
-	Namespace  string
 	Name       string
 	UID        string
 	Messages   []string
@@ -90,19 +89,35 @@ func Next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.Finding
 // LastSeenResolution is how stale a Finding's lastSeen may be while nothing else in it changes.
 const LastSeenResolution = time.Minute
 
+// boundedSubjects lists the first subjects, at most MaxFindingSubjects of them and as many as
+// fit in MaxFindingSubjectsBytes, so that a Finding stays small in etcd. The first subject is
+// always listed.
 func boundedSubjects(failing []Subject) []ismsv1.FailingSubject {
 	n := min(len(failing), ismsv1.MaxFindingSubjects)
 	out := make([]ismsv1.FailingSubject, 0, n)
+	budget := ismsv1.MaxFindingSubjectsBytes
 	for _, s := range failing[:n] {
-		fs := ismsv1.FailingSubject{
-			APIVersion: s.APIVersion, Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, UID: s.UID,
-		}
+		fs := ismsv1.FailingSubject{APIVersion: s.APIVersion, Kind: s.Kind, Name: s.Name, UID: s.UID}
 		for _, m := range s.Messages[:min(len(s.Messages), ismsv1.MaxSubjectMessages)] {
 			fs.Messages = append(fs.Messages, policy.Truncate(m, ismsv1.MaxMessageLength))
+		}
+		if budget -= encodedSize(fs); budget < 0 && len(out) > 0 {
+			break
 		}
 		out = append(out, fs)
 	}
 	return out
+}
+
+// encodedSize is the size of a subject in the Finding's JSON, near enough for a budget: its
+// strings plus the keys and punctuation around them.
+func encodedSize(s ismsv1.FailingSubject) int {
+	const keys = len(`{"apiVersion":"","kind":"","name":"","uid":"","messages":[]},`)
+	n := keys + len(s.APIVersion) + len(s.Kind) + len(s.Name) + len(s.UID)
+	for _, m := range s.Messages {
+		n += len(m) + 3 // quotes and comma; escapes are rare enough to ignore
+	}
+	return n
 }
 
 func summary(failing []Subject) string {

@@ -1,6 +1,7 @@
 package finding
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -24,11 +25,11 @@ func mt(t time.Time) *metav1.Time {
 }
 
 func deployment(ns, name string, msgs ...string) Subject {
-	return Subject{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name, UID: "uid-" + name, Messages: msgs}
+	return Subject{APIVersion: "apps/v1", Kind: "Deployment", Name: name, UID: "uid-" + name, Messages: msgs}
 }
 
 func failingSubject(ns, name string, msgs ...string) ismsv1.FailingSubject {
-	return ismsv1.FailingSubject{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name, UID: "uid-" + name, Messages: msgs}
+	return ismsv1.FailingSubject{APIVersion: "apps/v1", Kind: "Deployment", Name: name, UID: "uid-" + name, Messages: msgs}
 }
 
 func manySubjects(n int) []Subject {
@@ -225,19 +226,12 @@ func TestNextBoundsWhatItStores(t *testing.T) {
 		wantMessages []string // of the first subject
 		wantLast     string   // name of the last subject kept
 	}{
-		"120 failing subjects keep 50 and count 120": {
-			failing:      manySubjects(120),
-			wantCount:    120,
-			wantSubjects: ismsv1.MaxFindingSubjects,
+		"few small subjects are all kept": {
+			failing:      manySubjects(5),
+			wantCount:    5,
+			wantSubjects: 5,
 			wantMessages: []string{"privileged"},
-			wantLast:     "app-049",
-		},
-		"exactly 50 subjects are all kept": {
-			failing:      manySubjects(50),
-			wantCount:    50,
-			wantSubjects: 50,
-			wantMessages: []string{"privileged"},
-			wantLast:     "app-049",
+			wantLast:     "app-004",
 		},
 		"a subject with 8 messages keeps the first 5": {
 			failing:      []Subject{deployment("ns", "web", eight...)},
@@ -320,4 +314,49 @@ func TestNextDoesNotMutatePrev(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNextKeepsListedSubjectsWithinTheirBudget(t *testing.T) {
+	for _, n := range []int{40, 120, 1000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			failing := manySubjects(n)
+			for i := range failing {
+				failing[i].UID = fmt.Sprintf("3f1c2d8e-9b7a-4c1e-8f00-%012d", i) // real UIDs are 36 bytes
+				failing[i].Messages = []string{fmt.Sprintf("container %q (image %q) runs privileged", "app", "registry.example.com/shop/app:1.2.3")}
+			}
+			got, _ := Next(ismsv1.FindingStatus{}, Evidence{Failing: failing, ObservedAt: t0}, t0)
+			if got.SubjectCount != int32(n) {
+				t.Errorf("subjectCount = %d, want the exact %d", got.SubjectCount, n)
+			}
+			listed := jsonSize(t, got.Subjects)
+			if listed > ismsv1.MaxFindingSubjectsBytes {
+				t.Errorf("listed subjects take %d bytes, over the %d budget", listed, ismsv1.MaxFindingSubjectsBytes)
+			}
+			if k := len(got.Subjects); k < n && k < ismsv1.MaxFindingSubjects {
+				f := failing[k]
+				nextSubject := ismsv1.FailingSubject{APIVersion: f.APIVersion, Kind: f.Kind, Name: f.Name, UID: f.UID, Messages: f.Messages}
+				if next := listed + 1 + jsonSize(t, nextSubject); next <= ismsv1.MaxFindingSubjectsBytes-64 {
+					t.Errorf("stopped at %d subjects (%d bytes) although %d would take only %d", k, listed, k+1, next)
+				}
+			}
+			for i, s := range got.Subjects {
+				if s.Name != failing[i].Name {
+					t.Fatalf("subject %d is %s, want %s: the list must be the first subjects in order", i, s.Name, failing[i].Name)
+				}
+			}
+			status, _ := json.Marshal(got)
+			if len(status) > 3500 {
+				t.Errorf("the whole status is %d bytes; with metadata and spec a Finding must stay under 4 KiB", len(status))
+			}
+		})
+	}
+}
+
+func jsonSize(t *testing.T, v any) int {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(data)
 }

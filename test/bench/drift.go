@@ -41,7 +41,7 @@ func measureDrift(ctx context.Context, c client.WithWatch, cfg Config, control s
 	// namespace's Finding, so it is listed however many subjects fail there.
 	var flippers []int
 	for i := 0; i < min(cfg.Namespaces, cfg.Objects); i++ {
-		if !privilegedAt(i, cfg.Violating) {
+		if !privilegedAt(i, cfg.Namespaces, cfg.Violating) {
 			flippers = append(flippers, i)
 		}
 	}

@@ -24,13 +24,15 @@ func namespaceName(i int) string { return fmt.Sprintf("bench-%03d", i) }
 
 func deploymentName(i int) string { return fmt.Sprintf("app-%06d", i) }
 
-// privilegedAt decides which Deployments violate, spread evenly.
-func privilegedAt(i int, fraction float64) bool {
+// privilegedAt decides which Deployments violate: the same fraction in every namespace
+// (Deployment i lives in namespace i % namespaces). The first Deployment of each namespace
+// never does; the drift measurement flips those.
+func privilegedAt(i, namespaces int, fraction float64) bool {
 	if fraction <= 0 {
 		return false
 	}
-	every := int(1 / fraction)
-	return every > 0 && i%every == 0
+	every := max(1, int(1/fraction))
+	return (i/namespaces)%every == every-1
 }
 
 func benchNamespace(i int) *corev1.Namespace {
@@ -143,7 +145,7 @@ func load(ctx context.Context, c client.Client, cfg Config, progress func(string
 				if i >= cfg.Objects || ctx.Err() != nil {
 					return
 				}
-				d := benchDeployment(i, cfg.Namespaces, privilegedAt(i, cfg.Violating))
+				d := benchDeployment(i, cfg.Namespaces, privilegedAt(i, cfg.Namespaces, cfg.Violating))
 				if err := c.Create(ctx, d); err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("creating deployment %s: %w", d.Name, err) })
 					return

@@ -54,7 +54,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`isms-k8s-001-no-privileged\s+ISMS-K8S-001\s+high\s+Fail\s+1\s+1`),
 		regexp.MustCompile(`payments\s+isms-k8s-001-no-privileged\s+ISMS-K8S-001\s+high\s+Open\s+1`),
-		regexp.MustCompile(`Deployment payments/payments-api: .*runs privileged`),
+		regexp.MustCompile(`Deployment payments-api: .*runs privileged`),
 	} {
 		if !want.MatchString(drifted) {
 			t.Errorf("after the drift, the output does not match %q:\n%s", want, drifted)
