@@ -3,13 +3,13 @@ package controllers
 import (
 	"fmt"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
@@ -17,21 +17,22 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // subjectTransform converts what a watch delivers into the one form the operator keeps. It runs
 // before the informer stores the object, so the informer's cache holds Subjects, not
 // unstructured copies: one converted value per object, shared by every control and by
-// data.inventory.
-func subjectTransform(gvk schema.GroupVersionKind) cache.TransformFunc {
+// data.inventory, and sharing what it has in common with other objects (see
+// policy.Converter).
+func subjectTransform(gvk schema.GroupVersionKind, conv *policy.Converter) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		switch o := obj.(type) {
 		case *evaluation.Subject:
 			return o, nil // already transformed (the transform must be idempotent)
 		case *unstructured.Unstructured:
-			return newSubject(gvk, o)
+			return newSubject(gvk, o, conv)
 		default:
 			return nil, fmt.Errorf("unexpected %T in the %s watch", obj, gvk.Kind)
 		}
 	}
 }
 
-func newSubject(gvk schema.GroupVersionKind, u *unstructured.Unstructured) (*evaluation.Subject, error) {
+func newSubject(gvk schema.GroupVersionKind, u *unstructured.Unstructured, conv *policy.Converter) (*evaluation.Subject, error) {
 	obj := u.Object
 	// managedFields and the last-applied annotation repeat the object; no control needs them.
 	unstructured.RemoveNestedField(obj, "metadata", "managedFields")
@@ -42,7 +43,7 @@ func newSubject(gvk schema.GroupVersionKind, u *unstructured.Unstructured) (*eva
 	if gvk.Group == "" && gvk.Kind == "Secret" {
 		redactSecret(obj)
 	}
-	value, err := ast.InterfaceToValue(obj)
+	value, err := conv.Convert(obj)
 	if err != nil {
 		return nil, fmt.Errorf("converting %s %s/%s: %w", gvk.Kind, u.GetNamespace(), u.GetName(), err)
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 // SubjectHandler receives what the watches see.
@@ -34,6 +35,7 @@ type Watches struct {
 	mapper  meta.RESTMapper
 	handler SubjectHandler
 	log     logr.Logger
+	convert *policy.Converter
 
 	started chan struct{}
 	ctx     context.Context
@@ -70,6 +72,7 @@ func NewWatches(client dynamic.Interface, mapper meta.RESTMapper, handler Subjec
 		mapper:  mapper,
 		handler: handler,
 		log:     log,
+		convert: policy.NewConverter(),
 		started: make(chan struct{}),
 		kinds:   map[schema.GroupKind]*kindWatch{},
 	}
@@ -120,7 +123,7 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 	ns := "" // all namespaces
 	inf := dynamicinformer.NewFilteredDynamicInformer(w.client, mapping.Resource, ns, 0, cache.Indexers{}, nil).Informer()
 	kw := &kindWatch{gvk: mapping.GroupVersionKind, informer: inf}
-	if err := inf.SetTransform(subjectTransform(mapping.GroupVersionKind)); err != nil {
+	if err := inf.SetTransform(subjectTransform(mapping.GroupVersionKind, w.convert)); err != nil {
 		return fmt.Errorf("configuring the %s watch: %w", displayGK(gk), err)
 	}
 	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
