@@ -23,8 +23,8 @@ type rawLimit struct {
 	Seconds         float64 `json:"seconds"`
 	PerSecond       float64 `json:"evaluationsPerSecond"`
 	Goroutines      int     `json:"goroutines"`
-	ConvertSeconds  float64 `json:"convertSeconds"`
-	ConvertPerObj   float64 `json:"convertMicrosecondsPerObject"`
+	ConvertSeconds  float64 `json:"listAndConvertSeconds"`
+	ConvertPerObj   float64 `json:"listAndConvertMicrosecondsPerObject"`
 	TwoGoroutinesPS float64 `json:"evaluationsPerSecondTwoGoroutines"`
 }
 
