@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -88,6 +90,10 @@ type controlState struct {
 	// observed is when a failure in a namespace was last confirmed, for Finding.lastSeen.
 	observed map[string]time.Time
 
+	// touched, while a sweep runs outside the lock, collects the subjects that events
+	// evaluated or forgot meanwhile: their event results are newer than the sweep's.
+	touched map[types.UID]struct{}
+
 	swept         bool
 	needsSweep    bool
 	lastEvaluated time.Time
@@ -100,6 +106,12 @@ type Evaluator struct {
 	// clusterNamespace receives the Findings of cluster-scoped subjects.
 	clusterNamespace string
 	now              func() time.Time
+
+	// workers evaluate a sweep in parallel.
+	workers int
+	// afterSweepSnapshot, when set (by tests), runs between a sweep's snapshot and its
+	// evaluation, where events may interleave.
+	afterSweepSnapshot func()
 
 	mu              sync.Mutex
 	controls        map[string]*controlState
@@ -118,6 +130,7 @@ func NewEvaluator(inv *policy.Inventory, clusterNamespace string, now func() tim
 		now:              now,
 		controls:         map[string]*controlState{},
 		namespaceLabels:  map[string]map[string]string{},
+		workers:          runtime.GOMAXPROCS(0),
 	}
 }
 
@@ -197,8 +210,11 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	}
 	now := e.now()
 	for name, cs := range e.controls {
-		if cs.matcher.Targets(s.GroupKind()) && e.evaluate(ctx, cs, s, now) {
-			affected = append(affected, name)
+		if cs.matcher.Targets(s.GroupKind()) {
+			cs.markTouched(s)
+			if e.evaluate(ctx, cs, s, now) {
+				affected = append(affected, name)
+			}
 		}
 		if cs.inventoryKinds[s.GroupKind()] {
 			cs.needsSweep = true
@@ -220,8 +236,11 @@ func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
 	}
 	var affected []string
 	for name, cs := range e.controls {
-		if cs.matcher.Targets(s.GroupKind()) && e.forget(cs, refOf(s)) {
-			affected = append(affected, name)
+		if cs.matcher.Targets(s.GroupKind()) {
+			cs.markTouched(s)
+			if e.forget(cs, refOf(s)) {
+				affected = append(affected, name)
+			}
 		}
 		if cs.inventoryKinds[s.GroupKind()] {
 			cs.needsSweep = true
@@ -250,26 +269,109 @@ func (e *Evaluator) setNamespaceLabels(ns string, l map[string]string) []string 
 }
 
 // Sweep evaluates a control against all the given subjects (every object of its target kinds)
-// and replaces its results. It returns an error only if the control is unknown.
+// and replaces its results. The evaluation runs in parallel and outside the evaluator's lock,
+// so events keep being evaluated meanwhile; a subject an event evaluated during the sweep keeps
+// the event's result, which is the newer. It returns an error only if the control is unknown
+// or ctx ends.
 func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subject) error {
+	cs, def, work, err := e.sweepSnapshot(control, subjects)
+	if err != nil {
+		return err
+	}
+	if e.afterSweepSnapshot != nil {
+		e.afterSweepSnapshot()
+	}
+	results := evaluateAll(ctx, def, work, e.workers)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	touched := cs.touched
+	cs.touched = nil
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if e.controls[control] != cs || cs.def.Policy != def.Policy || cs.def.Generation != def.Generation {
+		cs.needsSweep = true // removed or changed while sweeping: these results are stale
+		return nil
+	}
+	e.mergeSweep(cs, results, touched, e.now())
+	return nil
+}
+
+// sweepSnapshot takes what a sweep evaluates: the control's definition and the subjects it
+// matches now.
+func (e *Evaluator) sweepSnapshot(control string, subjects []*Subject) (*controlState, ControlDefinition, []*Subject, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cs, ok := e.controls[control]
 	if !ok {
-		return fmt.Errorf("control %q is not registered", control)
+		return nil, ControlDefinition{}, nil, fmt.Errorf("control %q is not registered", control)
 	}
-	now := e.now()
-	// Start from empty results, but keep which namespaces had failures so that their
-	// Findings are revisited (and resolved) when nothing fails there any more.
+	work := make([]*Subject, 0, len(subjects))
+	for _, s := range subjects {
+		if cs.matcher.Matches(s, e.labelsOfScope(s)) {
+			work = append(work, s)
+		}
+	}
+	cs.touched = map[types.UID]struct{}{}
+	return cs, cs.def, work, nil
+}
+
+type subjectVerdict struct {
+	ref SubjectRef
+	res policy.Result
+	err error
+}
+
+// evaluateAll evaluates the policy against every subject on a few goroutines.
+func evaluateAll(ctx context.Context, def ControlDefinition, work []*Subject, workers int) []subjectVerdict {
+	out := make([]subjectVerdict, len(work))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(workers, len(work))) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(work) || ctx.Err() != nil {
+					return
+				}
+				s := work[i]
+				res, err := def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: def.Parameters})
+				out[i] = subjectVerdict{ref: refOf(s), res: res, err: err}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// mergeSweep replaces a control's results with a sweep's, except for the subjects events
+// touched during the sweep. Callers hold e.mu.
+func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touched map[types.UID]struct{}, now time.Time) {
+	// Keep which namespaces had failures so that their Findings are revisited (and resolved)
+	// when nothing fails there any more.
 	previous := cs.failing
-	cs.matched = make(map[types.UID]struct{}, len(cs.matched))
+	oldMatched, oldErrored := cs.matched, cs.errored
+	cs.matched = make(map[types.UID]struct{}, len(results))
 	cs.failing = make(map[string]map[types.UID]*SubjectResult, len(previous))
 	cs.errored = map[types.UID]*SubjectResult{}
-	for _, s := range subjects {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	for _, r := range results {
+		if _, ok := touched[r.ref.key()]; !ok {
+			e.record(cs, r.ref, r.res, r.err, now)
 		}
-		e.evaluate(ctx, cs, s, now)
+	}
+	for key := range touched {
+		if _, ok := oldMatched[key]; ok {
+			cs.matched[key] = struct{}{}
+		}
+		if r, ok := oldErrored[key]; ok {
+			cs.errored[key] = r
+		}
+		for ns, byUID := range previous {
+			if r, ok := byUID[key]; ok {
+				e.addFailing(cs, ns, key, r)
+			}
+		}
 	}
 	for ns := range cs.failing {
 		cs.observed[ns] = now
@@ -281,7 +383,12 @@ func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subje
 	}
 	cs.swept, cs.needsSweep = true, false
 	cs.lastSweep, cs.lastEvaluated = now, now
-	return nil
+}
+
+func (cs *controlState) markTouched(s *Subject) {
+	if cs.touched != nil {
+		cs.touched[refOf(s).key()] = struct{}{}
+	}
 }
 
 // evaluate re-evaluates one subject for one control and reports whether the result changed.
@@ -291,13 +398,18 @@ func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, 
 	if !cs.matcher.Matches(s, e.labelsOfScope(s)) {
 		return e.forget(cs, ref)
 	}
+	res, err := cs.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: cs.def.Parameters})
+	return e.record(cs, ref, res, err, now)
+}
+
+// record stores the verdict on a matched subject and reports whether it changed anything.
+// Callers hold e.mu.
+func (e *Evaluator) record(cs *controlState, ref SubjectRef, res policy.Result, err error, now time.Time) bool {
 	cs.lastEvaluated = now
 	key := ref.key()
 	_, wasMatched := cs.matched[key]
 	cs.matched[key] = struct{}{}
 	ns := e.NamespaceOf(ref)
-
-	res, err := cs.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: cs.def.Parameters})
 	if err != nil {
 		changed := e.removeFailing(cs, ns, key)
 		prev := cs.errored[key]
@@ -309,15 +421,19 @@ func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, 
 	if len(res.Violations) == 0 {
 		return e.removeFailing(cs, ns, key) || wasErrored || !wasMatched
 	}
+	e.addFailing(cs, ns, key, &SubjectResult{Subject: ref, Violations: res.Violations})
+	cs.observed[ns] = now
+	// A subject that fails again still changes something: its Finding was seen just now.
+	return true
+}
+
+func (e *Evaluator) addFailing(cs *controlState, ns string, key types.UID, r *SubjectResult) {
 	byUID := cs.failing[ns]
 	if byUID == nil {
 		byUID = map[types.UID]*SubjectResult{}
 		cs.failing[ns] = byUID
 	}
-	byUID[key] = &SubjectResult{Subject: ref, Violations: res.Violations}
-	cs.observed[ns] = now
-	// A subject that fails again still changes something: its Finding was seen just now.
-	return true
+	byUID[key] = r
 }
 
 // forget drops a subject from a control's results and reports whether it was there.

@@ -829,3 +829,83 @@ func TestSubjectsWithoutUID(t *testing.T) {
 		})
 	}
 }
+
+// An event that arrives while a sweep evaluates keeps its result: it saw the newer object.
+func TestEventDuringSweepWins(t *testing.T) {
+	ctx := context.Background()
+	inv := policy.NewInventory()
+	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, `package sweep.race
+
+violation contains "privileged" if input.review.object.privileged`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvk := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	subject := func(name string, privileged bool) *Subject {
+		v, _ := ast.InterfaceToValue(map[string]any{"privileged": privileged})
+		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name)}, GVK: gvk, Value: v}
+	}
+	e := NewEvaluator(inv, "isms-system", nil)
+	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep reads "a" as privileged and "b" as fine; meanwhile events fix "a", break "b",
+	// add a privileged "c" and delete "d".
+	stale := []*Subject{subject("a", true), subject("b", false), subject("d", true)}
+	e.afterSweepSnapshot = func() {
+		for _, s := range []*Subject{subject("a", false), subject("b", true), subject("c", true)} {
+			if _, err := e.Upsert(ctx, s); err != nil {
+				t.Error(err)
+			}
+		}
+		if _, err := e.Delete(ctx, subject("d", true)); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := e.Sweep(ctx, "c", stale); err != nil {
+		t.Fatal(err)
+	}
+	failures, _ := e.Failures("c", "ns")
+	var failing []string
+	for _, f := range failures {
+		failing = append(failing, f.Subject.Name)
+	}
+	if strings.Join(failing, ",") != "b,c" {
+		t.Errorf("failing after the sweep = %v, want [b c]: the events' results are newer", failing)
+	}
+	if sum := e.Summarize("c"); sum.Evaluated != 3 || !sum.Swept {
+		t.Errorf("evaluated = %d (swept %v), want 3 subjects: a, b, c", sum.Evaluated, sum.Swept)
+	}
+}
+
+// A sweep whose control changed meanwhile does not overwrite the results with stale ones.
+func TestSweepOfAChangedControlIsDiscarded(t *testing.T) {
+	ctx := context.Background()
+	inv := policy.NewInventory()
+	engine := policy.NewEngine(inv, policy.Options{})
+	failAll, _ := engine.Compile(ctx, "package p1\n\nviolation contains \"x\" if true")
+	passAll, _ := engine.Compile(ctx, "package p2\n\nviolation contains \"x\" if false")
+	targets := ismsv1.Targets{Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}}}
+	e := NewEvaluator(inv, "isms-system", nil)
+	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: failAll, Targets: targets}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := ast.InterfaceToValue(map[string]any{})
+	subjects := []*Subject{{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "uid-a"}, GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Value: v}}
+	e.afterSweepSnapshot = func() {
+		if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 2, Policy: passAll, Targets: targets}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := e.Sweep(ctx, "c", subjects); err != nil {
+		t.Fatal(err)
+	}
+	if sum := e.Summarize("c"); sum.Failing != 0 || sum.Swept {
+		t.Errorf("after a sweep of generation 1 finished under generation 2: failing %d, swept %v; want 0 and not swept", sum.Failing, sum.Swept)
+	}
+	if !e.NeedsSweep("c") {
+		t.Error("the control must still need a sweep")
+	}
+}

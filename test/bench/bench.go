@@ -53,7 +53,7 @@ type Results struct {
 	InitialSeconds float64     `json:"initialEvaluationSeconds"`
 	Sweep          sweepResult `json:"sweep"`
 	Raw            rawLimit    `json:"rawEngineLimit"`
-	// SweepToRaw is the sweep's evaluations/s over the raw limit's, on one goroutine each.
+	// SweepToRaw is the sweep's evaluations/s over the raw limit's, both on one goroutine per CPU.
 	SweepToRaw float64     `json:"sweepToRawRatio"`
 	Drift      driftResult `json:"drift"`
 	Memory     memory      `json:"memory"`

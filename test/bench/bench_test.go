@@ -45,7 +45,7 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"sweep wall time":              res.Sweep.WallSeconds > 0,
 		"sweep evaluations":            res.Sweep.Evaluations >= cfg.Objects,
 		"sweep evaluations per second": res.Sweep.PerSecond > 0,
-		"raw limit":                    res.Raw.PerSecond > 0 && res.Raw.TwoGoroutinesPS > 0,
+		"raw limit":                    res.Raw.PerSecond > 0 && res.Raw.SingleGoroutinePS > 0,
 		"raw evaluations match sweep":  res.Raw.Evaluations == res.Sweep.Evaluations,
 		"sweep to raw ratio":           res.SweepToRaw > 0,
 		"drift flips":                  res.Drift.Flips == cfg.Flips && len(res.Drift.latenciesSecs) > 0,

@@ -18,7 +18,7 @@ func printTable(w io.Writer, r *Results) {
 	row("first evaluation (list + convert + evaluate)", fmt.Sprintf("%.2f s", r.InitialSeconds))
 	row("full sweep, wall", fmt.Sprintf("%.2f s for %d evaluations", r.Sweep.WallSeconds, r.Sweep.Evaluations))
 	row("full sweep, evaluation time", fmt.Sprintf("%.2f s, %.0f evaluations/s (slowest control %.2f s)", r.Sweep.EvalSeconds, r.Sweep.PerSecond, r.Sweep.SlowestSweep))
-	row("raw engine limit, same run", fmt.Sprintf("%.0f evaluations/s on 1 goroutine, %.0f on 2 (%.0f µs/object to list and convert)", r.Raw.PerSecond, r.Raw.TwoGoroutinesPS, r.Raw.ConvertPerObj))
+	row("raw engine limit, same run", fmt.Sprintf("%.0f evaluations/s on %d goroutines, %.0f on 1 (%.0f µs/object to list and convert)", r.Raw.PerSecond, r.Raw.Goroutines, r.Raw.SingleGoroutinePS, r.Raw.ConvertPerObj))
 	row("sweep / raw limit", fmt.Sprintf("%.2f", r.SweepToRaw))
 	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
 		r.Drift.P50ms, r.Drift.P95ms, r.Drift.P99ms, r.Drift.MaxMs, r.Drift.Flips, r.Drift.TimedOut, r.Drift.ChurnPerSec))
