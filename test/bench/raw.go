@@ -23,10 +23,10 @@ type rawLimit struct {
 	Evaluations int     `json:"evaluations"`
 	Seconds     float64 `json:"seconds"`
 	// PerSecond is measured on as many goroutines as the manager's sweep uses (one per CPU).
-	PerSecond  float64 `json:"evaluationsPerSecond"`
-	Goroutines int     `json:"goroutines"`
-	ConvertSeconds  float64 `json:"listAndConvertSeconds"`
-	ConvertPerObj   float64 `json:"listAndConvertMicrosecondsPerObject"`
+	PerSecond         float64 `json:"evaluationsPerSecond"`
+	Goroutines        int     `json:"goroutines"`
+	ConvertSeconds    float64 `json:"listAndConvertSeconds"`
+	ConvertPerObj     float64 `json:"listAndConvertMicrosecondsPerObject"`
 	SingleGoroutinePS float64 `json:"evaluationsPerSecondOneGoroutine"`
 }
 
