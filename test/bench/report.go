@@ -16,8 +16,7 @@ func printTable(w io.Writer, r *Results) {
 	row("machine", fmt.Sprintf("%d CPUs, %s, %s", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.GoVersion))
 	row("load (API writes)", fmt.Sprintf("%.1f s", r.LoadSeconds))
 	row("first evaluation (list + convert + evaluate)", fmt.Sprintf("%.2f s", r.InitialSeconds))
-	row("full sweep, wall", fmt.Sprintf("%.2f s for %d evaluations", r.Sweep.WallSeconds, r.Sweep.Evaluations))
-	row("full sweep, evaluation time", fmt.Sprintf("%.2f s, %.0f evaluations/s (slowest control %.2f s)", r.Sweep.EvalSeconds, r.Sweep.PerSecond, r.Sweep.SlowestSweep))
+	row("full sweep", fmt.Sprintf("%.2f s wall for %d evaluations: %.0f evaluations/s (slowest control %.2f s)", r.Sweep.WallSeconds, r.Sweep.Evaluations, r.Sweep.PerSecond, r.Sweep.SlowestSweep))
 	row("raw engine limit, same run", fmt.Sprintf("%.0f evaluations/s on %d goroutines, %.0f on 1 (%.0f µs/object to list and convert)", r.Raw.PerSecond, r.Raw.Goroutines, r.Raw.SingleGoroutinePS, r.Raw.ConvertPerObj))
 	row("sweep / raw limit", fmt.Sprintf("%.2f", r.SweepToRaw))
 	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
