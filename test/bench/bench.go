@@ -68,9 +68,9 @@ type machineInfo struct {
 }
 
 type sweepResult struct {
-	Controls      int     `json:"controls"`
-	Evaluations   int     `json:"evaluations"`
-	WallSeconds   float64 `json:"wallSeconds"`
+	Controls    int     `json:"controls"`
+	Evaluations int     `json:"evaluations"`
+	WallSeconds float64 `json:"wallSeconds"`
 	// EvalSeconds sums the controls' sweep durations; controls sweep concurrently, so it can
 	// exceed the wall time and is not a throughput.
 	EvalSeconds float64 `json:"sumOfSweepSeconds"`
