@@ -89,14 +89,6 @@ type FailingSubject struct {
 	Messages []string `json:"messages,omitempty"`
 }
 
-// Condition types and reasons of a Finding.
-const (
-	// FindingReasonFailing: the Finding was raised or reopened because subjects fail.
-	FindingReasonFailing = "SubjectsFailing"
-	// FindingReasonPassing: the Finding was resolved because every subject passes again.
-	FindingReasonPassing = "SubjectsPassing"
-)
-
 // FindingStatus is the operator's record of the failing evidence.
 type FindingStatus struct {
 	// state is Open while subjects fail, Resolved once they all pass again.
