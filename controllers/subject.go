@@ -6,7 +6,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/policy"
@@ -14,24 +13,9 @@ import (
 
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
-// subjectTransform converts what a watch delivers into the one form the operator keeps. It runs
-// before the informer stores the object, so the informer's cache holds Subjects, not
-// unstructured copies: one converted value per object, shared by every control and by
-// data.inventory, and sharing what it has in common with other objects (see
-// policy.Converter).
-func subjectTransform(gvk schema.GroupVersionKind, conv *policy.Converter) cache.TransformFunc {
-	return func(obj any) (any, error) {
-		switch o := obj.(type) {
-		case *evaluation.Subject:
-			return o, nil // already transformed (the transform must be idempotent)
-		case *unstructured.Unstructured:
-			return newSubject(gvk, o, conv)
-		default:
-			return nil, fmt.Errorf("unexpected %T in the %s watch", obj, gvk.Kind)
-		}
-	}
-}
-
+// newSubject converts what a watch delivers into the one form the operator keeps: one
+// converted value per object, shared by every control and by data.inventory, and sharing what
+// it has in common with other objects (see policy.Converter).
 func newSubject(gvk schema.GroupVersionKind, u *unstructured.Unstructured, conv *policy.Converter) (*evaluation.Subject, error) {
 	obj := u.Object
 	// managedFields and the last-applied annotation repeat the object; no control needs them.

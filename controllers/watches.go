@@ -10,9 +10,12 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/isms-operator/isms-operator/internal/evaluation"
@@ -120,12 +123,8 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 	if err != nil {
 		return fmt.Errorf("kind %s is not served by the API server: %w", displayGK(gk), err)
 	}
-	ns := "" // all namespaces
-	inf := dynamicinformer.NewFilteredDynamicInformer(w.client, mapping.Resource, ns, 0, cache.Indexers{}, nil).Informer()
+	inf := cache.NewSharedIndexInformer(w.subjectListWatch(mapping), &evaluation.Subject{}, 0, cache.Indexers{})
 	kw := &kindWatch{gvk: mapping.GroupVersionKind, informer: inf}
-	if err := inf.SetTransform(subjectTransform(mapping.GroupVersionKind, w.convert)); err != nil {
-		return fmt.Errorf("configuring the %s watch: %w", displayGK(gk), err)
-	}
 	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
 		if kw.setErr(err) {
 			w.handler.WatchChanged(gk) // so that the Controls waiting on it say why
@@ -151,6 +150,60 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 	}()
 	w.log.Info("Watching kind", "kind", displayGK(gk), "resource", mapping.Resource.String())
 	return nil
+}
+
+// subjectListWatch lists and watches a kind, converting each object into a Subject as soon as
+// it is decoded: the informer, its initial list included, never holds more than one decoded
+// object at a time.
+func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatcher {
+	resource := w.client.Resource(mapping.Resource)
+	gvk := mapping.GroupVersionKind
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			list, err := resource.List(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			out := &evaluation.SubjectList{Items: make([]*evaluation.Subject, 0, len(list.Items))}
+			out.ResourceVersion, out.Continue = list.GetResourceVersion(), list.GetContinue()
+			for i := range list.Items {
+				s, err := newSubject(gvk, &list.Items[i], w.convert)
+				if err != nil {
+					return nil, err
+				}
+				list.Items[i] = unstructured.Unstructured{} // let it go while the rest converts
+				out.Items = append(out.Items, s)
+			}
+			return out, nil
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			wi, err := resource.Watch(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			return watch.Filter(wi, func(ev watch.Event) (watch.Event, bool) {
+				u, ok := ev.Object.(*unstructured.Unstructured)
+				if !ok {
+					return ev, true // an error status
+				}
+				if ev.Type == watch.Bookmark {
+					// The reflector reads a bookmark's resourceVersion and annotations (the end
+					// of a streamed initial list).
+					ev.Object = &evaluation.Subject{ObjectMeta: metav1.ObjectMeta{
+						ResourceVersion: u.GetResourceVersion(), Annotations: u.GetAnnotations(),
+					}}
+					return ev, true
+				}
+				s, err := newSubject(gvk, u, w.convert)
+				if err != nil {
+					w.log.Error(err, "Dropping an object that cannot be converted", "kind", gvk.Kind, "namespace", u.GetNamespace(), "name", u.GetName())
+					return ev, false
+				}
+				ev.Object = s
+				return ev, true
+			}), nil
+		},
+	}
 }
 
 func (w *Watches) changed(ctx context.Context, kw *kindWatch, obj any) {

@@ -8,6 +8,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -40,3 +41,37 @@ func (s *Subject) InventoryPath() storage.Path {
 // Key identifies the subject across kinds.
 // Objects built offline (the CLI) may have no uid.
 func (s *Subject) Key() types.UID { return refOf(s).key() }
+
+// Subjects travel through client-go's informer machinery as runtime.Objects, so that a watch
+// can hand them over already converted: the informer then never holds the full decoded
+// objects, not even while its initial list streams in.
+
+// GetObjectKind implements runtime.Object. A Subject carries its kind in GVK; it reports none
+// here, so that nothing mistakes it for an API type.
+func (s *Subject) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object. The value is shared: it is never mutated.
+func (s *Subject) DeepCopyObject() runtime.Object {
+	c := *s
+	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	return &c
+}
+
+// SubjectList is a list of Subjects, what a converting ListWatch returns from a list call.
+type SubjectList struct {
+	metav1.ListMeta
+	Items []*Subject
+}
+
+// GetObjectKind implements runtime.Object.
+func (l *SubjectList) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object.
+func (l *SubjectList) DeepCopyObject() runtime.Object {
+	c := &SubjectList{Items: make([]*Subject, len(l.Items))}
+	l.ListMeta.DeepCopyInto(&c.ListMeta)
+	for i, s := range l.Items {
+		c.Items[i] = s.DeepCopyObject().(*Subject)
+	}
+	return c
+}

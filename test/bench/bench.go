@@ -35,9 +35,11 @@ type Config struct {
 	Controls       int     `json:"controls"`
 	Flips          int     `json:"flips"`
 	ChurnPerSecond float64 `json:"churnPerSecond"`
-	ManagerBinary  string  `json:"-"`
-	RepoRoot       string  `json:"-"`
-	WorkDir        string  `json:"-"`
+	// Profile captures the manager's CPU profile during the re-sweep (sweep.cpu.pprof).
+	Profile       bool   `json:"-"`
+	ManagerBinary string `json:"-"`
+	RepoRoot      string `json:"-"`
+	WorkDir       string `json:"-"`
 }
 
 // Results are every figure of a run.
@@ -171,8 +173,20 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	res.Memory.BytesPerCachedObject = float64(int64(res.Memory.LoadedHeapBytes)-int64(res.Memory.BaselineHeapBytes)) / float64(res.Memory.CachedObjects)
 
 	progress("re-sweeping every control")
+	var profiled chan error
+	if cfg.Profile {
+		profiled = make(chan error, 1)
+		go func() { profiled <- mgr.cpuProfile(filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"), 5) }()
+		time.Sleep(200 * time.Millisecond)
+	}
 	if res.Sweep, err = measureSweep(ctx, c, mgr, controls); err != nil {
 		return nil, err
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return nil, fmt.Errorf("profiling the sweep: %w", err)
+		}
+		progress("CPU profile of the sweep: " + filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"))
 	}
 
 	progress("measuring the raw engine limit on the same objects and policies")
@@ -266,7 +280,7 @@ func waitForSweeps(ctx context.Context, c client.Client, mgr *managerProcess, co
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return fmt.Errorf("controls were not all evaluated within %s", timeout)

@@ -83,9 +83,13 @@ func (m *managerProcess) stop() {
 	_ = m.cmd.Wait()
 }
 
+// scraper asks for uncompressed metrics: gzip would put the benchmark's polling into the
+// manager's CPU profile.
+var scraper = &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
+
 // metrics scrapes the manager's metrics endpoint.
 func (m *managerProcess) metrics() (map[string]*dto.MetricFamily, error) {
-	resp, err := http.Get("http://" + m.metricsAddr + "/metrics")
+	resp, err := scraper.Get("http://" + m.metricsAddr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +141,22 @@ func (m *managerProcess) heapAfterGC() (uint64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no HeapAlloc in the heap profile")
+}
+
+// cpuProfile writes a CPU profile of the manager over the next seconds.
+func (m *managerProcess) cpuProfile(path string, seconds int) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", m.pprofAddr, seconds))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }
 
 // rss returns the manager's resident set now and at its peak, from /proc.
