@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
@@ -421,10 +422,20 @@ func (e *Evaluator) record(cs *controlState, ref SubjectRef, res policy.Result, 
 	if len(res.Violations) == 0 {
 		return e.removeFailing(cs, ns, key) || wasErrored || !wasMatched
 	}
+	prev := cs.failing[ns][key]
 	e.addFailing(cs, ns, key, &SubjectResult{Subject: ref, Violations: res.Violations})
+	lastObserved := cs.observed[ns]
 	cs.observed[ns] = now
-	// A subject that fails again still changes something: its Finding was seen just now.
-	return true
+	// A subject that fails again in the same way changes only its Finding's lastSeen, which
+	// the Finding records at most once per finding.LastSeenResolution: reporting it sooner
+	// would turn every update of a failing object into a reconcile of every control that
+	// targets it.
+	return prev == nil || !sameMessages(prev.Violations, res.Violations) || wasErrored || !wasMatched ||
+		now.Sub(lastObserved) >= finding.LastSeenResolution
+}
+
+func sameMessages(a, b []policy.Violation) bool {
+	return slices.EqualFunc(a, b, func(x, y policy.Violation) bool { return x.Message == y.Message })
 }
 
 func (e *Evaluator) addFailing(cs *controlState, ns string, key types.UID, r *SubjectResult) {

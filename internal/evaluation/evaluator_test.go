@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
@@ -907,5 +908,53 @@ func TestSweepOfAChangedControlIsDiscarded(t *testing.T) {
 	}
 	if !e.NeedsSweep("c") {
 		t.Error("the control must still need a sweep")
+	}
+}
+
+// An update of an object that keeps failing in the same way does not wake the controls that
+// target it, until its Finding's lastSeen is due to move.
+func TestUnchangedFailureAffectsNoControlUntilLastSeenIsDue(t *testing.T) {
+	ctx := context.Background()
+	inv := policy.NewInventory()
+	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, `package unchanged
+
+violation contains sprintf("image %s", [input.review.object.image]) if input.review.object.privileged`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	e := NewEvaluator(inv, "isms-system", func() time.Time { return now })
+	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	subject := func(privileged bool, image string) *Subject {
+		v, _ := ast.InterfaceToValue(map[string]any{"privileged": privileged, "image": image})
+		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "uid-a"},
+			GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Value: v}
+	}
+	steps := []struct {
+		what    string
+		advance time.Duration
+		subject *Subject
+		want    bool
+	}{
+		{"starts failing", 0, subject(true, "x:1"), true},
+		{"fails the same way a second later", time.Second, subject(true, "x:1"), false},
+		{"fails with another message", time.Second, subject(true, "x:2"), true},
+		{"fails the same way after lastSeen is due", finding.LastSeenResolution, subject(true, "x:2"), true},
+		{"passes", time.Second, subject(false, "x:2"), true},
+		{"passes again", time.Second, subject(false, "x:2"), false},
+	}
+	for _, step := range steps {
+		now = now.Add(step.advance)
+		affected, err := e.Upsert(ctx, step.subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(affected) == 1; got != step.want {
+			t.Errorf("%s: affected = %v, want the control affected: %v", step.what, affected, step.want)
+		}
 	}
 }
