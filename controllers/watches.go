@@ -133,8 +133,8 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 	})
 	ctx := w.ctx
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { w.changed(ctx, kw, obj) },
-		UpdateFunc: func(_, obj any) { w.changed(ctx, kw, obj) },
+		AddFunc:    func(obj any) { w.changed(ctx, obj) },
+		UpdateFunc: func(_, obj any) { w.changed(ctx, obj) },
 		DeleteFunc: func(obj any) { w.deleted(ctx, obj) },
 	}); err != nil {
 		return fmt.Errorf("handling the %s watch: %w", displayGK(gk), err)
@@ -206,7 +206,7 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 	}
 }
 
-func (w *Watches) changed(ctx context.Context, kw *kindWatch, obj any) {
+func (w *Watches) changed(ctx context.Context, obj any) {
 	if s, ok := obj.(*evaluation.Subject); ok {
 		w.handler.SubjectChanged(ctx, s)
 	}
