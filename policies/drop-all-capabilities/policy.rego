@@ -1,0 +1,59 @@
+package isms.library.drop_all_capabilities
+
+# ISMS-LIB-028: every container drops all Linux capabilities (capabilities.drop: ["ALL"]) and
+# adds back only what it needs (see ISMS-LIB-027).
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field}} if {
+	some c in containers
+	not drops_all(c.container)
+	msg := sprintf("%s: %s %q does not drop all capabilities, so it keeps the runtime's defaults such as NET_RAW; set capabilities.drop: [\"ALL\"]", [subject, c.label, c.container.name])
+}
+
+drops_all(container) if {
+	some cap in container.securityContext.capabilities.drop
+	upper(cap) == "ALL"
+}

@@ -1,0 +1,53 @@
+package isms.library.no_privilege_escalation_test
+
+import data.isms.library.no_privilege_escalation as policy
+
+# violations evaluates the policy for obj with the parameters params.
+violations(obj, params) := vs if {
+	vs := policy.violation with input as {"review": {"object": obj}, "parameters": params}
+}
+
+image := "registry.example.com/payments/api@sha256:4a1c4b21597c1b4415bdbecb28a3296c6b5e23ca4f9feeb599860a1dac6a0108"
+
+# container returns a container named app, with the fields of extra added.
+container(extra) := object.union({"name": "app", "image": image}, extra)
+
+deployment(spec) := {
+	"apiVersion": "apps/v1",
+	"kind": "Deployment",
+	"metadata": {"name": "api", "namespace": "payments"},
+	"spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "api"}}, "spec": spec}},
+}
+
+cronjob(spec) := {
+	"apiVersion": "batch/v1",
+	"kind": "CronJob",
+	"metadata": {"name": "report", "namespace": "payments"},
+	"spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": spec}}}},
+}
+
+pod(spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "payments"}, "spec": spec}
+
+# owned_pod is a Pod created by a ReplicaSet: its owner is evaluated instead.
+owned_pod(spec) := object.union(pod(spec), {"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-7d4b9", "controller": true}]}})
+
+test_false_passes if {
+	count(violations(deployment({"containers": [container({"securityContext": {"allowPrivilegeEscalation": false}})]}), {})) == 0
+}
+
+test_unset_fails if {
+	vs := violations(deployment({"containers": [container({})]}), {})
+	some v in vs
+	startswith(v.msg, `Deployment payments/api: container "app" does not set allowPrivilegeEscalation: false`)
+}
+
+test_true_in_init_container_fails if {
+	spec := {
+		"containers": [container({"securityContext": {"allowPrivilegeEscalation": false}})],
+		"initContainers": [container({"name": "migrate", "securityContext": {"allowPrivilegeEscalation": true}})],
+	}
+	vs := violations(cronjob(spec), {})
+	count(vs) == 1
+	some v in vs
+	contains(v.msg, `init container "migrate" sets allowPrivilegeEscalation: true`)
+}

@@ -1,0 +1,63 @@
+package isms.library.restrict_added_capabilities
+
+# ISMS-LIB-027: containers add only Linux capabilities from an allow-list
+# (parameter allowedCapabilities, default ["NET_BIND_SERVICE"]).
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+default_allowed := ["NET_BIND_SERVICE"]
+
+# Capabilities may be written with or without the CAP_ prefix, in any case.
+normalize(cap) := trim_prefix(upper(cap), "CAP_")
+
+allowed := {normalize(cap) | some cap in object.get(input.parameters, "allowedCapabilities", default_allowed)}
+
+violation contains {"msg": msg, "details": details} if {
+	some c in containers
+	some cap in c.container.securityContext.capabilities.add
+	not normalize(cap) in allowed
+	msg := sprintf("%s: %s %q adds the capability %s, which is not in the allowed list %v", [subject, c.label, c.container.name, cap, sort(allowed)])
+	details := {"container": c.container.name, "containerType": c.field, "capability": cap}
+}
