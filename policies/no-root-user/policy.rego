@@ -1,0 +1,66 @@
+package isms.library.no_root_user
+
+# ISMS-LIB-032: no container is told to run as UID 0 (runAsUser: 0) or, by default, with the
+# root group (runAsGroup: 0; parameter checkRunAsGroup).
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+# pod_security is the pod-level securityContext, whose settings containers inherit.
+pod_security := object.get(pod_spec(input.review.object), "securityContext", {})
+
+# setting is a container's security setting, or the pod's when the container sets none.
+setting(container, name) := object.get(container, ["securityContext", name], object.get(pod_security, name, null))
+
+fields := ["runAsUser", "runAsGroup"] if {
+	object.get(input.parameters, "checkRunAsGroup", true) == true
+} else := ["runAsUser"]
+
+violation contains {"msg": msg, "details": details} if {
+	some c in containers
+	some field in fields
+	setting(c.container, field) == 0
+	msg := sprintf("%s: %s %q runs with %s: 0 (root); use a non-zero ID", [subject, c.label, c.container.name, field])
+	details := {"container": c.container.name, "containerType": c.field, "field": field}
+}

@@ -1,0 +1,74 @@
+package isms.library.require_seccomp_profile
+
+# ISMS-LIB-030: every container runs under a seccomp profile (RuntimeDefault or Localhost),
+# set on the container or inherited from the pod.
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+# pod_security is the pod-level securityContext, whose settings containers inherit.
+pod_security := object.get(pod_spec(input.review.object), "securityContext", {})
+
+# setting is a container's security setting, or the pod's when the container sets none.
+setting(container, name) := object.get(container, ["securityContext", name], object.get(pod_security, name, null))
+
+default_allowed := ["RuntimeDefault", "Localhost"]
+
+allowed := {t | some t in object.get(input.parameters, "allowedProfileTypes", default_allowed)}
+
+violation contains {"msg": msg, "details": details} if {
+	some c in containers
+	type := profile_type(setting(c.container, "seccompProfile"))
+	not type in allowed
+	msg := sprintf("%s: %s %q %s; set securityContext.seccompProfile.type to RuntimeDefault", [subject, c.label, c.container.name, problem(type)])
+	details := {"container": c.container.name, "containerType": c.field, "seccompProfile": type}
+}
+
+profile_type(null) := "Unset"
+
+profile_type(profile) := profile.type if profile != null
+
+problem("Unset") := "has no seccomp profile, so every system call is allowed (Unconfined)"
+
+problem(type) := sprintf("uses the seccomp profile %s, which is not allowed", [type]) if type != "Unset"
