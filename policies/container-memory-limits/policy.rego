@@ -1,0 +1,59 @@
+package isms.library.container_memory_limits
+
+# ISMS-LIB-051: containers and init containers have a memory limit (and a CPU limit when the
+# parameter requireCpuLimit is true).
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+limit_names := ["memory", "cpu"] if input.parameters.requireCpuLimit == true
+else := ["memory"]
+
+violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field, "resource": name}} if {
+	some c in containers
+	c.field != "ephemeralContainers"
+	some name in limit_names
+	not c.container.resources.limits[name]
+	msg := sprintf("%s: %s %q has no %s limit, so it can exhaust the node and starve other workloads", [subject, c.label, c.container.name, name])
+}

@@ -1,0 +1,56 @@
+package isms.library.image_pull_policy_always
+
+# ISMS-LIB-043: containers whose image is not pinned by digest use imagePullPolicy: Always,
+# so that every start checks the registry's current content and the pull credentials.
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field, "imagePullPolicy": policy}} if {
+	some c in containers
+	not contains(c.container.image, "@sha256:")
+	policy := object.get(c.container, "imagePullPolicy", "unset")
+	policy != "Always"
+	msg := sprintf("%s: %s %q uses the mutable image %q with imagePullPolicy %s; set Always or pin the image by digest", [subject, c.label, c.container.name, c.container.image, policy])
+}

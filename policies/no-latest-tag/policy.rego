@@ -1,0 +1,77 @@
+package isms.library.no_latest_tag
+
+# ISMS-LIB-041: images name a version: neither untagged nor a mutable tag such as :latest
+# (parameter disallowedTags).
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+# The kinds of container a pod spec holds, with the words used in messages.
+container_types := {
+	"containers": "container",
+	"initContainers": "init container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# containers holds every container of the subject with its type.
+containers contains {"container": c, "field": field, "label": label} if {
+	spec := pod_spec(input.review.object)
+	some field, label in container_types
+	some c in object.get(spec, field, [])
+}
+
+# image_name is the last path segment of an image reference (name[:tag]); splitting on "/"
+# first keeps a registry port (registry.example.com:5000/app) from looking like a tag.
+image_name(image) := segments[count(segments) - 1] if segments := split(image, "/")
+
+digest_pinned(image) if contains(image, "@sha256:")
+
+# tag is the image's tag; images with neither tag nor digest have none.
+tag(image) := t if {
+	not digest_pinned(image)
+	parts := split(image_name(image), ":")
+	count(parts) == 2
+	t := parts[1]
+}
+
+disallowed := {t | some t in object.get(input.parameters, "disallowedTags", ["latest"])}
+
+problem(image) := "has no tag, which means :latest" if {
+	not digest_pinned(image)
+	not tag(image)
+}
+
+problem(image) := sprintf("uses the mutable tag %q", [tag(image)]) if tag(image) in disallowed
+
+violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field, "image": image}} if {
+	some c in containers
+	image := c.container.image
+	msg := sprintf("%s: %s %q: image %q %s; pin a release tag or a digest", [subject, c.label, c.container.name, image, problem(image)])
+}
