@@ -1,0 +1,43 @@
+package isms.library.workload_owner_labels
+
+# ISMS-LIB-003: workloads carry the labels that identify the asset and its owner
+# (parameter labels, default app.kubernetes.io/name and isms.dev/owner).
+
+# pod_spec is the pod spec of the subject: the pod template of a workload, the job template
+# of a CronJob, or the spec of a Pod. ReplicaSets, Jobs and Pods that a controller owns are
+# skipped: their owner is evaluated instead, so each problem is reported once.
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+}
+
+pod_spec(obj) := obj.spec.template.spec if {
+	obj.kind in {"ReplicaSet", "Job"}
+	not controlled(obj)
+}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if {
+	obj.kind == "Pod"
+	not controlled(obj)
+}
+
+controlled(obj) if {
+	some ref in obj.metadata.ownerReferences
+	ref.controller == true
+}
+
+# subject names the object in messages, e.g. Deployment payments/api.
+subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.name]) if {
+	obj := input.review.object
+	obj.metadata.namespace
+} else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
+
+required := object.get(input.parameters, "labels", ["app.kubernetes.io/name", "isms.dev/owner"])
+
+violation contains {"msg": msg, "details": {"missingLabel": label}} if {
+	pod_spec(input.review.object)
+	some label in required
+	trim_space(object.get(input.review.object, ["metadata", "labels", label], "")) == ""
+	msg := sprintf("%s has no label %s (missing or empty), so it cannot be traced to an asset and its owner", [subject, label])
+}
