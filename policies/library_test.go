@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 
@@ -150,17 +151,16 @@ func checkExample(t *testing.T, p *policies.Policy, ex policies.Example) {
 	if err != nil {
 		t.Fatalf("%s: %v", ex.Path, err)
 	}
+	// The operator keeps every watched object in the inventory, the subject included.
+	if err := inv.Put(ctx, inventoryPath(ex.Subject), subject); err != nil {
+		t.Fatalf("%s: %v", ex.Path, err)
+	}
 	for i, doc := range ex.Inventory {
 		v, err := convert(conv, doc)
 		if err != nil {
 			t.Fatalf("%s: document %d: %v", ex.Path, i+2, err)
 		}
-		apiVersion, _ := doc["apiVersion"].(string)
-		kind, _ := doc["kind"].(string)
-		meta, _ := doc["metadata"].(map[string]any)
-		ns, _ := meta["namespace"].(string)
-		name, _ := meta["name"].(string)
-		if err := inv.Put(ctx, policy.InventoryPath(ns, apiVersion, kind, name), v); err != nil {
+		if err := inv.Put(ctx, inventoryPath(doc), v); err != nil {
 			t.Fatalf("%s: document %d: %v", ex.Path, i+2, err)
 		}
 	}
@@ -186,6 +186,16 @@ func checkExample(t *testing.T, p *policies.Policy, ex policies.Example) {
 			t.Errorf("%s: a violation has an empty message", ex.Path)
 		}
 	}
+}
+
+// inventoryPath is where the operator stores obj under data.inventory.
+func inventoryPath(obj map[string]any) storage.Path {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	meta, _ := obj["metadata"].(map[string]any)
+	ns, _ := meta["namespace"].(string)
+	name, _ := meta["name"].(string)
+	return policy.InventoryPath(ns, apiVersion, kind, name)
 }
 
 // convert strips what the operator strips before converting (see controllers/subject.go).

@@ -1,0 +1,30 @@
+package isms.library.namespace_default_deny
+
+# ISMS-LIB-071: every Namespace has a default-deny NetworkPolicy: podSelector {} (all pods),
+# policyTypes including Ingress (and Egress with the parameter requireEgress) and no rule of
+# those types. The namespace's NetworkPolicies are read from data.inventory by namespace.
+
+required_types := ["Ingress", "Egress"] if input.parameters.requireEgress == true
+else := ["Ingress"]
+
+network_policies(namespace) := object.get(data.inventory, ["namespace", namespace, "networking.k8s.io/v1", "NetworkPolicy"], {})
+
+# denies holds when the policy selects every pod and allows nothing of this type.
+denies(np, type) if {
+	count(object.get(np.spec, "podSelector", {})) == 0
+	type in np.spec.policyTypes
+	count(object.get(np.spec, lower(type), [])) == 0
+}
+
+default_deny(namespace, type) if {
+	some np in network_policies(namespace)
+	denies(np, type)
+}
+
+violation contains {"msg": msg, "details": {"namespace": name, "policyType": type}} if {
+	input.review.object.kind == "Namespace"
+	name := input.review.object.metadata.name
+	some type in required_types
+	not default_deny(name, type)
+	msg := sprintf("Namespace %s has no default-deny %s NetworkPolicy (podSelector {} with policyTypes [%s] and no rules), so traffic not explicitly allowed is not blocked", [name, lower(type), type])
+}

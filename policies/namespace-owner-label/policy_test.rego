@@ -1,0 +1,24 @@
+package isms.library.namespace_owner_label_test
+
+import data.isms.library.namespace_owner_label as policy
+
+# violations evaluates the policy for obj with the parameters params.
+violations(obj, params) := vs if {
+	vs := policy.violation with input as {"review": {"object": obj}, "parameters": params}
+}
+
+namespace(labels) := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments", "labels": labels}}
+
+test_owner_passes if {
+	count(violations(namespace({"isms.dev/owner": "team-payments"}), {})) == 0
+}
+
+test_missing_owner_fails if {
+	vs := violations(namespace({"isms.dev/owner": ""}), {})
+	some v in vs
+	v.msg == "Namespace payments has no owner: label isms.dev/owner is missing or empty"
+}
+
+test_parameter_labels if {
+	count(violations(namespace({"isms.dev/owner": "x"}), {"labels": ["isms.dev/owner", "cost-center"]})) == 1
+}
