@@ -37,6 +37,8 @@ const (
 // ControlReconciler evaluates Controls and keeps their status and Findings current.
 type ControlReconciler struct {
 	client.Client
+	// APIReader reads from the API server directly, for what the cache may not have seen yet.
+	APIReader client.Reader
 	Engine    *policy.Engine
 	Evaluator *evaluation.Evaluator
 	Watches   *Watches

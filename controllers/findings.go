@@ -18,42 +18,52 @@ import (
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
-// syncFindings writes, for every namespace where the control fails or has a Finding, the
-// Finding the evidence calls for, and returns how many are open. A namespace that fails to
-// sync does not stop the others.
+// findingControlIndex indexes Findings by the Control that raised them, so that listing one
+// control's Findings reads only those instead of scanning every Finding in the cache.
+const findingControlIndex = "spec.control"
+
+// syncFindings brings the control's Findings in line with its results, in the namespaces the
+// evaluator marked dirty since the last sync (all of them, and every existing Finding of the
+// control, after a sweep). It returns how many of the control's Findings are open. A namespace
+// that fails to sync does not stop the others and is marked dirty again.
 func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Control) (int, error) {
-	var list ismsv1.FindingList
-	if err := r.List(ctx, &list, client.MatchingLabels{ismsv1.LabelControl: control.Name}); err != nil {
-		return 0, fmt.Errorf("listing findings: %w", err)
-	}
-	existing := make(map[string]*ismsv1.Finding, len(list.Items))
-	for i := range list.Items {
-		existing[list.Items[i].Namespace] = &list.Items[i]
-	}
+	dirty, all := r.Evaluator.TakeDirty(control.Name)
 	namespaces := map[string]bool{}
-	for ns := range existing {
+	for _, ns := range dirty {
 		namespaces[ns] = true
 	}
-	for _, ns := range r.Evaluator.Summarize(control.Name).FailingNamespaces {
-		namespaces[ns] = true
+	if all {
+		var list ismsv1.FindingList
+		if err := r.List(ctx, &list, client.MatchingFields{findingControlIndex: control.Name}); err != nil {
+			r.Evaluator.MarkDirty(control.Name, dirty...)
+			return 0, fmt.Errorf("listing findings: %w", err)
+		}
+		for i := range list.Items {
+			namespaces[list.Items[i].Namespace] = true
+		}
 	}
 
-	open := 0
 	var errs []error
 	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
-		state, err := r.syncFinding(ctx, control, ns, existing[ns])
-		if err != nil {
+		if err := r.syncFinding(ctx, control, ns); err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
-		}
-		if state == ismsv1.FindingOpen {
-			open++
+			r.Evaluator.MarkDirty(control.Name, ns)
 		}
 	}
-	return open, errors.Join(errs...)
+	// A control's Finding is open exactly where it has failing subjects, once synced.
+	return len(r.Evaluator.Summarize(control.Name).FailingNamespaces), errors.Join(errs...)
 }
 
-// syncFinding creates or updates the Finding of one (control, namespace) and returns its state.
-func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string, current *ismsv1.Finding) (ismsv1.FindingState, error) {
+// syncFinding creates or updates the Finding of one (control, namespace).
+func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string) error {
+	var current *ismsv1.Finding
+	var existing ismsv1.Finding
+	switch err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); {
+	case err == nil:
+		current = &existing
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading finding: %w", err)
+	}
 	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
 	evidence := finding.Evidence{
 		Failing:      findingSubjects(failures),
@@ -64,24 +74,34 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Con
 	if current == nil {
 		next, transition := finding.Next(ismsv1.FindingStatus{}, evidence, r.Now())
 		if transition != finding.Opened {
-			return "", nil
+			return nil
 		}
 		f := newFinding(control, ns)
 		if err := controllerutil.SetControllerReference(control, f, r.Scheme()); err != nil {
-			return "", fmt.Errorf("setting owner: %w", err)
+			return fmt.Errorf("setting owner: %w", err)
 		}
-		if err := r.Create(ctx, f); err != nil {
-			return "", fmt.Errorf("creating finding: %w", err)
+		err := r.Create(ctx, f)
+		switch {
+		case err == nil:
+			f.Status = next
+			if err := r.Status().Update(ctx, f); err != nil {
+				return fmt.Errorf("recording finding status: %w", err)
+			}
+			r.recordTransition(f, transition)
+			return nil
+		case apierrors.IsAlreadyExists(err):
+			// Created by an earlier sync that the cache has not seen yet: read it from the API
+			// server and update it below.
+			if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); err != nil {
+				return fmt.Errorf("reading finding: %w", err)
+			}
+			current = &existing
+		default:
+			return fmt.Errorf("creating finding: %w", err)
 		}
-		f.Status = next
-		if err := r.Status().Update(ctx, f); err != nil {
-			return "", fmt.Errorf("recording finding status: %w", err)
-		}
-		r.recordTransition(f, transition)
-		return next.State, nil
 	}
 
-	f := current.DeepCopy()
+	f := current
 	if desired := newFinding(control, ns); !equality.Semantic.DeepEqual(f.Spec, desired.Spec) || !hasLabels(f.Labels, desired.Labels) {
 		f.Spec = desired.Spec
 		if f.Labels == nil {
@@ -89,22 +109,22 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Con
 		}
 		maps.Copy(f.Labels, desired.Labels)
 		if err := r.Update(ctx, f); err != nil {
-			return current.Status.State, fmt.Errorf("updating finding: %w", err)
+			return fmt.Errorf("updating finding: %w", err)
 		}
 	}
 	next, transition := finding.Next(f.Status, evidence, r.Now())
 	if equality.Semantic.DeepEqual(next, f.Status) {
-		return next.State, nil
+		return nil
 	}
 	f.Status = next
 	if err := r.Status().Update(ctx, f); err != nil {
 		if apierrors.IsConflict(err) {
-			return current.Status.State, fmt.Errorf("finding changed while syncing, will retry: %w", err)
+			return fmt.Errorf("finding changed while syncing, will retry: %w", err)
 		}
-		return current.Status.State, fmt.Errorf("updating finding status: %w", err)
+		return fmt.Errorf("updating finding status: %w", err)
 	}
 	r.recordTransition(f, transition)
-	return next.State, nil
+	return nil
 }
 
 func (r *ControlReconciler) recordTransition(f *ismsv1.Finding, t finding.Transition) {

@@ -3,10 +3,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
@@ -48,6 +51,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	inventory := policy.NewInventory()
 	r := &ControlReconciler{
 		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
 		Engine:    policy.NewEngine(inventory, policy.Options{Timeout: opts.EvaluationTimeout}),
 		Evaluator: evaluation.NewEvaluator(inventory, opts.Namespace, nil),
 		Recorder:  mgr.GetEventRecorder("isms-operator"),
@@ -59,13 +63,44 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(r.Watches); err != nil {
 		return fmt.Errorf("adding watches: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ismsv1.Finding{}, findingControlIndex, func(obj client.Object) []string {
+		return []string{obj.(*ismsv1.Finding).Spec.Control}
+	}); err != nil {
+		return fmt.Errorf("indexing findings by control: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Control{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&ismsv1.Finding{}).
+		Watches(&ismsv1.Finding{}, handler.EnqueueRequestsFromMapFunc(r.findingChanged), builder.WithPredicates(findingEditedByOthers())).
 		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, opts.MaxConcurrentReconciles)}).
 		Named("control").
 		Complete(r)
+}
+
+// findingChanged marks the Finding's namespace for a sync and queues its control, so that a
+// Finding someone deleted or edited is put back as the evidence says.
+func (r *ControlReconciler) findingChanged(_ context.Context, obj client.Object) []reconcile.Request {
+	f, ok := obj.(*ismsv1.Finding)
+	if !ok || f.Spec.Control == "" {
+		return nil
+	}
+	r.Evaluator.MarkDirty(f.Spec.Control, f.Namespace)
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: f.Spec.Control}}}
+}
+
+// findingEditedByOthers passes the Finding events the operator did not cause itself: deletions,
+// and changes to a Finding's spec or labels. The operator alone writes status, and reacting to
+// its own writes would double the reconciles of every change.
+func findingEditedByOthers() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
+				!maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+	}
 }
 
 // SubjectChanged re-evaluates a new or changed object and queues the controls it affected.

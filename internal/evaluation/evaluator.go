@@ -95,6 +95,12 @@ type controlState struct {
 	// evaluated or forgot meanwhile: their event results are newer than the sweep's.
 	touched map[types.UID]struct{}
 
+	// dirty holds the namespaces whose Findings may no longer match the results, and allDirty
+	// says that every namespace may (after a sweep). The reconciler takes them, so that one
+	// changed object costs the sync of one Finding, not of all the control's Findings.
+	dirty    map[string]struct{}
+	allDirty bool
+
 	swept         bool
 	needsSweep    bool
 	lastEvaluated time.Time
@@ -160,6 +166,7 @@ func (e *Evaluator) SetControl(def ControlDefinition) (needsSweep bool, err erro
 			failing:  map[string]map[types.UID]*SubjectResult{},
 			errored:  map[types.UID]*SubjectResult{},
 			observed: map[string]time.Time{},
+			dirty:    map[string]struct{}{},
 		}
 		e.controls[def.Name] = cs
 	}
@@ -211,7 +218,7 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	}
 	now := e.now()
 	for name, cs := range e.controls {
-		if cs.matcher.Targets(s.GroupKind()) {
+		if cs.matcher.Targets(s.GroupKind()) && cs.awaitsEvents() {
 			cs.markTouched(s)
 			if e.evaluate(ctx, cs, s, now) {
 				affected = append(affected, name)
@@ -358,7 +365,8 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 	cs.errored = map[types.UID]*SubjectResult{}
 	for _, r := range results {
 		if _, ok := touched[r.ref.key()]; !ok {
-			e.record(cs, r.ref, r.res, r.err, now)
+			// No namespace is marked dirty one by one: after a sweep all are (allDirty).
+			e.recordResult(cs, r.ref, r.res, r.err, now)
 		}
 	}
 	for key := range touched {
@@ -380,10 +388,20 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 	for ns := range previous {
 		if _, still := cs.failing[ns]; !still {
 			delete(cs.observed, ns)
+			cs.dirty[ns] = struct{}{} // its Finding resolves
 		}
 	}
 	cs.swept, cs.needsSweep = true, false
 	cs.lastSweep, cs.lastEvaluated = now, now
+	cs.allDirty = true
+}
+
+// awaitsEvents reports whether events must evaluate the control. A control that was never
+// swept and is not being swept needs no event evaluation: the sweep it waits for lists the
+// watch's store, which holds the object before its event is delivered. Skipping these halves
+// the work of a first evaluation, when the initial list of a new watch arrives as events.
+func (cs *controlState) awaitsEvents() bool {
+	return cs.swept || cs.touched != nil
 }
 
 func (cs *controlState) markTouched(s *Subject) {
@@ -406,6 +424,14 @@ func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, 
 // record stores the verdict on a matched subject and reports whether it changed anything.
 // Callers hold e.mu.
 func (e *Evaluator) record(cs *controlState, ref SubjectRef, res policy.Result, err error, now time.Time) bool {
+	changed := e.recordResult(cs, ref, res, err, now)
+	if changed {
+		cs.markDirty(e.NamespaceOf(ref))
+	}
+	return changed
+}
+
+func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Result, err error, now time.Time) bool {
 	cs.lastEvaluated = now
 	key := ref.key()
 	_, wasMatched := cs.matched[key]
@@ -454,8 +480,57 @@ func (e *Evaluator) forget(cs *controlState, ref SubjectRef) bool {
 	delete(cs.matched, key)
 	_, errored := cs.errored[key]
 	delete(cs.errored, key)
-	failing := e.removeFailing(cs, e.NamespaceOf(ref), key)
+	ns := e.NamespaceOf(ref)
+	failing := e.removeFailing(cs, ns, key)
+	if failing {
+		cs.markDirty(ns)
+	}
 	return matched || errored || failing
+}
+
+func (cs *controlState) markDirty(ns string) {
+	if !cs.allDirty {
+		cs.dirty[ns] = struct{}{}
+	}
+}
+
+// TakeDirty returns the namespaces whose Findings of the control must be synced since the last
+// call, and forgets them; all is true when every namespace must be (after a sweep), with the
+// failing namespaces listed. A caller that fails to sync a namespace gives it back with
+// MarkDirty.
+func (e *Evaluator) TakeDirty(control string) (namespaces []string, all bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if !ok {
+		return nil, false
+	}
+	all = cs.allDirty
+	if all {
+		for ns := range cs.failing {
+			cs.dirty[ns] = struct{}{}
+		}
+	}
+	namespaces = slices.Sorted(maps.Keys(cs.dirty))
+	clear(cs.dirty)
+	cs.allDirty = false
+	return namespaces, all
+}
+
+// MarkDirty asks for the Findings of a control in the given namespaces to be synced again, for
+// example because a sync failed or someone changed or deleted a Finding. It reports whether the
+// control is known.
+func (e *Evaluator) MarkDirty(control string, namespaces ...string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if !ok {
+		return false
+	}
+	for _, ns := range namespaces {
+		cs.markDirty(ns)
+	}
+	return true
 }
 
 func (e *Evaluator) removeFailing(cs *controlState, ns string, uid types.UID) bool {

@@ -929,6 +929,9 @@ violation contains sprintf("image %s", [input.review.object.image]) if input.rev
 	}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.Sweep(ctx, "c", nil); err != nil { // events evaluate only swept controls
+		t.Fatal(err)
+	}
 	subject := func(privileged bool, image string) *Subject {
 		v, _ := ast.InterfaceToValue(map[string]any{"privileged": privileged, "image": image})
 		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "uid-a"},
@@ -956,5 +959,73 @@ violation contains sprintf("image %s", [input.review.object.image]) if input.rev
 		if got := len(affected) == 1; got != step.want {
 			t.Errorf("%s: affected = %v, want the control affected: %v", step.what, affected, step.want)
 		}
+	}
+}
+
+// Events skip a control that waits for its first sweep (that sweep lists the object anyway),
+// and every change of a swept control's results marks the namespace of its Finding dirty, once.
+func TestEventsSkipUnsweptControlsAndMarkNamespacesDirty(t *testing.T) {
+	ctx := context.Background()
+	inv := policy.NewInventory()
+	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, `package dirty
+
+violation contains "privileged" if input.review.object.privileged`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEvaluator(inv, "isms-system", nil)
+	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	subject := func(ns, name string, privileged bool) *Subject {
+		v, _ := ast.InterfaceToValue(map[string]any{"privileged": privileged})
+		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID(ns + "/" + name)},
+			GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Value: v}
+	}
+	upsert := func(s *Subject) []string {
+		t.Helper()
+		affected, err := e.Upsert(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return affected
+	}
+
+	if got := upsert(subject("a", "x", true)); len(got) != 0 {
+		t.Errorf("an event before the first sweep affected %v, want nothing", got)
+	}
+	if sum := e.Summarize("c"); sum.Evaluated != 0 {
+		t.Errorf("an event before the first sweep evaluated %d subjects, want 0", sum.Evaluated)
+	}
+	if err := e.Sweep(ctx, "c", []*Subject{subject("a", "x", true), subject("b", "y", false)}); err != nil {
+		t.Fatal(err)
+	}
+	if dirty, all := e.TakeDirty("c"); !all || !slices.Equal(dirty, []string{"a"}) {
+		t.Errorf("after a sweep: dirty %v all %v, want [a] and all", dirty, all)
+	}
+	if dirty, all := e.TakeDirty("c"); all || len(dirty) != 0 {
+		t.Errorf("taken twice: dirty %v all %v, want nothing", dirty, all)
+	}
+
+	upsert(subject("b", "y", true)) // starts failing
+	upsert(subject("a", "x", true)) // fails as before: not dirty
+	if dirty, _ := e.TakeDirty("c"); !slices.Equal(dirty, []string{"b"}) {
+		t.Errorf("after b failed: dirty %v, want [b]", dirty)
+	}
+	upsert(subject("a", "x", false)) // passes: its Finding resolves
+	if _, err := e.Delete(ctx, subject("b", "y", true)); err != nil {
+		t.Fatal(err)
+	}
+	if dirty, _ := e.TakeDirty("c"); !slices.Equal(dirty, []string{"a", "b"}) {
+		t.Errorf("after a passed and b was deleted: dirty %v, want [a b]", dirty)
+	}
+
+	if !e.MarkDirty("c", "z") || e.MarkDirty("unknown", "z") {
+		t.Error("MarkDirty must report whether the control is known")
+	}
+	if dirty, _ := e.TakeDirty("c"); !slices.Equal(dirty, []string{"z"}) {
+		t.Errorf("after MarkDirty: dirty %v, want [z]", dirty)
 	}
 }
