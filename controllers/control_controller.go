@@ -14,7 +14,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +41,7 @@ type ControlReconciler struct {
 	Engine    *policy.Engine
 	Evaluator *evaluation.Evaluator
 	Watches   *Watches
+	Sweeper   *Sweeper
 	Recorder  events.EventRecorder
 	Metrics   *Metrics
 	Now       func() time.Time
@@ -135,9 +135,7 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 		fmt.Sprintf("Policy %s compiled; watching %d kind(s).", def.Policy.Package, len(kinds)))
 
 	interval := sweepInterval(control)
-	if err := r.sweepIfDue(ctx, control, evaluation.GroupKinds(control.Spec.Targets.Kinds), interval); err != nil {
-		return ctrl.Result{}, err
-	}
+	sweeping := r.requestSweepIfDue(control, interval)
 	openFindings, syncErr := r.syncFindings(ctx, control)
 
 	sum := r.Evaluator.Summarize(control.Name)
@@ -146,6 +144,9 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 	r.Metrics.SetControl(control.Name, status.Result, control.Spec.Severity, openFindings)
 	if syncErr != nil {
 		return ctrl.Result{}, fmt.Errorf("syncing findings: %w", syncErr)
+	}
+	if sweeping {
+		return ctrl.Result{}, nil // the sweeper queues the control when its sweep is done
 	}
 	return ctrl.Result{RequeueAfter: max(time.Second, interval-r.Now().Sub(sum.LastSweep))}, nil
 }
@@ -172,23 +173,19 @@ func (r *ControlReconciler) define(ctx context.Context, control *ismsv1.Control)
 	}, nil
 }
 
-// sweepIfDue evaluates the control against all its subjects when its spec changed, when an
-// object its policy reads from the inventory changed, or when its interval has passed.
-func (r *ControlReconciler) sweepIfDue(ctx context.Context, control *ismsv1.Control, kinds []schema.GroupKind, interval time.Duration) error {
-	sum := r.Evaluator.Summarize(control.Name)
-	if !r.Evaluator.NeedsSweep(control.Name) && r.Now().Sub(sum.LastSweep) < interval {
-		return nil
+// requestSweepIfDue asks the sweeper to evaluate the control against all its subjects when
+// its spec changed, when an object its policy reads from the inventory changed, or when its
+// interval has passed. It reports whether a sweep is requested or under way; until it ends,
+// the control's Findings and status follow its previous results and its events.
+func (r *ControlReconciler) requestSweepIfDue(control *ismsv1.Control, interval time.Duration) bool {
+	if r.Sweeper.Busy(control.Name) {
+		return true
 	}
-	start := time.Now()
-	subjects := r.Watches.List(kinds)
-	if err := r.Evaluator.Sweep(ctx, control.Name, subjects); err != nil {
-		return fmt.Errorf("sweeping control %s: %w", control.Name, err)
+	if !r.Evaluator.NeedsSweep(control.Name) && r.Now().Sub(r.Evaluator.Summarize(control.Name).LastSweep) < interval {
+		return false
 	}
-	took := time.Since(start)
-	evaluated := r.Evaluator.Summarize(control.Name).Evaluated
-	r.Metrics.ObserveSweep(control.Name, evaluated, took.Seconds())
-	logf.FromContext(ctx).V(1).Info("Swept control", "listed", len(subjects), "evaluated", evaluated, "took", took)
-	return nil
+	r.Sweeper.Request(control.Name, evaluation.GroupKinds(control.Spec.Targets.Kinds))
+	return true
 }
 
 // setResult fills in the result, counts and Compliant condition, with an Event when the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +22,9 @@ import (
 // findingControlIndex indexes Findings by the Control that raised them, so that listing one
 // control's Findings reads only those instead of scanning every Finding in the cache.
 const findingControlIndex = "spec.control"
+
+// findingWriters bounds the Findings of one control written at once.
+const findingWriters = 8
 
 // syncFindings brings the control's Findings in line with its results, in the namespaces the
 // evaluator marked dirty since the last sync (all of them, and every existing Finding of the
@@ -43,13 +47,27 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		}
 	}
 
-	var errs []error
+	// Findings are written a few at a time: after a sweep, each write waits on the API server
+	// and etcd rather than on CPU.
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, findingWriters)
+	)
 	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
-		if err := r.syncFinding(ctx, control, ns); err != nil {
-			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
-			r.Evaluator.MarkDirty(control.Name, ns)
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := r.syncFinding(ctx, control, ns); err != nil {
+				r.Evaluator.MarkDirty(control.Name, ns)
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	// A control's Finding is open exactly where it has failing subjects, once synced.
 	return len(r.Evaluator.Summarize(control.Name).FailingNamespaces), errors.Join(errs...)
 }

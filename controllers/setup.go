@@ -63,6 +63,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(r.Watches); err != nil {
 		return fmt.Errorf("adding watches: %w", err)
 	}
+	r.Sweeper = NewSweeper(r.Evaluator, r.Watches, r.Metrics, mgr.GetLogger().WithName("sweeper"), r.queue)
+	if err := mgr.Add(r.Sweeper); err != nil {
+		return fmt.Errorf("adding the sweeper: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ismsv1.Finding{}, findingControlIndex, func(obj client.Object) []string {
 		return []string{obj.(*ismsv1.Finding).Spec.Control}
 	}); err != nil {

@@ -87,7 +87,7 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 2}); err != nil {
+	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
 	go func() {

@@ -88,7 +88,7 @@ func run(ctx context.Context, dir, crdDir, namespace, metricsAddr string) error 
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{Namespace: namespace, MaxConcurrentReconciles: 2}); err != nil {
+	if err := controllers.SetupWithManager(mgr, controllers.Options{Namespace: namespace, MaxConcurrentReconciles: 4}); err != nil {
 		return err
 	}
 	errc := make(chan error, 1)

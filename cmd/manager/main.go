@@ -33,7 +33,7 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
 	flag.StringVar(&namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
 	flag.DurationVar(&evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
-	flag.IntVar(&concurrency, "max-concurrent-reconciles", 2, "How many Controls are reconciled at once.")
+	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)

@@ -276,53 +276,97 @@ func (e *Evaluator) setNamespaceLabels(ns string, l map[string]string) []string 
 	return affected
 }
 
-// Sweep evaluates a control against all the given subjects (every object of its target kinds)
-// and replaces its results. The evaluation runs in parallel and outside the evaluator's lock,
-// so events keep being evaluated meanwhile; a subject an event evaluated during the sweep keeps
-// the event's result, which is the newer. It returns an error only if the control is unknown
-// or ctx ends.
+// Sweep evaluates one control against all the given subjects; see SweepControls. It returns an
+// error if the control is not registered or ctx ends.
 func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subject) error {
-	cs, def, work, err := e.sweepSnapshot(control, subjects)
-	if err != nil {
-		return err
+	e.mu.Lock()
+	_, ok := e.controls[control]
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("control %q is not registered", control)
+	}
+	_, err := e.SweepControls(ctx, []string{control}, subjects)
+	return err
+}
+
+// SweepControls evaluates the named controls against all the given subjects (every object of
+// their target kinds) and replaces their results. It makes one pass over the subjects,
+// evaluating each against every control that matches it, on a few goroutines and outside the
+// evaluator's lock, so events keep being evaluated meanwhile; a subject an event evaluated
+// during the sweep keeps the event's result, which is the newer. Controls that are not
+// registered are skipped; it returns those it swept, and an error only if ctx ends.
+func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjects []*Subject) ([]string, error) {
+	jobs, scope := e.sweepSnapshot(controls)
+	if len(jobs) == 0 {
+		return nil, nil
 	}
 	if e.afterSweepSnapshot != nil {
 		e.afterSweepSnapshot()
 	}
-	results := evaluateAll(ctx, def, work, e.workers)
+	evaluateAll(ctx, jobs, subjects, scope, e.workers)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	touched := cs.touched
-	cs.touched = nil
-	if ctx.Err() != nil {
-		return ctx.Err()
+	now := e.now()
+	var swept []string
+	for _, job := range jobs {
+		cs := job.cs
+		touched := cs.touched
+		cs.touched = nil
+		if ctx.Err() != nil {
+			continue
+		}
+		if e.controls[job.def.Name] != cs || cs.def.Policy != job.def.Policy || cs.def.Generation != job.def.Generation {
+			cs.needsSweep = true // removed or changed while sweeping: these results are stale
+			continue
+		}
+		e.mergeSweep(cs, job.results(subjects), touched, now)
+		swept = append(swept, job.def.Name)
 	}
-	if e.controls[control] != cs || cs.def.Policy != def.Policy || cs.def.Generation != def.Generation {
-		cs.needsSweep = true // removed or changed while sweeping: these results are stale
-		return nil
-	}
-	e.mergeSweep(cs, results, touched, e.now())
-	return nil
+	return swept, ctx.Err()
 }
 
-// sweepSnapshot takes what a sweep evaluates: the control's definition and the subjects it
-// matches now.
-func (e *Evaluator) sweepSnapshot(control string, subjects []*Subject) (*controlState, ControlDefinition, []*Subject, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	cs, ok := e.controls[control]
-	if !ok {
-		return nil, ControlDefinition{}, nil, fmt.Errorf("control %q is not registered", control)
-	}
-	work := make([]*Subject, 0, len(subjects))
-	for _, s := range subjects {
-		if cs.matcher.Matches(s, e.labelsOfScope(s)) {
-			work = append(work, s)
+// sweepJob is one control of a sweep: what it was when the sweep started, and a verdict slot
+// per subject.
+type sweepJob struct {
+	cs       *controlState
+	def      ControlDefinition
+	matcher  *Matcher
+	verdicts []verdict
+}
+
+// verdict is one evaluation of a sweep, kept small: a sweep holds one per (control, subject).
+type verdict struct {
+	matched bool
+	res     policy.Result
+	err     error
+}
+
+func (j *sweepJob) results(subjects []*Subject) []subjectVerdict {
+	out := make([]subjectVerdict, 0, len(subjects))
+	for i, v := range j.verdicts {
+		if v.matched {
+			out = append(out, subjectVerdict{ref: refOf(subjects[i]), res: v.res, err: v.err})
 		}
 	}
-	cs.touched = map[types.UID]struct{}{}
-	return cs, cs.def, work, nil
+	return out
+}
+
+// sweepSnapshot takes what a sweep evaluates: the controls' definitions, and the namespace
+// labels that decide which subjects they match.
+func (e *Evaluator) sweepSnapshot(controls []string) ([]*sweepJob, map[string]map[string]string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var jobs []*sweepJob
+	for _, name := range dedupe(slices.Clone(controls)) {
+		cs, ok := e.controls[name]
+		if !ok {
+			continue
+		}
+		cs.touched = map[types.UID]struct{}{}
+		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher})
+	}
+	return jobs, maps.Clone(e.namespaceLabels) // label maps are replaced, never changed in place
 }
 
 type subjectVerdict struct {
@@ -331,26 +375,41 @@ type subjectVerdict struct {
 	err error
 }
 
-// evaluateAll evaluates the policy against every subject on a few goroutines.
-func evaluateAll(ctx context.Context, def ControlDefinition, work []*Subject, workers int) []subjectVerdict {
-	out := make([]subjectVerdict, len(work))
+// evaluateAll evaluates every subject against every job whose control matches it, on a few
+// goroutines. Subject-major order evaluates all the controls of one object while its value is
+// in the CPU's cache.
+func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int) {
+	for _, job := range jobs {
+		job.verdicts = make([]verdict, len(subjects))
+	}
+	const chunk = 32
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(1, min(workers, len(work))) {
+	for range max(1, min(workers, (len(subjects)+chunk-1)/chunk)) {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(work) || ctx.Err() != nil {
+				first := int(next.Add(chunk)) - chunk
+				if first >= len(subjects) || ctx.Err() != nil {
 					return
 				}
-				s := work[i]
-				res, err := def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: def.Parameters})
-				out[i] = subjectVerdict{ref: refOf(s), res: res, err: err}
+				for i := first; i < min(first+chunk, len(subjects)); i++ {
+					s := subjects[i]
+					labels := namespaceLabels[s.Namespace]
+					if IsNamespace(s.GroupKind()) {
+						labels = s.Labels
+					}
+					for _, job := range jobs {
+						if !job.matcher.Matches(s, labels) {
+							continue
+						}
+						res, err := job.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: job.def.Parameters})
+						job.verdicts[i] = verdict{matched: true, res: res, err: err}
+					}
+				}
 			}
 		})
 	}
 	wg.Wait()
-	return out
 }
 
 // mergeSweep replaces a control's results with a sweep's, except for the subjects events

@@ -3,6 +3,7 @@ package evaluation
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -1027,5 +1028,60 @@ violation contains "privileged" if input.review.object.privileged`)
 	}
 	if dirty, _ := e.TakeDirty("c"); !slices.Equal(dirty, []string{"z"}) {
 		t.Errorf("after MarkDirty: dirty %v, want [z]", dirty)
+	}
+}
+
+// One sweep of several controls evaluates each subject against the controls that match it, and
+// gives each control the same results as a sweep of its own; an unknown control is skipped.
+func TestSweepControlsMatchesSeparateSweeps(t *testing.T) {
+	build := func() *harness {
+		h := newHarness(t, policy.Options{})
+		h.setControl(ControlDefinition{Name: "privileged", Generation: 1, Policy: h.compile(privilegedPolicy),
+			Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment"), ExcludedNamespaces: []string{"kube-system"}}})
+		h.setControl(ControlDefinition{Name: "owner", Generation: 1, Policy: h.compile(ownerPolicy),
+			Targets: ismsv1.Targets{Kinds: kinds("", "Namespace")}})
+		for _, s := range []*Subject{
+			namespace(t, "a", map[string]string{"owner": "team-a"}),
+			namespace(t, "b", nil),
+			deploy(t, "a", "web"),
+			deploy(t, "a", "agent", "sidecar"),
+			deploy(t, "b", "db", "main"),
+			deploy(t, "kube-system", "proxy", "main"),
+		} {
+			h.subjects[s.Key()] = s
+		}
+		return h
+	}
+	all := func(h *harness) []*Subject { return slices.Collect(maps.Values(h.subjects)) }
+
+	together := build()
+	swept, err := together.ev.SweepControls(together.ctx, []string{"privileged", "owner", "gone"}, all(together))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"owner", "privileged"}; !slices.Equal(slices.Sorted(slices.Values(swept)), want) {
+		t.Errorf("swept %v, want %v", swept, want)
+	}
+	separate := build()
+	separate.sweep("privileged")
+	separate.sweep("owner")
+
+	for _, control := range []string{"privileged", "owner"} {
+		got, want := together.ev.Summarize(control), separate.ev.Summarize(control)
+		got.LastEvaluated, got.LastSweep, want.LastEvaluated, want.LastSweep = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: one sweep gives %+v, separate sweeps %+v", control, got, want)
+		}
+		for _, ns := range []string{"a", "b", "kube-system", clusterNS} {
+			if got, want := together.failures(control, ns), separate.failures(control, ns); !slices.Equal(got, want) {
+				t.Errorf("%s in %s: one sweep fails %v, separate sweeps %v", control, ns, got, want)
+			}
+		}
+	}
+	if got := together.ev.Summarize("privileged"); got.Evaluated != 3 || got.Failing != 2 {
+		t.Errorf("privileged: evaluated %d failing %d, want 3 and 2 (kube-system excluded)", got.Evaluated, got.Failing)
+	}
+	if got := together.failures("owner", clusterNS); len(got) != 1 || !strings.Contains(got[0], "Namespace b") {
+		t.Errorf("owner failures %v, want namespace b only", got)
 	}
 }
