@@ -72,6 +72,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}); err != nil {
 		return fmt.Errorf("indexing findings by control: %w", err)
 	}
+	if err := SetupRiskWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the risk controller: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Control{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&ismsv1.Finding{}, handler.EnqueueRequestsFromMapFunc(r.findingChanged), builder.WithPredicates(findingEditedByOthers())).
