@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/library"
+	"github.com/isms-operator/isms-operator/internal/offline"
+	"github.com/isms-operator/isms-operator/internal/policy"
+	"github.com/isms-operator/isms-operator/policies"
+)
+
+// EvalReport is the output of `eval -o json|yaml` (schema documented in docs/cli.md).
+type EvalReport struct {
+	APIVersion string `json:"apiVersion"` // isms.dev/v1alpha1
+	Kind       string `json:"kind"`       // EvaluationReport
+	// FailOn is the --fail-on threshold and Failed whether it was breached (exit code 1).
+	FailOn string `json:"failOn"`
+	Failed bool   `json:"failed"`
+	// Summary counts the controls by result: Pass, Fail, Error, NotApplicable.
+	Summary map[ismsv1.ControlResult]int `json:"summary"`
+	offline.Report
+}
+
+type evalOptions struct {
+	files            []string
+	library          bool
+	output           string
+	failOn           string
+	defaultNamespace string
+	clusterNamespace string
+	timeout          time.Duration
+}
+
+func newEvalCommand() *cobra.Command {
+	o := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval -f PATH [-f PATH ...]",
+		Short: "Evaluate Controls against local manifests, with no cluster",
+		Long: `Evaluate Controls against manifests as the operator would on a cluster holding the
+same objects, with no cluster: for CI, before the manifests are applied.
+
+Every -f names a file, a directory (read recursively: *.yaml, *.yml, *.json) or - for
+standard input. Files hold YAML documents separated by ---, or JSON; a List's items are
+read one by one. Objects of apiVersion isms.dev/v1alpha1 and kind Control are the Controls
+evaluated, every other object is a manifest. --library adds the Controls of the embedded
+policy library (config/library); a Control of the same name in the files replaces it.
+
+As in the operator, the policies read data.inventory holding the Namespaces and the objects
+of the kinds the Controls target or list in spec.inventory, and targets.namespaceSelector
+matches the labels of the Namespaces among the manifests. Namespaced objects without a
+namespace are put in --default-namespace, as kubectl apply does.
+
+The exit code is 1 when a control whose severity is at or above --fail-on fails, or cannot be
+evaluated (result Error); 2 on usage or input errors.`,
+		Example: `  # Evaluate the Controls of controls/ against the manifests of manifests/
+  kubectl isms eval -f controls/ -f manifests/
+
+  # The policy library against rendered Helm templates, failing on medium and above
+  helm template my-app ./chart | kubectl isms eval --library -f - --fail-on=medium
+
+  # Machine-readable results
+  kubectl isms eval --library -f manifests/ -o json`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "File, directory (recursive) or - (stdin) holding Controls and manifests; repeatable.")
+	f.BoolVar(&o.library, "library", false, "Also evaluate every policy of the embedded library as a Control.")
+	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json or yaml.")
+	f.StringVar(&o.failOn, "fail-on", "high", "Exit 1 when a control of this severity or above fails: critical, high, medium, low, info or none.")
+	f.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced objects that name none.")
+	f.StringVar(&o.clusterNamespace, "operator-namespace", offline.DefaultClusterNamespace, "The operator's namespace, where findings about cluster-scoped objects are filed.")
+	f.DurationVar(&o.timeout, "evaluation-timeout", policy.DefaultTimeout, "Deadline of one policy evaluation of one object, as the operator's --evaluation-timeout.")
+	return cmd
+}
+
+func (o *evalOptions) run(cmd *cobra.Command) error {
+	threshold, err := offline.ParseThreshold(o.failOn)
+	if err != nil {
+		return usageError{err}
+	}
+	if o.output != "table" && o.output != "json" && o.output != "yaml" {
+		return usagef("--output must be table, json or yaml; got %q", o.output)
+	}
+	if len(o.files) == 0 {
+		return usagef("no input: give manifests with -f FILE, -f DIR or -f - (stdin)")
+	}
+	in, err := load(o.files, cmd.InOrStdin())
+	if err != nil {
+		return err
+	}
+	controls := in.controls
+	if o.library {
+		lib, err := policies.LoadFS(policies.FS)
+		if err != nil {
+			return fmt.Errorf("loading the embedded library: %w", err)
+		}
+		libControls, err := library.Controls(lib, library.DefaultOwner)
+		if err != nil {
+			return err
+		}
+		for _, c := range libControls {
+			if _, overridden := in.controlSource[c.Name]; !overridden {
+				controls = append(controls, c)
+			}
+		}
+	}
+	if len(controls) == 0 {
+		return usagef("no Control to evaluate: the inputs hold no object of apiVersion %s and kind Control, and --library is not set", ismsv1.GroupVersion)
+	}
+
+	report, err := offline.Evaluate(cmd.Context(), controls, in.objects, offline.Options{
+		ClusterNamespace: o.clusterNamespace,
+		DefaultNamespace: o.defaultNamespace,
+		Policy:           policy.Options{Timeout: o.timeout},
+	})
+	if err != nil {
+		return usageError{err} // an object that cannot be converted
+	}
+	breaches := report.Breaches(threshold)
+	out := EvalReport{
+		APIVersion: ismsv1.GroupVersion.String(),
+		Kind:       "EvaluationReport",
+		FailOn:     string(threshold),
+		Failed:     len(breaches) > 0,
+		Summary:    map[ismsv1.ControlResult]int{ismsv1.ResultPass: 0, ismsv1.ResultFail: 0, ismsv1.ResultError: 0, ismsv1.ResultNotApplicable: 0},
+		Report:     report,
+	}
+	for _, c := range report.Controls {
+		out.Summary[c.Result]++
+	}
+
+	w := cmd.OutOrStdout()
+	switch o.output {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	case "yaml":
+		js, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		y, err := yaml.JSONToYAML(js)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(y); err != nil {
+			return err
+		}
+	default:
+		printEvalTable(w, out)
+	}
+	if len(breaches) > 0 {
+		names := make([]string, len(breaches))
+		for i, c := range breaches {
+			names[i] = fmt.Sprintf("%s (%s, %s)", c.Name, c.Severity, c.Result)
+		}
+		return failedError{fmt.Sprintf("FAIL: %d control(s) at or above --fail-on=%s: %s", len(breaches), threshold, strings.Join(names, ", "))}
+	}
+	return nil
+}
+
+// printEvalTable writes the results table, the failing subjects and the controls in error.
+func printEvalTable(w io.Writer, r EvalReport) {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "CONTROL\tID\tSEVERITY\tRESULT\tFAILING\tEVALUATED")
+	for _, c := range r.Controls {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", c.Name, c.ID, c.Severity, c.Result, c.Failing, c.Evaluated)
+	}
+	_ = tw.Flush()
+
+	for _, c := range r.Controls {
+		switch c.Result {
+		case ismsv1.ResultFail:
+			fmt.Fprintf(w, "\n%s (%s, %s) fails: %s\n", c.Name, c.ID, c.Severity, c.Message)
+			for _, ns := range c.Namespaces {
+				for _, s := range ns.Subjects {
+					fmt.Fprintf(w, "  %s %s\n", s.Kind, qualified(s.Namespace, s.Name))
+					for _, m := range s.Messages {
+						fmt.Fprintf(w, "    - %s\n", m)
+					}
+				}
+			}
+		case ismsv1.ResultError:
+			fmt.Fprintf(w, "\n%s (%s, %s) cannot be evaluated (%s):\n  %s\n", c.Name, c.ID, c.Severity, c.Reason,
+				strings.ReplaceAll(strings.TrimSpace(c.Message), "\n", "\n  "))
+		}
+	}
+	fmt.Fprintf(w, "\n%d control(s): %d Fail, %d Error, %d Pass, %d NotApplicable; %d object(s) evaluated or read, %d of other kinds ignored.\n",
+		len(r.Controls), r.Summary[ismsv1.ResultFail], r.Summary[ismsv1.ResultError], r.Summary[ismsv1.ResultPass],
+		r.Summary[ismsv1.ResultNotApplicable], r.Objects, r.Ignored)
+}
+
+func offlineSeverity(s ismsv1.Severity) int { return offline.SeverityRank(s) }

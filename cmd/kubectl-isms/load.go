@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+)
+
+// input is what `eval -f` read: the Controls and every other object.
+type input struct {
+	controls []ismsv1.Control
+	objects  []*unstructured.Unstructured
+	// where each Control and object came from, for messages: "file: document N".
+	controlSource map[string]string
+}
+
+// manifestExtensions are the files read from directories; files named explicitly are read
+// whatever their extension.
+var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+
+// load reads the paths: files, directories (recursively, *.yaml, *.yml and *.json in lexical
+// order) and "-" for stdin. Every error names the file and the document.
+func load(paths []string, stdin io.Reader) (*input, error) {
+	in := &input{controlSource: map[string]string{}}
+	seen := map[string]string{} // object identity -> source
+	stdinRead := false
+	for _, p := range paths {
+		if p == "-" {
+			if stdinRead {
+				return nil, usagef("-f -: standard input can be read only once")
+			}
+			stdinRead = true
+			raw, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, usagef("reading standard input: %v", err)
+			}
+			if err := in.add("<stdin>", raw, seen); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, usagef("-f %s: %v", p, errors.Unwrap(err))
+		}
+		var files []string
+		if info.IsDir() {
+			err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if !d.IsDir() && manifestExtensions[strings.ToLower(filepath.Ext(path))] {
+					files = append(files, path)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, usagef("-f %s: %v", p, err)
+			}
+			sort.Strings(files)
+		} else {
+			files = []string{p}
+		}
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				return nil, usagef("%s: %v", f, err)
+			}
+			if err := in.add(f, raw, seen); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return in, nil
+}
+
+// add decodes a file of YAML documents (or one JSON document) and files each object.
+func (in *input) add(file string, raw []byte, seen map[string]string) error {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
+	for doc := 1; ; doc++ {
+		chunk, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		where := fmt.Sprintf("%s: document %d", file, doc)
+		if err != nil {
+			return usagef("%s: %v", where, err)
+		}
+		js, err := yaml.YAMLToJSON(chunk)
+		if err != nil {
+			return usagef("%s: %v", where, err)
+		}
+		js = bytes.TrimSpace(js)
+		if len(js) == 0 || string(js) == "null" {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return usagef("%s: not an object: %v", where, err)
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		if u.IsList() {
+			items, _, _ := unstructured.NestedSlice(obj, "items")
+			for i, item := range items {
+				m, ok := item.(map[string]any)
+				if !ok {
+					return usagef("%s: items[%d]: not an object", where, i)
+				}
+				if err := in.addObject(fmt.Sprintf("%s, items[%d]", where, i), &unstructured.Unstructured{Object: m}, seen); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := in.addObject(where, u, seen); err != nil {
+			return err
+		}
+	}
+}
+
+func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[string]string) error {
+	if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
+		return usagef("%s: an object needs apiVersion, kind and metadata.name", where)
+	}
+	gvk := u.GroupVersionKind()
+	if gvk.GroupVersion() == ismsv1.GroupVersion && gvk.Kind == "Control" {
+		c, err := decodeControl(u)
+		if err != nil {
+			return usagef("%s: Control %s: %v", where, u.GetName(), err)
+		}
+		if other, ok := in.controlSource[c.Name]; ok {
+			return usagef("%s: Control %s is also defined in %s", where, c.Name, other)
+		}
+		in.controlSource[c.Name] = where
+		in.controls = append(in.controls, *c)
+		return nil
+	}
+	id := strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
+	if other, ok := seen[id]; ok {
+		return usagef("%s: %s %s is also defined in %s", where, gvk.Kind, qualified(u.GetNamespace(), u.GetName()), other)
+	}
+	seen[id] = where
+	in.objects = append(in.objects, u)
+	return nil
+}
+
+// decodeControl decodes a Control strictly and checks what the API server's schema would
+// reject and the evaluation needs.
+func decodeControl(u *unstructured.Unstructured) (*ismsv1.Control, error) {
+	js, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	var c ismsv1.Control
+	if err := yaml.UnmarshalStrict(js, &c); err != nil {
+		return nil, err
+	}
+	s := &c.Spec
+	switch {
+	case s.ID == "":
+		return nil, errors.New("spec.id is required")
+	case offlineSeverity(s.Severity) == 0:
+		return nil, fmt.Errorf("spec.severity %q must be one of critical, high, medium, low, info", s.Severity)
+	case len(s.Targets.Kinds) == 0:
+		return nil, errors.New("spec.targets.kinds must name at least one kind")
+	case strings.TrimSpace(s.Policy.Rego) == "":
+		return nil, errors.New("spec.policy.rego is required")
+	}
+	return &c, nil
+}
+
+func qualified(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}

@@ -1,0 +1,124 @@
+// Command kubectl-isms is the isms-operator's kubectl plugin (`kubectl isms`):
+//
+//	kubectl isms test [DIR]                       run the policy library's Rego unit tests and examples
+//	kubectl isms eval -f controls/ -f manifests/  evaluate Controls against manifests, with no cluster
+//	kubectl isms status                           one-screen summary of a cluster's controls, findings and risks
+//
+// Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, or the cluster
+// could not be read; 2 usage or input errors. See docs/cli.md.
+//
+// Install with `make install-plugin` or `go install ./cmd/kubectl-isms`; kubectl finds any
+// executable named kubectl-isms on the PATH.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	programName = "kubectl isms"
+)
+
+// usageError is a mistake in the command line or the input files: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// failedError reports a failure the output already explained (failing tests or controls): exit
+// code 1, with nothing more printed.
+type failedError struct{ msg string }
+
+func (e failedError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ue usageError
+	var fe failedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &fe):
+		if fe.msg != "" {
+			fmt.Fprintln(stderr, fe.msg)
+		}
+		return exitFailed
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "error: %v\nRun '%s --help' for usage.\n", err, programName)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return exitFailed
+	}
+}
+
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kubectl-isms",
+		Short: "Test, evaluate and report on ISO/IEC 27001 controls of the isms-operator",
+		Long: `kubectl isms works with the isms-operator's Controls:
+
+  test    run the Rego unit tests and the examples of a policy library
+  eval    evaluate Controls against local manifests, with no cluster (for CI)
+  status  summarize a cluster's controls, open findings and risks out of appetite
+
+Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
+the cluster could not be read; 2 usage or input errors.`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: programName},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("a subcommand is required: test, eval or status")
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand())
+	for _, c := range root.Commands() {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	}
+	return root
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%q accepts at most %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
