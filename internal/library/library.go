@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -188,8 +189,23 @@ func runRegoTests(ctx context.Context, p *policies.Policy) ([]TestResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: running the tests: %v", p.Dir, err)
 	}
-	var out []TestResult
+	var results []*tester.Result
 	for r := range ch {
+		results = append(results, r)
+	}
+	// In the order of the test files, whatever order the runner finished them in.
+	sort.SliceStable(results, func(i, j int) bool {
+		a, b := results[i].Location, results[j].Location
+		if a == nil || b == nil {
+			return b != nil
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Row < b.Row
+	})
+	var out []TestResult
+	for _, r := range results {
 		t := TestResult{
 			Name:     strings.TrimPrefix(r.Package, "data.") + "." + r.Name,
 			Pass:     !r.Fail && r.Error == nil && !r.Skip,
