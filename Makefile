@@ -72,9 +72,18 @@ bench: envtest ## Measure the evaluation loop (10k Deployments by default; BENCH
 ##@ Build
 
 .PHONY: build
-build: manifests generate ## Build the manager and the local control-plane runner into bin/.
+build: manifests generate ## Build the manager, the local control-plane runner and the kubectl plugin into bin/.
 	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
 	$(GO) build -o $(LOCALBIN)/isms-local ./cmd/isms-local
+	$(GO) build -o $(LOCALBIN)/kubectl-isms ./cmd/kubectl-isms
+
+.PHONY: install-plugin
+install-plugin: ## Install the kubectl plugin (kubectl isms) with go install, into $GOBIN or $GOPATH/bin.
+	$(GO) install ./cmd/kubectl-isms
+	@dir="$$($(GO) env GOBIN)"; dir="$${dir:-$$($(GO) env GOPATH)/bin}"; \
+	echo "installed $$dir/kubectl-isms"; \
+	case ":$$PATH:" in *":$$dir:"*) echo "try: kubectl isms --help";; \
+	*) echo "$$dir is not on your PATH: export PATH=\"$$dir:\$$PATH\", then: kubectl isms --help";; esac
 
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a Docker engine).
