@@ -35,7 +35,8 @@ type Config struct {
 	Controls       int     `json:"controls"`
 	Flips          int     `json:"flips"`
 	ChurnPerSecond float64 `json:"churnPerSecond"`
-	// Profile captures the manager's CPU profile during the re-sweep (sweep.cpu.pprof).
+	// Profile captures the manager's CPU profile during the first evaluation (initial.cpu.pprof)
+	// and the re-sweep (sweep.cpu.pprof).
 	Profile       bool   `json:"-"`
 	ManagerBinary string `json:"-"`
 	RepoRoot      string `json:"-"`
@@ -156,6 +157,12 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	}
 
 	progress(fmt.Sprintf("creating %d controls and waiting for their first evaluation", len(controls)))
+	var initialProfile chan error
+	if cfg.Profile {
+		initialProfile = make(chan error, 1)
+		go func() { initialProfile <- mgr.cpuProfile(filepath.Join(cfg.WorkDir, "initial.cpu.pprof"), 10) }()
+		time.Sleep(200 * time.Millisecond)
+	}
 	start := time.Now()
 	for i := range controls {
 		if err := c.Create(ctx, &controls[i]); err != nil {
@@ -166,6 +173,12 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		return nil, err
 	}
 	res.InitialSeconds = time.Since(start).Seconds()
+	if initialProfile != nil {
+		if err := <-initialProfile; err != nil {
+			return nil, fmt.Errorf("profiling the first evaluation: %w", err)
+		}
+		progress("CPU profile of the first 10 s of the first evaluation: " + filepath.Join(cfg.WorkDir, "initial.cpu.pprof"))
+	}
 	if res.Memory.LoadedHeapBytes, err = mgr.heapAfterGC(); err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func main() {
 	flag.IntVar(&cfg.Flips, "flips", 200, "Drift measurements: Deployments flipped into or out of violation.")
 	flag.Float64Var(&cfg.ChurnPerSecond, "churn", 50, "Background updates per second during the drift measurement.")
 	flag.StringVar(&cfg.ManagerBinary, "manager", "bin/manager", "The manager binary to measure.")
-	flag.BoolVar(&cfg.Profile, "profile", false, "Write the manager's CPU profile during the re-sweep (go tool pprof).")
+	flag.BoolVar(&cfg.Profile, "profile", false, "Write the manager's CPU profiles of the first evaluation and the re-sweep (go tool pprof).")
 	flag.StringVar(&cfg.RepoRoot, "repo", ".", "The repository root (for the CRDs and sample controls).")
 	out := flag.String("out", "bench-results", "Folder for the JSON results and the manager's log.")
 	short := flag.Bool("short", false, "A quick run that checks every figure is produced (1k objects, 20 flips).")
