@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -27,6 +28,9 @@ type input struct {
 	// where each Control and object came from, for messages: "file: document N".
 	controlSource map[string]string
 }
+
+// kustomizeGroup is the group of kustomization.yaml files, which are skipped.
+const kustomizeGroup = "kustomize.config.k8s.io"
 
 // manifestExtensions are the files read from directories; files named explicitly are read
 // whatever their extension.
@@ -135,6 +139,9 @@ func (in *input) add(file string, raw []byte, seen map[string]string) error {
 }
 
 func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[string]string) error {
+	if gv, err := schema.ParseGroupVersion(u.GetAPIVersion()); err == nil && gv.Group == kustomizeGroup {
+		return nil // a kustomization.yaml in a manifests directory: not an object of the cluster
+	}
 	if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
 		return usagef("%s: an object needs apiVersion, kind and metadata.name", where)
 	}
