@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
-	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
@@ -509,14 +508,12 @@ func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Re
 	}
 	prev := cs.failing[ns][key]
 	e.addFailing(cs, ns, key, &SubjectResult{Subject: ref, Violations: res.Violations})
-	lastObserved := cs.observed[ns]
 	cs.observed[ns] = now
-	// A subject that fails again in the same way changes only its Finding's lastSeen, which
-	// the Finding records at most once per finding.LastSeenResolution: reporting it sooner
-	// would turn every update of a failing object into a reconcile of every control that
-	// targets it.
-	return prev == nil || !sameMessages(prev.Violations, res.Violations) || wasErrored || !wasMatched ||
-		now.Sub(lastObserved) >= finding.LastSeenResolution
+	// A subject that fails again in the same way changes nothing a Finding shows but its
+	// lastSeen. That moves with the Finding's next write, and at every sweep: reporting it
+	// here would make every update of a failing object a Finding write for every control that
+	// targets it (at 50 controls, tens of writes a second under ordinary churn).
+	return prev == nil || !sameMessages(prev.Violations, res.Violations) || wasErrored || !wasMatched
 }
 
 func sameMessages(a, b []policy.Violation) bool {
