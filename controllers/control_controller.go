@@ -23,6 +23,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
@@ -45,6 +46,11 @@ type ControlReconciler struct {
 	Recorder  events.EventRecorder
 	Metrics   *Metrics
 	Now       func() time.Time
+	// Workflow sets Findings' due dates and how long resolved ones are kept.
+	Workflow finding.Policy
+
+	// wakes holds when each Finding next falls due or expires.
+	wakes *wakeTimes
 
 	// enqueue carries controls whose results changed between reconciles (object events).
 	enqueue chan event.GenericEvent
@@ -136,7 +142,7 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 
 	interval := sweepInterval(control)
 	sweeping := r.requestSweepIfDue(control, interval)
-	openFindings, syncErr := r.syncFindings(ctx, control)
+	openFindings, wake, syncErr := r.syncFindings(ctx, control)
 
 	sum := r.Evaluator.Summarize(control.Name)
 	r.setResult(control, sum, openFindings)
@@ -145,10 +151,18 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 	if syncErr != nil {
 		return ctrl.Result{}, fmt.Errorf("syncing findings: %w", syncErr)
 	}
-	if sweeping {
-		return ctrl.Result{}, nil // the sweeper queues the control when its sweep is done
+	// Wake for the next sweep or for the next Finding falling due, whichever comes first.
+	var after time.Duration
+	if !sweeping { // otherwise the sweeper queues the control when its sweep is done
+		after = max(time.Second, interval-r.Now().Sub(sum.LastSweep))
 	}
-	return ctrl.Result{RequeueAfter: max(time.Second, interval-r.Now().Sub(sum.LastSweep))}, nil
+	if !wake.IsZero() {
+		untilWake := max(time.Second, wake.Sub(r.Now())+time.Second/2)
+		if after == 0 || untilWake < after {
+			after = untilWake
+		}
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 // define compiles the control's policy and parameters into what the evaluator needs.
@@ -259,6 +273,7 @@ func (r *ControlReconciler) patchStatus(ctx context.Context, original, control *
 func (r *ControlReconciler) forget(name string) {
 	r.Evaluator.RemoveControl(name)
 	r.Metrics.ForgetControl(name)
+	r.wakes.forget(name)
 }
 
 func sweepInterval(control *ismsv1.Control) time.Duration {

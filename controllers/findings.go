@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,19 +29,24 @@ const findingWriters = 8
 
 // syncFindings brings the control's Findings in line with its results, in the namespaces the
 // evaluator marked dirty since the last sync (all of them, and every existing Finding of the
-// control, after a sweep). It returns how many of the control's Findings are open. A namespace
-// that fails to sync does not stop the others and is marked dirty again.
-func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Control) (int, error) {
+// control, after a sweep), and in those whose Finding falls due or expires by now. It returns
+// how many of the control's Findings are open, and when the next of its Findings changes with
+// time alone (zero if none does). A namespace that fails to sync does not stop the others and
+// is marked dirty again.
+func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Control) (int, time.Time, error) {
 	dirty, all := r.Evaluator.TakeDirty(control.Name)
 	namespaces := map[string]bool{}
 	for _, ns := range dirty {
+		namespaces[ns] = true
+	}
+	for _, ns := range r.wakes.due(control.Name, r.Now()) {
 		namespaces[ns] = true
 	}
 	if all {
 		var list ismsv1.FindingList
 		if err := r.List(ctx, &list, client.MatchingFields{findingControlIndex: control.Name}); err != nil {
 			r.Evaluator.MarkDirty(control.Name, dirty...)
-			return 0, fmt.Errorf("listing findings: %w", err)
+			return 0, time.Time{}, fmt.Errorf("listing findings: %w", err)
 		}
 		for i := range list.Items {
 			namespaces[list.Items[i].Namespace] = true
@@ -59,90 +65,121 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := r.syncFinding(ctx, control, ns); err != nil {
+			wake, err := r.syncFinding(ctx, control, ns)
+			if err != nil {
 				r.Evaluator.MarkDirty(control.Name, ns)
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 				mu.Unlock()
+				return
 			}
+			r.wakes.set(control.Name, ns, wake)
 		})
 	}
 	wg.Wait()
 	// A control's Finding is open exactly where it has failing subjects, once synced.
-	return len(r.Evaluator.Summarize(control.Name).FailingNamespaces), errors.Join(errs...)
+	return len(r.Evaluator.Summarize(control.Name).FailingNamespaces), r.wakes.next(control.Name), errors.Join(errs...)
 }
 
-// syncFinding creates or updates the Finding of one (control, namespace).
-func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string) error {
+// syncFinding creates, updates or deletes the Finding of one (control, namespace), and returns
+// when it next changes with time alone (see finding.Policy.WakeAt).
+func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string) (time.Time, error) {
 	var current *ismsv1.Finding
 	var existing ismsv1.Finding
 	switch err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); {
 	case err == nil:
 		current = &existing
 	case !apierrors.IsNotFound(err):
-		return fmt.Errorf("reading finding: %w", err)
+		return time.Time{}, fmt.Errorf("reading finding: %w", err)
 	}
 	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
 	evidence := finding.Evidence{
 		Failing:      findingSubjects(failures),
 		ObservedAt:   observedAt,
 		PolicyDigest: control.Status.PolicyDigest,
+		Severity:     control.Spec.Severity,
 	}
+	now := r.Now()
 
 	if current == nil {
-		next, transition := finding.Next(ismsv1.FindingStatus{}, evidence, r.Now())
-		if transition != finding.Opened {
-			return nil
+		d := finding.Decide(ismsv1.FindingStatus{}, evidence, r.Workflow, now)
+		if !slices.Contains(d.Transitions, finding.Opened) {
+			r.Metrics.ForgetFinding(control.Name, ns)
+			return time.Time{}, nil
 		}
 		f := newFinding(control, ns)
 		if err := controllerutil.SetControllerReference(control, f, r.Scheme()); err != nil {
-			return fmt.Errorf("setting owner: %w", err)
+			return time.Time{}, fmt.Errorf("setting owner: %w", err)
 		}
 		err := r.Create(ctx, f)
 		switch {
 		case err == nil:
-			f.Status = next
+			f.Status = d.Status
 			if err := r.Status().Update(ctx, f); err != nil {
-				return fmt.Errorf("recording finding status: %w", err)
+				return time.Time{}, fmt.Errorf("recording finding status: %w", err)
 			}
-			r.recordTransition(f, transition)
-			return nil
+			r.recordDecision(f, d)
+			return r.Workflow.WakeAt(f.Status), nil
 		case apierrors.IsAlreadyExists(err):
 			// Created by an earlier sync that the cache has not seen yet: read it from the API
 			// server and update it below.
 			if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); err != nil {
-				return fmt.Errorf("reading finding: %w", err)
+				return time.Time{}, fmt.Errorf("reading finding: %w", err)
 			}
 			current = &existing
 		default:
-			return fmt.Errorf("creating finding: %w", err)
+			return time.Time{}, fmt.Errorf("creating finding: %w", err)
 		}
 	}
 
 	f := current
-	if desired := newFinding(control, ns); !equality.Semantic.DeepEqual(f.Spec, desired.Spec) || !hasLabels(f.Labels, desired.Labels) {
+	if len(evidence.Failing) == 0 && r.Workflow.Expired(f.Status, now) {
+		// Resolved for longer than the retention: deleted, so that etcd holds the open
+		// Findings and the recent past only.
+		if err := r.Delete(ctx, f, client.Preconditions{UID: &f.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return time.Time{}, fmt.Errorf("deleting expired finding: %w", err)
+		}
+		r.Metrics.ForgetFinding(control.Name, ns)
+		return time.Time{}, nil
+	}
+	desired := newFinding(control, ns)
+	desired.Spec.Acknowledgement = f.Spec.Acknowledgement // the owners', never the operator's
+	if !equality.Semantic.DeepEqual(f.Spec, desired.Spec) || !hasLabels(f.Labels, desired.Labels) {
 		f.Spec = desired.Spec
 		if f.Labels == nil {
 			f.Labels = map[string]string{}
 		}
 		maps.Copy(f.Labels, desired.Labels)
 		if err := r.Update(ctx, f); err != nil {
-			return fmt.Errorf("updating finding: %w", err)
+			return time.Time{}, fmt.Errorf("updating finding: %w", err)
 		}
 	}
-	next, transition := finding.Next(f.Status, evidence, r.Now())
-	if equality.Semantic.DeepEqual(next, f.Status) {
-		return nil
+	evidence.Acknowledgement = f.Spec.Acknowledgement
+	d := finding.Decide(f.Status, evidence, r.Workflow, now)
+	if equality.Semantic.DeepEqual(d.Status, f.Status) {
+		r.Metrics.SetFinding(control.Name, ns, f.Spec.Severity, f.Status.State, finding.IsOverdue(f.Status))
+		return r.Workflow.WakeAt(f.Status), nil
 	}
-	f.Status = next
+	f.Status = d.Status
 	if err := r.Status().Update(ctx, f); err != nil {
 		if apierrors.IsConflict(err) {
-			return fmt.Errorf("finding changed while syncing, will retry: %w", err)
+			return time.Time{}, fmt.Errorf("finding changed while syncing, will retry: %w", err)
 		}
-		return fmt.Errorf("updating finding status: %w", err)
+		return time.Time{}, fmt.Errorf("updating finding status: %w", err)
 	}
-	r.recordTransition(f, transition)
-	return nil
+	r.recordDecision(f, d)
+	return r.Workflow.WakeAt(f.Status), nil
+}
+
+// recordDecision announces a Finding's transitions and updates the Finding metrics.
+func (r *ControlReconciler) recordDecision(f *ismsv1.Finding, d finding.Decision) {
+	for _, t := range d.Transitions {
+		r.recordTransition(f, t)
+	}
+	if d.Remediated {
+		r.Metrics.ObserveRemediation(f.Spec.Severity, d.TimeToRemediate.Seconds())
+	}
+	r.Metrics.SetFinding(f.Spec.Control, f.Namespace, f.Spec.Severity, f.Status.State, finding.IsOverdue(f.Status))
 }
 
 func (r *ControlReconciler) recordTransition(f *ismsv1.Finding, t finding.Transition) {
@@ -153,6 +190,12 @@ func (r *ControlReconciler) recordTransition(f *ismsv1.Finding, t finding.Transi
 		r.Recorder.Eventf(f, nil, "Warning", "FindingReopened", "Evaluate", "Reopened (%d time(s)): %s", f.Status.ReopenCount, f.Status.Message)
 	case finding.Resolved:
 		r.Recorder.Eventf(f, nil, "Normal", "FindingResolved", "Evaluate", f.Status.Message)
+	case finding.Acknowledged:
+		r.Recorder.Eventf(f, nil, "Normal", "FindingAcknowledged", "Triage", "Acknowledged by %s", f.Spec.Acknowledgement.By)
+	case finding.Unacknowledged:
+		r.Recorder.Eventf(f, nil, "Normal", "FindingUnacknowledged", "Triage", "The acknowledgement was removed while subjects still fail")
+	case finding.Overdue:
+		r.Recorder.Eventf(f, nil, "Warning", "FindingOverdue", "Evaluate", "Still open after its due date %s: %s", f.Status.DueAt.UTC().Format(time.RFC3339), f.Status.Message)
 	}
 }
 
@@ -203,4 +246,61 @@ func hasLabels(have, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// wakeTimes remembers, per control and namespace, when a Finding next changes with time alone
+// (falls due, or expires after the retention), so that a reconcile can requeue for the earliest
+// and sync just those Findings then, without listing them.
+type wakeTimes struct {
+	mu sync.Mutex
+	at map[string]map[string]time.Time // control → namespace → time
+}
+
+func newWakeTimes() *wakeTimes { return &wakeTimes{at: map[string]map[string]time.Time{}} }
+
+func (w *wakeTimes) set(control, ns string, t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	byNS := w.at[control]
+	if t.IsZero() {
+		delete(byNS, ns)
+		return
+	}
+	if byNS == nil {
+		byNS = map[string]time.Time{}
+		w.at[control] = byNS
+	}
+	byNS[ns] = t
+}
+
+// due returns the namespaces whose time has come.
+func (w *wakeTimes) due(control string, now time.Time) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for ns, t := range w.at[control] {
+		if !now.Before(t) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// next is the earliest time of the control's Findings, zero if none.
+func (w *wakeTimes) next(control string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var first time.Time
+	for _, t := range w.at[control] {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+	}
+	return first
+}
+
+func (w *wakeTimes) forget(control string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.at, control)
 }

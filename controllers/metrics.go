@@ -17,9 +17,23 @@ type Metrics struct {
 	lastSweepDuration  *prometheus.GaugeVec
 	sweeps             *prometheus.CounterVec
 	sweptSubjects      *prometheus.GaugeVec
+	findings           *prometheus.GaugeVec
+	overdueFindings    *prometheus.GaugeVec
+	timeToRemediate    *prometheus.HistogramVec
 
 	mu    sync.Mutex
 	state map[string]controlMetrics // by Control name
+	// findingState is the last known state of each open Finding, by Control and namespace,
+	// and findingCounts their totals, adjusted one Finding at a time.
+	findingState  map[string]map[string]findingMetrics
+	findingCounts map[findingMetrics]int
+}
+
+// findingMetrics is what the Finding gauges count of one open Finding.
+type findingMetrics struct {
+	severity ismsv1.Severity
+	state    ismsv1.FindingState
+	overdue  bool
 }
 
 type controlMetrics struct {
@@ -61,9 +75,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "isms_control_last_sweep_subjects",
 			Help: "Subjects that matched the Control's targets and were evaluated in its latest full evaluation.",
 		}, []string{"control"}),
-		state: map[string]controlMetrics{},
+		findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "isms_findings",
+			Help: "Number of open Findings by severity and state (Open or Acknowledged).",
+		}, []string{"severity", "state"}),
+		overdueFindings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "isms_findings_overdue",
+			Help: "Number of open Findings past their due date, by severity.",
+		}, []string{"severity"}),
+		timeToRemediate: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "isms_finding_time_to_remediate_seconds",
+			Help: "Time from a Finding opening to its subjects passing again, by severity; the mean is _sum / _count.",
+			// 1 minute .. about 190 days.
+			Buckets: prometheus.ExponentialBuckets(60, 4, 11),
+		}, []string{"severity"}),
+		state:         map[string]controlMetrics{},
+		findingState:  map[string]map[string]findingMetrics{},
+		findingCounts: map[findingMetrics]int{},
 	}
-	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects)
+	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects,
+		m.findings, m.overdueFindings, m.timeToRemediate)
 	m.publish()
 	return m
 }
@@ -84,6 +115,10 @@ func (m *Metrics) ForgetControl(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.state, name)
+	for _, f := range m.findingState[name] {
+		m.findingCounts[f]--
+	}
+	delete(m.findingState, name)
 	m.publish()
 	m.lastSweepDuration.DeleteLabelValues(name)
 	m.sweeps.DeleteLabelValues(name)
@@ -112,6 +147,68 @@ func (m *Metrics) publish() {
 	for _, s := range allSeverities {
 		m.openFindings.WithLabelValues(string(s)).Set(float64(bySeverity[s]))
 	}
+	m.publishFindings()
+}
+
+// publishFindings sets the Finding gauges from findingCounts; callers hold m.mu (or own m).
+func (m *Metrics) publishFindings() {
+	overdue := map[ismsv1.Severity]int{}
+	for f, n := range m.findingCounts {
+		if f.overdue {
+			overdue[f.severity] += n
+		}
+	}
+	for _, s := range allSeverities {
+		for _, st := range []ismsv1.FindingState{ismsv1.FindingOpen, ismsv1.FindingAcknowledged} {
+			n := m.findingCounts[findingMetrics{s, st, false}] + m.findingCounts[findingMetrics{s, st, true}]
+			m.findings.WithLabelValues(string(s), string(st)).Set(float64(n))
+		}
+		m.overdueFindings.WithLabelValues(string(s)).Set(float64(overdue[s]))
+	}
+}
+
+// SetFinding records the state of one Finding; only open (Open or Acknowledged) ones count.
+func (m *Metrics) SetFinding(control, ns string, severity ismsv1.Severity, state ismsv1.FindingState, overdue bool) {
+	if !state.IsOpen() {
+		m.ForgetFinding(control, ns)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byNS := m.findingState[control]
+	if byNS == nil {
+		byNS = map[string]findingMetrics{}
+		m.findingState[control] = byNS
+	}
+	f := findingMetrics{severity: severity, state: state, overdue: overdue}
+	old, had := byNS[ns]
+	if had && old == f {
+		return
+	}
+	if had {
+		m.findingCounts[old]--
+	}
+	byNS[ns] = f
+	m.findingCounts[f]++
+	m.publishFindings()
+}
+
+// ForgetFinding drops a Finding that resolved or was deleted.
+func (m *Metrics) ForgetFinding(control, ns string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, had := m.findingState[control][ns]
+	if !had {
+		return
+	}
+	delete(m.findingState[control], ns)
+	m.findingCounts[old]--
+	m.publishFindings()
+}
+
+// ObserveRemediation records how long a Finding took to resolve.
+func (m *Metrics) ObserveRemediation(severity ismsv1.Severity, seconds float64) {
+	m.timeToRemediate.WithLabelValues(string(severity)).Observe(seconds)
 }
 
 // ObserveEvaluation records how long an evaluation took.

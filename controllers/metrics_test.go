@@ -43,3 +43,58 @@ isms_findings_open{severity="medium"} 0
 		t.Errorf("evaluation duration series = %d, want 1", n)
 	}
 }
+
+func TestMetricsCountFindingsByStateAndOverdue(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.SetFinding("a", "ns1", ismsv1.SeverityHigh, ismsv1.FindingOpen, false)
+	m.SetFinding("a", "ns2", ismsv1.SeverityHigh, ismsv1.FindingOpen, true)
+	m.SetFinding("a", "ns2", ismsv1.SeverityHigh, ismsv1.FindingAcknowledged, true) // replaces
+	m.SetFinding("b", "ns1", ismsv1.SeverityLow, ismsv1.FindingOpen, false)
+	m.SetFinding("b", "ns2", ismsv1.SeverityLow, ismsv1.FindingOpen, false)
+	m.SetFinding("b", "ns2", ismsv1.SeverityLow, ismsv1.FindingResolved, false) // no longer counted
+	m.SetFinding("c", "ns1", ismsv1.SeverityCritical, ismsv1.FindingOpen, true)
+	m.ForgetControl("c")
+	m.ObserveRemediation(ismsv1.SeverityHigh, 3600)
+	m.ObserveRemediation(ismsv1.SeverityHigh, 7200)
+
+	want := `
+# HELP isms_findings Number of open Findings by severity and state (Open or Acknowledged).
+# TYPE isms_findings gauge
+isms_findings{severity="critical",state="Acknowledged"} 0
+isms_findings{severity="critical",state="Open"} 0
+isms_findings{severity="high",state="Acknowledged"} 1
+isms_findings{severity="high",state="Open"} 1
+isms_findings{severity="info",state="Acknowledged"} 0
+isms_findings{severity="info",state="Open"} 0
+isms_findings{severity="low",state="Acknowledged"} 0
+isms_findings{severity="low",state="Open"} 1
+isms_findings{severity="medium",state="Acknowledged"} 0
+isms_findings{severity="medium",state="Open"} 0
+# HELP isms_findings_overdue Number of open Findings past their due date, by severity.
+# TYPE isms_findings_overdue gauge
+isms_findings_overdue{severity="critical"} 0
+isms_findings_overdue{severity="high"} 1
+isms_findings_overdue{severity="info"} 0
+isms_findings_overdue{severity="low"} 0
+isms_findings_overdue{severity="medium"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isms_findings", "isms_findings_overdue"); err != nil {
+		t.Error(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() != "isms_finding_time_to_remediate_seconds" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		if mean := h.GetSampleSum() / float64(h.GetSampleCount()); mean != 5400 {
+			t.Errorf("mean time to remediate = %v, want 5400", mean)
+		}
+		return
+	}
+	t.Error("isms_finding_time_to_remediate_seconds not found")
+}

@@ -25,6 +25,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	EvaluationTimeout time.Duration
 	// MaxConcurrentReconciles of the Control controller.
 	MaxConcurrentReconciles int
+	// Findings sets Findings' due periods by severity and how long resolved Findings are kept;
+	// when its DuePeriods are nil, finding.DefaultPolicy() applies.
+	Findings finding.Policy
 }
 
 // SetupWithManager wires the policy engine, the evaluator, the watches and the Control
@@ -57,7 +61,12 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Recorder:  mgr.GetEventRecorder("isms-operator"),
 		Metrics:   NewMetrics(defaultRegistry),
 		Now:       time.Now,
+		Workflow:  opts.Findings,
+		wakes:     newWakeTimes(),
 		enqueue:   make(chan event.GenericEvent, 4096),
+	}
+	if r.Workflow.DuePeriods == nil {
+		r.Workflow = finding.DefaultPolicy()
 	}
 	r.Watches = NewWatches(dyn, mgr.GetRESTMapper(), r, mgr.GetLogger().WithName("watches"))
 	if err := mgr.Add(r.Watches); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +21,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
 // The integration tests run the operator against a real kube-apiserver and etcd (envtest), as
@@ -87,7 +91,7 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4}); err != nil {
+	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy()}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
 	go func() {
@@ -98,6 +102,16 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 	}()
 	return nil
 }
+
+// testFindingPolicy is the default workflow, except that Findings of severity low fall due
+// after a few seconds, for TestFindingFallsOverdue; the other tests use severity high.
+func testFindingPolicy() finding.Policy {
+	p := finding.DefaultPolicy()
+	p.DuePeriods[ismsv1.SeverityLow] = lowSeverityDue
+	return p
+}
+
+const lowSeverityDue = 3 * time.Second
 
 const operatorUser = "isms-operator-under-test"
 

@@ -16,18 +16,31 @@ const (
 	// MaxFindingSubjectsBytes bounds the listed subjects' size, so that a Finding stays under
 	// 4 KiB in etcd whatever the policy's messages look like; subjectCount stays exact.
 	MaxFindingSubjectsBytes = 2048
+	// MaxFindingHistory is how many state changes a Finding keeps, newest last.
+	MaxFindingHistory = 20
 )
 
 // FindingState is where a Finding is in its life.
-// +kubebuilder:validation:Enum=Open;Resolved
+// +kubebuilder:validation:Enum=Open;Acknowledged;Resolved
 type FindingState string
 
 const (
 	// FindingOpen: subjects of the control fail in this namespace.
 	FindingOpen FindingState = "Open"
+	// FindingAcknowledged: subjects still fail, and an owner has acknowledged the Finding
+	// (spec.acknowledgement).
+	FindingAcknowledged FindingState = "Acknowledged"
 	// FindingResolved: every subject that failed passes again (or is gone).
 	FindingResolved FindingState = "Resolved"
 )
+
+// IsOpen reports whether subjects still fail: Open or Acknowledged.
+func (s FindingState) IsOpen() bool {
+	return s == FindingOpen || s == FindingAcknowledged
+}
+
+// FindingConditionOverdue is True while an open Finding is past its status.dueAt.
+const FindingConditionOverdue = "Overdue"
 
 // Labels the operator sets on every Finding, for selection with kubectl -l.
 const (
@@ -36,7 +49,7 @@ const (
 )
 
 // FindingSpec identifies what a Finding is about. The operator sets it when it raises the
-// Finding; it does not change over the Finding's life.
+// Finding and keeps it in line with the Control; acknowledgement alone belongs to users.
 type FindingSpec struct {
 	// control is the name of the Control that raised the Finding.
 	// +required
@@ -63,6 +76,41 @@ type FindingSpec struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	Frameworks []FrameworkMapping `json:"frameworks,omitempty"`
+
+	// acknowledgement is set by the Finding's owners to triage it (kubectl patch); the operator
+	// never changes it. While subjects fail, an acknowledged Finding reads Acknowledged.
+	// +optional
+	Acknowledgement *FindingAcknowledgement `json:"acknowledgement,omitempty"`
+}
+
+// FindingAcknowledgement records that an owner has seen a Finding and plans to fix it.
+type FindingAcknowledgement struct {
+	// by names who acknowledged the Finding.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	By string `json:"by"`
+
+	// note says what is planned, or why it waits.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Note string `json:"note,omitempty"`
+
+	// plannedFixDate is when the owners expect the subjects to pass.
+	// +optional
+	PlannedFixDate *metav1.Time `json:"plannedFixDate,omitempty"`
+}
+
+// FindingHistoryEntry is one change of a Finding's state.
+type FindingHistoryEntry struct {
+	// +required
+	Time metav1.Time `json:"time"`
+	// +required
+	State FindingState `json:"state"`
+	// reason says why the state changed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Reason string `json:"reason,omitempty"`
 }
 
 // FailingSubject is one object that violates the control's policy.
@@ -91,9 +139,48 @@ type FailingSubject struct {
 
 // FindingStatus is the operator's record of the failing evidence.
 type FindingStatus struct {
-	// state is Open while subjects fail, Resolved once they all pass again.
+	// state is Open while subjects fail (Acknowledged once spec.acknowledgement is set),
+	// Resolved once they all pass again.
 	// +optional
 	State FindingState `json:"state,omitempty"`
+
+	// conditions: Overdue is True while the Finding is open past dueAt.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// openedAt is when the Finding last opened or reopened: the start of its due period and of
+	// its time to remediate.
+	// +optional
+	OpenedAt *metav1.Time `json:"openedAt,omitempty"`
+
+	// dueAt is when an open Finding must be resolved: openedAt plus the due period of its
+	// severity (none for info). Cleared when it resolves.
+	// +optional
+	DueAt *metav1.Time `json:"dueAt,omitempty"`
+
+	// history lists the Finding's last 20 state changes, oldest first.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	History []FindingHistoryEntry `json:"history,omitempty"`
+
+	// remediations counts how often the Finding was resolved by its subjects passing again
+	// (not by exceptions).
+	// +optional
+	Remediations int32 `json:"remediations"`
+
+	// lastTimeToRemediate is how long the latest remediation took, from openedAt to resolvedAt.
+	// +optional
+	LastTimeToRemediate *metav1.Duration `json:"lastTimeToRemediate,omitempty"`
+
+	// resolvedAcknowledgement is spec.acknowledgement as it was when the Finding last resolved.
+	// While spec.acknowledgement is unchanged it does not acknowledge a reopened Finding, unless
+	// its plannedFixDate is still ahead.
+	// +optional
+	ResolvedAcknowledgement *FindingAcknowledgement `json:"resolvedAcknowledgement,omitempty"`
 
 	// reopenCount counts how often the Finding was resolved and then failed again.
 	// +optional
@@ -143,9 +230,11 @@ type FindingStatus struct {
 // +kubebuilder:printcolumn:name="Severity",type=string,JSONPath=`.spec.severity`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjectCount`
+// +kubebuilder:printcolumn:name="Due",type=date,JSONPath=`.status.dueAt`
 // +kubebuilder:printcolumn:name="First Seen",type=date,JSONPath=`.status.firstSeen`
 // +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastSeen`
 // +kubebuilder:printcolumn:name="Reopened",type=integer,JSONPath=`.status.reopenCount`,priority=1
+// +kubebuilder:printcolumn:name="Ack By",type=string,JSONPath=`.spec.acknowledgement.by`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1
 type Finding struct {
 	metav1.TypeMeta   `json:",inline"`

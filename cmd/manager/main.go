@@ -13,7 +13,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/controllers"
+	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
 func main() {
@@ -26,6 +28,7 @@ func main() {
 		evaluationTimeout time.Duration
 		concurrency       int
 		pprofAddr         string
+		findings          = finding.DefaultPolicy()
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
@@ -35,6 +38,11 @@ func main() {
 	flag.DurationVar(&evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
+	for _, sev := range []ismsv1.Severity{ismsv1.SeverityCritical, ismsv1.SeverityHigh, ismsv1.SeverityMedium, ismsv1.SeverityLow} {
+		flag.Var(durationValue{findings.DuePeriods, sev}, "due-"+string(sev),
+			"How long an open Finding of severity "+string(sev)+" may stay open before it is Overdue; 0 sets no due date.")
+	}
+	flag.DurationVar(&findings.Retention, "finding-retention", finding.DefaultRetention, "How long a Resolved Finding is kept before it is deleted; 0 keeps them.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -52,6 +60,7 @@ func main() {
 		Namespace:               namespace,
 		EvaluationTimeout:       evaluationTimeout,
 		MaxConcurrentReconciles: concurrency,
+		Findings:                findings,
 	}); err != nil {
 		log.Error(err, "Unable to set up controllers")
 		os.Exit(1)
@@ -86,6 +95,28 @@ func ManagerOptions(metricsAddr string, secureMetrics bool, probeAddr string, le
 		LeaderElectionID:       "isms-operator.isms.dev",
 		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	}
+}
+
+// durationValue is a flag that sets the due period of one severity.
+type durationValue struct {
+	periods  map[ismsv1.Severity]time.Duration
+	severity ismsv1.Severity
+}
+
+func (v durationValue) String() string {
+	if v.periods == nil {
+		return ""
+	}
+	return v.periods[v.severity].String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	v.periods[v.severity] = d
+	return nil
 }
 
 func envOr(key, fallback string) string {

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
-// Transition is a change of a Finding's state worth an Event.
+// Transition is a change of a Finding worth an Event.
 type Transition string
 
 const (
@@ -22,6 +23,12 @@ const (
 	Opened       Transition = "Opened"
 	Resolved     Transition = "Resolved"
 	Reopened     Transition = "Reopened"
+	// Acknowledged: an owner acknowledged the open Finding; Unacknowledged: the acknowledgement
+	// was removed while subjects still fail.
+	Acknowledged   Transition = "Acknowledged"
+	Unacknowledged Transition = "Unacknowledged"
+	// Overdue: the open Finding passed its due date.
+	Overdue Transition = "Overdue"
 )
 
 // Subject is one failing subject with its policy messages.
@@ -33,42 +40,141 @@ type Subject struct {
 	Messages   []string
 }
 
-// Evidence is what the latest evaluation says about one (Control, namespace).
+// Evidence is what the latest evaluation says about one (Control, namespace), with what the
+// Finding's owners said about it.
 type Evidence struct {
 	// Failing lists every failing subject, sorted; Next keeps at most MaxFindingSubjects.
 	Failing []Subject
 	// ObservedAt is when the failure was last confirmed.
 	ObservedAt   time.Time
 	PolicyDigest string
+	// Severity of the control, which sets the due date.
+	Severity ismsv1.Severity
+	// Acknowledgement is the Finding's spec.acknowledgement.
+	Acknowledgement *ismsv1.FindingAcknowledgement
 }
 
-// Next returns the Finding status that the evidence calls for, and the transition from prev.
-// A Finding that has never been opened and has no failing subjects stays empty: callers create
-// Findings only when Next reports Opened.
+// Decision is what Decide makes of the evidence.
+type Decision struct {
+	Status ismsv1.FindingStatus
+	// Transitions are the changes worth an Event, in order; the first, if any, is Opened,
+	// Reopened or Resolved when the state changes that way.
+	Transitions []Transition
+	// Remediated is set when the Finding resolved because its subjects pass again, which took
+	// TimeToRemediate.
+	Remediated      bool
+	TimeToRemediate time.Duration
+}
+
+// Next returns the Finding status that the evidence calls for, and the transition of its state
+// from prev, under the default Policy. See Decide.
 func Next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.FindingStatus, Transition) {
+	d := Decide(prev, ev, DefaultPolicy(), now)
+	tr := NoTransition
+	if len(d.Transitions) > 0 {
+		switch d.Transitions[0] {
+		case Opened, Reopened, Resolved:
+			tr = d.Transitions[0]
+		}
+	}
+	return d.Status, tr
+}
+
+// Decide returns the Finding status that the evidence calls for under pol, and the transitions
+// from prev. A Finding that has never been opened and has no failing subjects stays empty:
+// callers create Findings only when Decide reports Opened.
+func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) Decision {
 	next := *prev.DeepCopy()
+	d := Decision{}
 	if len(ev.Failing) == 0 {
-		if prev.State != ismsv1.FindingOpen {
-			return next, NoTransition
+		if !prev.State.IsOpen() {
+			d.Status = next
+			return d
 		}
 		next.State = ismsv1.FindingResolved
 		next.ResolvedAt = timeRef(now)
 		next.Subjects, next.SubjectCount = nil, 0
 		next.Message = "Every subject that failed passes again or is gone."
-		return next, Resolved
+		reason := "Subjects pass again or are gone"
+		next.Remediations++
+		d.Remediated = true
+		if opened := openedAt(prev); opened != nil {
+			d.TimeToRemediate = max(0, next.ResolvedAt.Sub(opened.Time))
+			next.LastTimeToRemediate = &metav1.Duration{Duration: d.TimeToRemediate}
+		}
+		next.ResolvedAcknowledgement = ev.Acknowledgement.DeepCopy()
+		next.DueAt = nil
+		setOverdue(&next, metav1.ConditionFalse, "Resolved", "The Finding is resolved.", now)
+		next.History = appendHistory(next.History, now, ismsv1.FindingResolved, reason)
+		d.Status = next
+		d.Transitions = []Transition{Resolved}
+		return d
 	}
 
-	tr := NoTransition
 	switch prev.State {
 	case "":
-		tr = Opened
+		d.Transitions = append(d.Transitions, Opened)
 		next.FirstSeen = timeRef(ev.ObservedAt)
+		next.OpenedAt = timeRef(now)
 	case ismsv1.FindingResolved:
-		tr = Reopened
+		d.Transitions = append(d.Transitions, Reopened)
 		next.ReopenCount++
 		next.ResolvedAt = nil
+		next.OpenedAt = timeRef(now)
 	}
+	reopening := len(d.Transitions) > 0
+	if reopening || next.OpenedAt == nil {
+		next.OpenedAt = openedAt(next)
+		next.DueAt = nil
+		if opened := next.OpenedAt; opened != nil {
+			if period, ok := pol.DuePeriod(ev.Severity); ok {
+				next.DueAt = timeRef(opened.Add(period))
+			}
+		}
+	}
+
+	// An acknowledgement left over from before the Finding last resolved does not acknowledge
+	// it again, unless its planned fix date is still ahead; any edit of it does.
+	ack := ev.Acknowledgement
+	if ack == nil || !equality.Semantic.DeepEqual(ack, prev.ResolvedAcknowledgement) {
+		next.ResolvedAcknowledgement = nil
+	}
+	acknowledged := ack != nil && (next.ResolvedAcknowledgement == nil ||
+		(ack.PlannedFixDate != nil && ack.PlannedFixDate.After(now)))
 	next.State = ismsv1.FindingOpen
+	if acknowledged {
+		next.State = ismsv1.FindingAcknowledged
+	}
+	switch {
+	case reopening:
+		reason := "Subjects fail"
+		if d.Transitions[0] == Reopened {
+			reason = "Subjects fail again"
+		}
+		next.History = appendHistory(next.History, now, ismsv1.FindingOpen, reason)
+		if acknowledged {
+			next.History = appendHistory(next.History, now, ismsv1.FindingAcknowledged, ackReason(ack))
+		}
+	case next.State != prev.State && acknowledged:
+		d.Transitions = append(d.Transitions, Acknowledged)
+		next.History = appendHistory(next.History, now, next.State, ackReason(ack))
+	case next.State != prev.State:
+		d.Transitions = append(d.Transitions, Unacknowledged)
+		next.History = appendHistory(next.History, now, next.State, "Acknowledgement removed")
+	}
+
+	switch {
+	case next.DueAt == nil:
+		setOverdue(&next, metav1.ConditionFalse, "NoDueDate", "Findings of severity info have no due date.", now)
+	case !now.Before(next.DueAt.Time):
+		if c := meta.FindStatusCondition(prev.Conditions, ismsv1.FindingConditionOverdue); c == nil || c.Status != metav1.ConditionTrue || reopening {
+			d.Transitions = append(d.Transitions, Overdue)
+		}
+		setOverdue(&next, metav1.ConditionTrue, "PastDue", "Subjects still fail after the due date "+next.DueAt.UTC().Format(time.RFC3339)+".", now)
+	default:
+		setOverdue(&next, metav1.ConditionFalse, "WithinDue", "Due at "+next.DueAt.UTC().Format(time.RFC3339)+".", now)
+	}
+
 	next.SubjectCount = int32(len(ev.Failing))
 	next.Subjects = boundedSubjects(ev.Failing)
 	next.PolicyDigest = ev.PolicyDigest
@@ -76,14 +182,15 @@ func Next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.Finding
 	// lastSeen moves with every confirmation of the failure; writing it each time would make
 	// every change of a failing object a Finding write. It moves when anything else in the
 	// Finding changes, and otherwise at most once per LastSeenResolution.
-	contentChanged := tr != NoTransition || !equality.Semantic.DeepEqual(prev.Subjects, next.Subjects) ||
+	contentChanged := len(d.Transitions) > 0 || !equality.Semantic.DeepEqual(prev.Subjects, next.Subjects) ||
 		prev.SubjectCount != next.SubjectCount || prev.PolicyDigest != next.PolicyDigest
 	observed := ev.ObservedAt.Truncate(time.Second)
 	if next.LastSeen == nil || (observed.After(next.LastSeen.Time) &&
 		(contentChanged || observed.Sub(next.LastSeen.Time) >= LastSeenResolution)) {
 		next.LastSeen = timeRef(ev.ObservedAt)
 	}
-	return next, tr
+	d.Status = next
+	return d
 }
 
 // LastSeenResolution is how stale a Finding's lastSeen may be while nothing else in it changes.
