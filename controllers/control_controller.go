@@ -54,6 +54,8 @@ type ControlReconciler struct {
 
 	// enqueue carries controls whose results changed between reconciles (object events).
 	enqueue chan event.GenericEvent
+	// pacer spaces out status writes that only move counts.
+	pacer statusPacer
 }
 
 // +kubebuilder:rbac:groups=isms.dev,resources=controls,verbs=get;list;watch
@@ -92,6 +94,13 @@ func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	original := control.DeepCopy()
 
 	result, err := r.evaluate(ctx, &control)
+	if wait := r.pacer.wait(control.Name, &original.Status, &control.Status, r.Now()); wait > 0 && err == nil {
+		// Only counts moved, and the status was written moments ago: a later reconcile writes them.
+		if result.RequeueAfter == 0 || wait < result.RequeueAfter {
+			result.RequeueAfter = wait
+		}
+		return result, nil
+	}
 	if perr := r.patchStatus(ctx, original, &control); perr != nil {
 		return ctrl.Result{}, errors.Join(err, perr)
 	}
@@ -261,6 +270,7 @@ func (r *ControlReconciler) patchStatus(ctx context.Context, original, control *
 		}
 		return fmt.Errorf("patching control status: %w", err)
 	}
+	r.pacer.wrote(control.Name, r.Now())
 	if original.Status.Result == ismsv1.ResultError || control.Status.Result != ismsv1.ResultError {
 		return nil
 	}
@@ -271,6 +281,7 @@ func (r *ControlReconciler) patchStatus(ctx context.Context, original, control *
 }
 
 func (r *ControlReconciler) forget(name string) {
+	r.pacer.forget(name)
 	r.Evaluator.RemoveControl(name)
 	r.Metrics.ForgetControl(name)
 	r.wakes.forget(name)
