@@ -25,6 +25,8 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/controllers"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/library"
+	"github.com/isms-operator/isms-operator/policies"
 )
 
 // Config is what one benchmark run does.
@@ -232,8 +234,10 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	return res, nil
 }
 
-// benchControls are the sample Controls, and copies of those that target Deployments until
-// there are cfg.Controls of them (at least the samples).
+// benchControls are the sample Controls, then (up to cfg.Controls) the library's Controls that
+// evaluate what the benchmark loads (Deployments and Namespaces), then copies of the sample
+// Controls that target Deployments if more are asked for. The library gives a realistic mix:
+// one drifting Deployment fails a few different controls, not dozens of identical ones.
 func benchControls(cfg Config) ([]ismsv1.Control, error) {
 	files, err := filepath.Glob(filepath.Join(cfg.RepoRoot, "config", "samples", "isms_*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -254,13 +258,28 @@ func benchControls(cfg Config) ([]ismsv1.Control, error) {
 	// The privileged-container control first: drift is measured on it.
 	slices.SortFunc(samples, func(a, b ismsv1.Control) int { return strings.Compare(a.Name, b.Name) })
 	controls := slices.Clone(samples)
+
+	lib, err := policies.LoadFS(policies.FS)
+	if err != nil {
+		return nil, fmt.Errorf("loading the policy library: %w", err)
+	}
+	libControls, err := library.Controls(lib, library.DefaultOwner)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range libControls {
+		if len(controls) >= cfg.Controls {
+			break
+		}
+		if targetsKind(c, "Deployment") || targetsKind(c, "Namespace") {
+			controls = append(controls, c)
+		}
+	}
+
 	var deploymentControls []ismsv1.Control
 	for _, c := range samples {
-		for _, gk := range evaluation.GroupKinds(c.Spec.Targets.Kinds) {
-			if gk.Kind == "Deployment" {
-				deploymentControls = append(deploymentControls, c)
-				break
-			}
+		if targetsKind(c, "Deployment") {
+			deploymentControls = append(deploymentControls, c)
 		}
 	}
 	for i := 0; len(controls) < cfg.Controls && len(deploymentControls) > 0; i++ {
@@ -270,6 +289,15 @@ func benchControls(cfg Config) ([]ismsv1.Control, error) {
 		controls = append(controls, c)
 	}
 	return controls, nil
+}
+
+func targetsKind(c ismsv1.Control, kind string) bool {
+	for _, gk := range evaluation.GroupKinds(c.Spec.Targets.Kinds) {
+		if gk.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // waitForSweeps waits until every control has a result and has been swept more often than in
