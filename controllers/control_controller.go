@@ -49,6 +49,9 @@ type ControlReconciler struct {
 	// Workflow sets Findings' due dates and how long resolved ones are kept.
 	Workflow finding.Policy
 
+	// exceptions records what the control reconciles learn about ControlExceptions.
+	exceptions *exceptionMatches
+
 	// wakes holds when each Finding next falls due or expires.
 	wakes *wakeTimes
 
@@ -151,9 +154,20 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 
 	interval := sweepInterval(control)
 	sweeping := r.requestSweepIfDue(control, interval)
-	openFindings, wake, syncErr := r.syncFindings(ctx, control)
+	exceptions, nextExpiry, err := r.activeExceptions(ctx, control.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	wake, syncErr := r.syncFindings(ctx, control, exceptions)
+	if !nextExpiry.IsZero() && (wake.IsZero() || nextExpiry.Before(wake)) {
+		wake = nextExpiry // when an exception expires, its subjects fail again at once
+	}
 
-	sum := r.Evaluator.Summarize(control.Name)
+	// A control's Finding is open exactly where it has failing subjects that no exception
+	// exempts, once synced.
+	sum, excepted := r.exceptedSummary(control.Name, exceptions, r.Evaluator.Summarize(control.Name))
+	openFindings := len(sum.FailingNamespaces)
+	status.ExceptedSubjects = int32(excepted)
 	r.setResult(control, sum, openFindings)
 	status.ObservedGeneration = control.Generation
 	r.Metrics.SetControl(control.Name, status.Result, control.Spec.Severity, openFindings)
@@ -166,7 +180,7 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 		after = max(time.Second, interval-r.Now().Sub(sum.LastSweep))
 	}
 	if !wake.IsZero() {
-		untilWake := max(time.Second, wake.Sub(r.Now())+time.Second/2)
+		untilWake := max(100*time.Millisecond, wake.Sub(r.Now())+100*time.Millisecond)
 		if after == 0 || untilWake < after {
 			after = untilWake
 		}
@@ -285,6 +299,7 @@ func (r *ControlReconciler) forget(name string) {
 	r.Evaluator.RemoveControl(name)
 	r.Metrics.ForgetControl(name)
 	r.wakes.forget(name)
+	r.exceptions.forgetControl(name)
 }
 
 func sweepInterval(control *ismsv1.Control) time.Duration {

@@ -17,6 +17,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/exception"
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
@@ -30,10 +31,11 @@ const findingWriters = 8
 // syncFindings brings the control's Findings in line with its results, in the namespaces the
 // evaluator marked dirty since the last sync (all of them, and every existing Finding of the
 // control, after a sweep), and in those whose Finding falls due or expires by now. It returns
-// how many of the control's Findings are open, and when the next of its Findings changes with
-// time alone (zero if none does). A namespace that fails to sync does not stop the others and
+// when the next of its Findings changes with
+// time alone (zero if none does). Failures that an active exception exempts are recorded as
+// excepted, not failing. A namespace that fails to sync does not stop the others and
 // is marked dirty again.
-func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Control) (int, time.Time, error) {
+func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Control, exceptions *exception.Set) (time.Time, error) {
 	dirty, all := r.Evaluator.TakeDirty(control.Name)
 	namespaces := map[string]bool{}
 	for _, ns := range dirty {
@@ -46,7 +48,7 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		var list ismsv1.FindingList
 		if err := r.List(ctx, &list, client.MatchingFields{findingControlIndex: control.Name}); err != nil {
 			r.Evaluator.MarkDirty(control.Name, dirty...)
-			return 0, time.Time{}, fmt.Errorf("listing findings: %w", err)
+			return time.Time{}, fmt.Errorf("listing findings: %w", err)
 		}
 		for i := range list.Items {
 			namespaces[list.Items[i].Namespace] = true
@@ -65,7 +67,7 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			wake, err := r.syncFinding(ctx, control, ns)
+			wake, err := r.syncFinding(ctx, control, ns, exceptions)
 			if err != nil {
 				r.Evaluator.MarkDirty(control.Name, ns)
 				mu.Lock()
@@ -77,13 +79,12 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		})
 	}
 	wg.Wait()
-	// A control's Finding is open exactly where it has failing subjects, once synced.
-	return len(r.Evaluator.Summarize(control.Name).FailingNamespaces), r.wakes.next(control.Name), errors.Join(errs...)
+	return r.wakes.next(control.Name), errors.Join(errs...)
 }
 
 // syncFinding creates, updates or deletes the Finding of one (control, namespace), and returns
 // when it next changes with time alone (see finding.Policy.WakeAt).
-func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string) (time.Time, error) {
+func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
 	var current *ismsv1.Finding
 	var existing ismsv1.Finding
 	switch err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); {
@@ -93,8 +94,10 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Con
 		return time.Time{}, fmt.Errorf("reading finding: %w", err)
 	}
 	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
+	failing, excepted := partition(failures, exceptions, nil)
 	evidence := finding.Evidence{
-		Failing:      findingSubjects(failures),
+		Failing:      failing,
+		Excepted:     excepted,
 		ObservedAt:   observedAt,
 		PolicyDigest: control.Status.PolicyDigest,
 		Severity:     control.Spec.Severity,

@@ -40,6 +40,9 @@ type Options struct {
 	// Findings sets Findings' due periods by severity and how long resolved Findings are kept;
 	// when its DuePeriods are nil, finding.DefaultPolicy() applies.
 	Findings finding.Policy
+	// EnableWebhooks registers the ControlException validating webhook with the manager's
+	// webhook server, which then needs a serving certificate (see config/default).
+	EnableWebhooks bool
 }
 
 // SetupWithManager wires the policy engine, the evaluator, the watches and the Control
@@ -54,16 +57,17 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	inventory := policy.NewInventory()
 	r := &ControlReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Engine:    policy.NewEngine(inventory, policy.Options{Timeout: opts.EvaluationTimeout}),
-		Evaluator: evaluation.NewEvaluator(inventory, opts.Namespace, nil),
-		Recorder:  mgr.GetEventRecorder("isms-operator"),
-		Metrics:   NewMetrics(defaultRegistry),
-		Now:       time.Now,
-		Workflow:  opts.Findings,
-		wakes:     newWakeTimes(),
-		enqueue:   make(chan event.GenericEvent, 4096),
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Engine:     policy.NewEngine(inventory, policy.Options{Timeout: opts.EvaluationTimeout}),
+		Evaluator:  evaluation.NewEvaluator(inventory, opts.Namespace, nil),
+		Recorder:   mgr.GetEventRecorder("isms-operator"),
+		Metrics:    NewMetrics(defaultRegistry),
+		Now:        time.Now,
+		Workflow:   opts.Findings,
+		wakes:      newWakeTimes(),
+		exceptions: newExceptionMatches(),
+		enqueue:    make(chan event.GenericEvent, 4096),
 	}
 	if r.Workflow.DuePeriods == nil {
 		r.Workflow = finding.DefaultPolicy()
@@ -81,12 +85,29 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}); err != nil {
 		return fmt.Errorf("indexing findings by control: %w", err)
 	}
+	if err := indexExceptions(mgr); err != nil {
+		return fmt.Errorf("indexing control exceptions by control: %w", err)
+	}
+	if err := setupExceptionWithManager(mgr, r.exceptions, func(controls []string) {
+		for _, c := range controls {
+			r.Evaluator.MarkAllDirty(c)
+		}
+		r.queue(controls)
+	}); err != nil {
+		return fmt.Errorf("setting up the control exception controller: %w", err)
+	}
+	if opts.EnableWebhooks {
+		if err := SetupExceptionWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the control exception webhook: %w", err)
+		}
+	}
 	if err := SetupRiskWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the risk controller: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Control{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&ismsv1.Finding{}, handler.EnqueueRequestsFromMapFunc(r.findingChanged), builder.WithPredicates(findingEditedByOthers())).
+		Watches(&ismsv1.ControlException{}, handler.EnqueueRequestsFromMapFunc(r.exceptionChanged), builder.WithPredicates(exceptionSpecOrPhaseChanged())).
 		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, opts.MaxConcurrentReconciles)}).
 		Named("control").

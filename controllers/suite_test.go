@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
@@ -51,6 +52,8 @@ func runSuite(m *testing.M) int {
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(repoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		// The ControlException webhook, served by the manager below on envtest's address.
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(repoRoot(), "config", "webhook")}},
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -66,7 +69,10 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	cancel()
+	<-managerDone
+	return code
 }
 
 // startOperator runs the manager as a user that holds only the generated ClusterRole
@@ -87,14 +93,20 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 		Scheme:                 NewScheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    env.WebhookInstallOptions.LocalServingHost,
+			Port:    env.WebhookInstallOptions.LocalServingPort,
+			CertDir: env.WebhookInstallOptions.LocalServingCertDir,
+		}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy()}); err != nil {
+	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy(), EnableWebhooks: true}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
 	go func() {
+		defer close(managerDone)
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)
 			os.Exit(1)
@@ -102,6 +114,10 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 	}()
 	return nil
 }
+
+// managerDone is closed when the manager has stopped, so that the control plane (and the
+// webhook's serving certificate) outlive it.
+var managerDone = make(chan struct{})
 
 // testFindingPolicy is the default workflow, except that Findings of severity low fall due
 // after a few seconds, for TestFindingFallsOverdue; the other tests use severity high.

@@ -213,6 +213,11 @@ type ControlStatus struct {
 	// +optional
 	OpenFindings int32 `json:"openFindings"`
 
+	// exceptedSubjects is how many failing subjects active ControlExceptions exempt; they are
+	// not counted in failingSubjects, and a control whose only failures are excepted passes.
+	// +optional
+	ExceptedSubjects int32 `json:"exceptedSubjects"`
+
 	// lastEvaluated is when a subject of this control was last evaluated.
 	// +optional
 	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`

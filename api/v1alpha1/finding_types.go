@@ -137,6 +137,23 @@ type FailingSubject struct {
 	Messages []string `json:"messages,omitempty"`
 }
 
+// ExceptedSubject is a failing subject that a ControlException exempts.
+type ExceptedSubject struct {
+	// +required
+	// +kubebuilder:validation:MaxLength=317
+	APIVersion string `json:"apiVersion"`
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Kind string `json:"kind"`
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// exception is the name of the ControlException that exempts it.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Exception string `json:"exception"`
+}
+
 // FindingStatus is the operator's record of the failing evidence.
 type FindingStatus struct {
 	// state is Open while subjects fail (Acknowledged once spec.acknowledgement is set),
@@ -209,6 +226,17 @@ type FindingStatus struct {
 	// +listType=atomic
 	Subjects []FailingSubject `json:"subjects,omitempty"`
 
+	// exceptedCount is the exact number of failing subjects that active ControlExceptions
+	// exempt; they do not keep the Finding open.
+	// +optional
+	ExceptedCount int32 `json:"exceptedCount"`
+
+	// exceptedSubjects lists at most 50 of the exempted subjects, sorted by kind and name.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
+	ExceptedSubjects []ExceptedSubject `json:"exceptedSubjects,omitempty"`
+
 	// policyDigest is the digest of the policy that produced this evidence.
 	// +optional
 	PolicyDigest string `json:"policyDigest,omitempty"`
@@ -230,6 +258,7 @@ type FindingStatus struct {
 // +kubebuilder:printcolumn:name="Severity",type=string,JSONPath=`.spec.severity`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjectCount`
+// +kubebuilder:printcolumn:name="Excepted",type=integer,JSONPath=`.status.exceptedCount`,priority=1
 // +kubebuilder:printcolumn:name="Due",type=date,JSONPath=`.status.dueAt`
 // +kubebuilder:printcolumn:name="First Seen",type=date,JSONPath=`.status.firstSeen`
 // +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastSeen`

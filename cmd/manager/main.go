@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/controllers"
@@ -29,6 +30,9 @@ func main() {
 		concurrency       int
 		pprofAddr         string
 		findings          = finding.DefaultPolicy()
+		enableWebhooks    bool
+		webhookPort       int
+		webhookCertDir    string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
@@ -43,6 +47,9 @@ func main() {
 			"How long an open Finding of severity "+string(sev)+" may stay open before it is Overdue; 0 sets no due date.")
 	}
 	flag.DurationVar(&findings.Retention, "finding-retention", finding.DefaultRetention, "How long a Resolved Finding is kept before it is deleted; 0 keeps them.")
+	flag.BoolVar(&enableWebhooks, "enable-webhooks", true, "Serve the ControlException validating webhook (needs a serving certificate in --webhook-cert-dir, e.g. from cert-manager).")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the webhook server.")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder holding the webhook server's tls.crt and tls.key.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -51,6 +58,7 @@ func main() {
 
 	mgrOpts := ManagerOptions(metricsAddr, secureMetrics, probeAddr, leaderElect)
 	mgrOpts.PprofBindAddress = pprofAddr
+	mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: webhookCertDir})
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
 	if err != nil {
 		log.Error(err, "Unable to create manager")
@@ -61,6 +69,7 @@ func main() {
 		EvaluationTimeout:       evaluationTimeout,
 		MaxConcurrentReconciles: concurrency,
 		Findings:                findings,
+		EnableWebhooks:          enableWebhooks,
 	}); err != nil {
 		log.Error(err, "Unable to set up controllers")
 		os.Exit(1)

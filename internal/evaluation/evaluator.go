@@ -45,10 +45,12 @@ type SubjectRef struct {
 	Namespace  string
 	Name       string
 	UID        types.UID
+	// Labels are the subject's own labels, shared with the Subject (never changed in place).
+	Labels map[string]string
 }
 
 func refOf(s *Subject) SubjectRef {
-	return SubjectRef{APIVersion: s.APIVersion(), Kind: s.GVK.Kind, Namespace: s.Namespace, Name: s.Name, UID: s.UID}
+	return SubjectRef{APIVersion: s.APIVersion(), Kind: s.GVK.Kind, Namespace: s.Namespace, Name: s.Name, UID: s.UID, Labels: s.Labels}
 }
 
 // key identifies the subject in a control's results: its uid, or for objects built offline
@@ -587,6 +589,19 @@ func (e *Evaluator) MarkDirty(control string, namespaces ...string) bool {
 		cs.markDirty(ns)
 	}
 	return true
+}
+
+// MarkAllDirty asks for every Finding of a control to be synced again, as after a sweep, for
+// example because the exceptions that apply to it changed. It reports whether the control is
+// known.
+func (e *Evaluator) MarkAllDirty(control string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if ok {
+		cs.allDirty = true
+	}
+	return ok
 }
 
 func (e *Evaluator) removeFailing(cs *controlState, ns string, uid types.UID) bool {

@@ -981,7 +981,7 @@ violation contains "privileged" if input.review.object.privileged`)
 	}
 	subject := func(ns, name string, privileged bool) *Subject {
 		v, _ := ast.InterfaceToValue(map[string]any{"privileged": privileged})
-		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID(ns + "/" + name)},
+		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID(ns + "/" + name), Labels: map[string]string{"team": ns}},
 			GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Value: v}
 	}
 	upsert := func(s *Subject) []string {
@@ -1027,6 +1027,17 @@ violation contains "privileged" if input.review.object.privileged`)
 	}
 	if dirty, _ := e.TakeDirty("c"); !slices.Equal(dirty, []string{"z"}) {
 		t.Errorf("after MarkDirty: dirty %v, want [z]", dirty)
+	}
+
+	upsert(subject("a", "x", true)) // fails again
+	if !e.MarkAllDirty("c") || e.MarkAllDirty("unknown") {
+		t.Error("MarkAllDirty must report whether the control is known")
+	}
+	if dirty, all := e.TakeDirty("c"); !all || !slices.Equal(dirty, []string{"a"}) {
+		t.Errorf("after MarkAllDirty: dirty %v all %v, want [a] and all", dirty, all)
+	}
+	if res, _ := e.Failures("c", "a"); len(res) != 1 || res[0].Subject.Labels["team"] != "a" {
+		t.Errorf("failures of a = %+v, want x with its labels", res)
 	}
 }
 

@@ -38,6 +38,8 @@ type Subject struct {
 	Name       string
 	UID        string
 	Messages   []string
+	// Exception names the ControlException that exempts the subject, for Evidence.Excepted.
+	Exception string
 }
 
 // Evidence is what the latest evaluation says about one (Control, namespace), with what the
@@ -52,6 +54,9 @@ type Evidence struct {
 	Severity ismsv1.Severity
 	// Acknowledgement is the Finding's spec.acknowledgement.
 	Acknowledgement *ismsv1.FindingAcknowledgement
+	// Excepted lists the failing subjects that active ControlExceptions exempt, sorted; they
+	// do not keep the Finding open.
+	Excepted []Subject
 }
 
 // Decision is what Decide makes of the evidence.
@@ -86,6 +91,10 @@ func Next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.Finding
 func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) Decision {
 	next := *prev.DeepCopy()
 	d := Decision{}
+	if prev.State != "" || len(ev.Failing) > 0 {
+		next.ExceptedCount = int32(len(ev.Excepted))
+		next.ExceptedSubjects = boundedExcepted(ev.Excepted)
+	}
 	if len(ev.Failing) == 0 {
 		if !prev.State.IsOpen() {
 			d.Status = next
@@ -94,13 +103,21 @@ func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) D
 		next.State = ismsv1.FindingResolved
 		next.ResolvedAt = timeRef(now)
 		next.Subjects, next.SubjectCount = nil, 0
-		next.Message = "Every subject that failed passes again or is gone."
-		reason := "Subjects pass again or are gone"
-		next.Remediations++
-		d.Remediated = true
-		if opened := openedAt(prev); opened != nil {
-			d.TimeToRemediate = max(0, next.ResolvedAt.Sub(opened.Time))
-			next.LastTimeToRemediate = &metav1.Duration{Duration: d.TimeToRemediate}
+		var reason string
+		if len(ev.Excepted) > 0 {
+			// Not a remediation: the subjects still fail, and the Finding reopens when the
+			// exception expires.
+			reason = "Excepted by ControlException " + ev.Excepted[0].Exception
+			next.Message = fmt.Sprintf("Every failing subject is excepted (%d); first by ControlException %s.", len(ev.Excepted), ev.Excepted[0].Exception)
+		} else {
+			reason = "Subjects pass again or are gone"
+			next.Message = "Every subject that failed passes again or is gone."
+			next.Remediations++
+			d.Remediated = true
+			if opened := openedAt(prev); opened != nil {
+				d.TimeToRemediate = max(0, next.ResolvedAt.Sub(opened.Time))
+				next.LastTimeToRemediate = &metav1.Duration{Duration: d.TimeToRemediate}
+			}
 		}
 		next.ResolvedAcknowledgement = ev.Acknowledgement.DeepCopy()
 		next.DueAt = nil
@@ -212,6 +229,24 @@ func boundedSubjects(failing []Subject) []ismsv1.FailingSubject {
 			break
 		}
 		out = append(out, fs)
+	}
+	return out
+}
+
+// boundedExcepted lists the first excepted subjects, at most MaxFindingSubjects and as many as
+// fit in MaxFindingSubjectsBytes; exceptedCount stays exact.
+func boundedExcepted(excepted []Subject) []ismsv1.ExceptedSubject {
+	if len(excepted) == 0 {
+		return nil
+	}
+	out := make([]ismsv1.ExceptedSubject, 0, min(len(excepted), ismsv1.MaxFindingSubjects))
+	budget := ismsv1.MaxFindingSubjectsBytes
+	for _, s := range excepted[:min(len(excepted), ismsv1.MaxFindingSubjects)] {
+		budget -= len(`{"apiVersion":"","kind":"","name":"","exception":""},`) + len(s.APIVersion) + len(s.Kind) + len(s.Name) + len(s.Exception)
+		if budget < 0 && len(out) > 0 {
+			break
+		}
+		out = append(out, ismsv1.ExceptedSubject{APIVersion: s.APIVersion, Kind: s.Kind, Name: s.Name, Exception: s.Exception})
 	}
 	return out
 }

@@ -178,3 +178,39 @@ func TestPolicyWakeAtAndExpired(t *testing.T) {
 func equalStatus(a, b ismsv1.FindingStatus) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
+
+func TestDecideWithExceptions(t *testing.T) {
+	pol := DefaultPolicy()
+	web := deployment("ns", "web", "privileged")
+	api := deployment("ns", "api", "privileged")
+	exceptedWeb := web
+	exceptedWeb.Exception = "vendor-web"
+	exceptedAPI := api
+	exceptedAPI.Exception = "vendor-web"
+
+	d := Decide(ismsv1.FindingStatus{}, Evidence{Excepted: []Subject{exceptedWeb}, ObservedAt: t0, Severity: ismsv1.SeverityHigh}, pol, t0)
+	if d.Status.State != "" || len(d.Transitions) != 0 {
+		t.Fatalf("only excepted failures must not open a Finding: %+v %v", d.Status, d.Transitions)
+	}
+
+	s := Decide(ismsv1.FindingStatus{}, Evidence{Failing: []Subject{api, web}, ObservedAt: t0, Severity: ismsv1.SeverityHigh}, pol, t0).Status
+	d = Decide(s, Evidence{Failing: []Subject{api}, Excepted: []Subject{exceptedWeb}, ObservedAt: t1, Severity: ismsv1.SeverityHigh}, pol, t1)
+	if d.Status.State != ismsv1.FindingOpen || d.Status.SubjectCount != 1 || d.Status.ExceptedCount != 1 ||
+		len(d.Status.ExceptedSubjects) != 1 || d.Status.ExceptedSubjects[0].Exception != "vendor-web" {
+		t.Errorf("partly excepted: %+v", d.Status)
+	}
+
+	d = Decide(d.Status, Evidence{Excepted: []Subject{exceptedAPI, exceptedWeb}, ObservedAt: t2, Severity: ismsv1.SeverityHigh}, pol, t2)
+	s = d.Status
+	if s.State != ismsv1.FindingResolved || !slices.Equal(d.Transitions, []Transition{Resolved}) || d.Remediated ||
+		s.Remediations != 0 || s.ExceptedCount != 2 || s.History[len(s.History)-1].Reason != "Excepted by ControlException vendor-web" {
+		t.Errorf("all excepted: resolved, not remediated: %+v %+v", d, s)
+	}
+
+	t3 := t2.Add(time.Hour)
+	d = Decide(s, Evidence{Failing: []Subject{api, web}, ObservedAt: t3, Severity: ismsv1.SeverityHigh}, pol, t3)
+	if d.Status.State != ismsv1.FindingOpen || !slices.Equal(d.Transitions, []Transition{Reopened}) ||
+		d.Status.ReopenCount != 1 || d.Status.ExceptedCount != 0 || d.Status.ExceptedSubjects != nil {
+		t.Errorf("exception expired: reopens: %+v %v", d.Status, d.Transitions)
+	}
+}
