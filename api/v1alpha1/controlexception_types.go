@@ -139,7 +139,7 @@ type ControlExceptionStatus struct {
 // +kubebuilder:printcolumn:name="Controls",type=string,JSONPath=`.spec.controls`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Matched",type=integer,JSONPath=`.status.matchedSubjects`
-// +kubebuilder:printcolumn:name="Expires At",type=date,JSONPath=`.spec.expiresAt`
+// +kubebuilder:printcolumn:name="Expires At",type=string,JSONPath=`.spec.expiresAt`,description="When the exception expires (a date column would print a future time as <invalid>)"
 // +kubebuilder:printcolumn:name="Approved By",type=string,JSONPath=`.spec.approvedBy`,priority=1
 // +kubebuilder:printcolumn:name="Risk",type=string,JSONPath=`.spec.risk`,priority=1
 type ControlException struct {

@@ -259,7 +259,7 @@ type FindingStatus struct {
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjectCount`
 // +kubebuilder:printcolumn:name="Excepted",type=integer,JSONPath=`.status.exceptedCount`,priority=1
-// +kubebuilder:printcolumn:name="Due",type=date,JSONPath=`.status.dueAt`
+// +kubebuilder:printcolumn:name="Due",type=string,JSONPath=`.status.dueAt`,description="The due date (a date column would print a future time as <invalid>)"
 // +kubebuilder:printcolumn:name="First Seen",type=date,JSONPath=`.status.firstSeen`
 // +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastSeen`
 // +kubebuilder:printcolumn:name="Reopened",type=integer,JSONPath=`.status.reopenCount`,priority=1
