@@ -103,6 +103,8 @@ type controlState struct {
 	allDirty bool
 
 	swept         bool
+	// sweptBatch is the sweep batch the results come from (see Subject.sweptIn).
+	sweptBatch uint64
 	needsSweep    bool
 	lastEvaluated time.Time
 	lastSweep     time.Time
@@ -117,6 +119,8 @@ type Evaluator struct {
 
 	// workers evaluate a sweep in parallel.
 	workers int
+	// batches numbers sweeps (see Subject.sweptIn); 0 means none.
+	batches atomic.Uint64
 	// afterSweepSnapshot, when set (by tests), runs between a sweep's snapshot and its
 	// evaluation, where events may interleave.
 	afterSweepSnapshot func()
@@ -219,7 +223,7 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	}
 	now := e.now()
 	for name, cs := range e.controls {
-		if cs.matcher.Targets(s.GroupKind()) && cs.awaitsEvents() {
+		if cs.matcher.Targets(s.GroupKind()) && cs.awaitsEvents() && !cs.sweptThis(s) {
 			cs.markTouched(s)
 			if e.evaluate(ctx, cs, s, now) {
 				affected = append(affected, name)
@@ -304,7 +308,8 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjec
 	if e.afterSweepSnapshot != nil {
 		e.afterSweepSnapshot()
 	}
-	evaluateAll(ctx, jobs, subjects, scope, e.workers)
+	batch := e.batches.Add(1)
+	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -322,6 +327,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjec
 			continue
 		}
 		e.mergeSweep(cs, job.results(subjects), touched, now)
+		cs.sweptBatch = batch
 		swept = append(swept, job.def.Name)
 	}
 	return swept, ctx.Err()
@@ -379,7 +385,7 @@ type subjectVerdict struct {
 // evaluateAll evaluates every subject against every job whose control matches it, on a few
 // goroutines. Subject-major order evaluates all the controls of one object while its value is
 // in the CPU's cache.
-func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int) {
+func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int, batch uint64) {
 	for _, job := range jobs {
 		job.verdicts = make([]verdict, len(subjects))
 	}
@@ -406,6 +412,7 @@ func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, nam
 						res, err := job.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: job.def.Parameters})
 						job.verdicts[i] = verdict{matched: true, res: res, err: err}
 					}
+					atomic.StoreUint64(&s.sweptIn, batch)
 				}
 			}
 		})
@@ -462,6 +469,12 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 // the work of a first evaluation, when the initial list of a new watch arrives as events.
 func (cs *controlState) awaitsEvents() bool {
 	return cs.swept || cs.touched != nil
+}
+
+// sweptThis reports whether the control's results already hold this very object, evaluated
+// by its latest sweep, with no sweep under way since.
+func (cs *controlState) sweptThis(s *Subject) bool {
+	return cs.touched == nil && cs.sweptBatch != 0 && atomic.LoadUint64(&s.sweptIn) == cs.sweptBatch
 }
 
 func (cs *controlState) markTouched(s *Subject) {

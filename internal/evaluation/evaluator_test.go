@@ -1095,3 +1095,28 @@ func TestSweepControlsMatchesSeparateSweeps(t *testing.T) {
 		t.Errorf("owner failures %v, want namespace b only", got)
 	}
 }
+
+// A watch may deliver an object's event after a sweep has evaluated that very object (the
+// initial list of a watch): the event evaluates it again only if it is a new instance.
+func TestEventForAnObjectTheSweepEvaluatedIsSkipped(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	h.setControl(ControlDefinition{Name: "privileged", Generation: 1, Policy: h.compile(privilegedPolicy),
+		Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}})
+	web := deploy(t, "a", "web", "sidecar")
+	h.subjects[web.Key()] = web
+	h.sweep("privileged")
+	swept := h.ev.Summarize("privileged").LastEvaluated
+
+	h.tick()
+	h.upsert(web)
+	if got := h.ev.Summarize("privileged").LastEvaluated; !got.Equal(swept) {
+		t.Errorf("the object the sweep evaluated was evaluated again at %v", got)
+	}
+	h.upsert(web.DeepCopyObject().(*Subject))
+	if got := h.ev.Summarize("privileged").LastEvaluated; !got.Equal(h.clock) {
+		t.Errorf("a new instance of the object was not evaluated: last evaluated %v, want %v", got, h.clock)
+	}
+	if got := h.failures("privileged", "a"); len(got) != 1 {
+		t.Errorf("failures %v, want web", got)
+	}
+}

@@ -25,6 +25,12 @@ type Subject struct {
 	metav1.ObjectMeta
 	GVK   schema.GroupVersionKind
 	Value ast.Value
+
+	// sweptIn is the sweep batch that last evaluated this very object (this instance: an
+	// update is a new Subject), read and written atomically. A watch hands each object to the
+	// event handler after it is in the store a sweep lists, so the initial list of a watch can
+	// reach the handler after a sweep has already evaluated it: this lets the handler skip it.
+	sweptIn uint64
 }
 
 // GroupKind of the subject.
@@ -51,10 +57,11 @@ func (s *Subject) Key() types.UID { return refOf(s).key() }
 func (s *Subject) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // DeepCopyObject implements runtime.Object. The value is shared: it is never mutated.
+// A copy is a new instance, which no sweep has evaluated yet.
 func (s *Subject) DeepCopyObject() runtime.Object {
-	c := *s
+	c := &Subject{GVK: s.GVK, Value: s.Value}
 	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
-	return &c
+	return c
 }
 
 // SubjectList is a list of Subjects, what a converting ListWatch returns from a list call.
