@@ -13,11 +13,17 @@ const (
 	MaxSubjectMessages = 5
 	// MaxMessageLength is the length at which a policy message is cut.
 	MaxMessageLength = 256
-	// MaxFindingSubjectsBytes bounds the listed subjects' size, so that a Finding stays under
-	// 4 KiB in etcd whatever the policy's messages look like; subjectCount stays exact.
-	MaxFindingSubjectsBytes = 2048
-	// MaxFindingHistory is how many state changes a Finding keeps, newest last.
-	MaxFindingHistory = 20
+	// MaxFindingSubjectsBytes bounds the size of the listed failing and excepted subjects
+	// together, so that a Finding, with its history, conditions and metadata, stays under 4 KiB
+	// in etcd whatever the policy's messages look like; the counts stay exact.
+	MaxFindingSubjectsBytes = 640
+	// MaxFindingHistory is how many state changes a Finding keeps, newest last, within
+	// MaxFindingHistoryBytes; each reason is cut to MaxHistoryReasonLength.
+	MaxFindingHistory      = 10
+	MaxFindingHistoryBytes = 800
+	MaxHistoryReasonLength = 64
+	// MaxFindingMessageLength bounds status.message, the one-line summary.
+	MaxFindingMessageLength = 160
 )
 
 // FindingState is where a Finding is in its life.
@@ -178,7 +184,7 @@ type FindingStatus struct {
 	// +optional
 	DueAt *metav1.Time `json:"dueAt,omitempty"`
 
-	// history lists the Finding's last 20 state changes, oldest first.
+	// history lists the Finding's last 10 state changes, oldest first.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
@@ -216,11 +222,11 @@ type FindingStatus struct {
 	ResolvedAt *metav1.Time `json:"resolvedAt,omitempty"`
 
 	// subjectCount is the exact number of failing subjects, of which subjects lists at most 50
-	// (fewer when their messages are long: the list is kept under 2 KiB).
+	// (fewer when their messages are long: with the excepted subjects, the lists are kept under 640 bytes).
 	// +optional
 	SubjectCount int32 `json:"subjectCount"`
 
-	// subjects are the failing subjects, sorted by kind and name, at most 50 and 2 KiB.
+	// subjects are the failing subjects, sorted by kind and name, at most 50, within 640 bytes together with the excepted subjects.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +listType=atomic

@@ -102,9 +102,9 @@ type controlState struct {
 	dirty    map[string]struct{}
 	allDirty bool
 
-	swept         bool
+	swept bool
 	// sweptBatch is the sweep batch the results come from (see Subject.sweptIn).
-	sweptBatch uint64
+	sweptBatch    uint64
 	needsSweep    bool
 	lastEvaluated time.Time
 	lastSweep     time.Time

@@ -93,7 +93,8 @@ func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) D
 	d := Decision{}
 	if prev.State != "" || len(ev.Failing) > 0 {
 		next.ExceptedCount = int32(len(ev.Excepted))
-		next.ExceptedSubjects = boundedExcepted(ev.Excepted)
+		// Excepted subjects get what the failing ones leave of the shared budget.
+		next.ExceptedSubjects = boundedExcepted(ev.Excepted, ismsv1.MaxFindingSubjectsBytes-listedSize(boundedSubjects(ev.Failing)))
 	}
 	if len(ev.Failing) == 0 {
 		if !prev.State.IsOpen() {
@@ -225,8 +226,15 @@ func boundedSubjects(failing []Subject) []ismsv1.FailingSubject {
 		for _, m := range s.Messages[:min(len(s.Messages), ismsv1.MaxSubjectMessages)] {
 			fs.Messages = append(fs.Messages, policy.Truncate(m, ismsv1.MaxMessageLength))
 		}
-		if budget -= encodedSize(fs); budget < 0 && len(out) > 0 {
-			break
+		if budget -= encodedSize(fs); budget < 0 {
+			if len(out) > 0 {
+				break
+			}
+			// The first subject is always listed: with its first message only, cut to fit.
+			fs.Messages = fs.Messages[:min(1, len(fs.Messages))]
+			if len(fs.Messages) == 1 {
+				fs.Messages[0] = policy.Truncate(fs.Messages[0], max(64, ismsv1.MaxFindingSubjectsBytes-encodedSize(ismsv1.FailingSubject{APIVersion: fs.APIVersion, Kind: fs.Kind, Name: fs.Name, UID: fs.UID})))
+			}
 		}
 		out = append(out, fs)
 	}
@@ -234,21 +242,28 @@ func boundedSubjects(failing []Subject) []ismsv1.FailingSubject {
 }
 
 // boundedExcepted lists the first excepted subjects, at most MaxFindingSubjects and as many as
-// fit in MaxFindingSubjectsBytes; exceptedCount stays exact.
-func boundedExcepted(excepted []Subject) []ismsv1.ExceptedSubject {
+// fit in budget bytes; exceptedCount stays exact.
+func boundedExcepted(excepted []Subject, budget int) []ismsv1.ExceptedSubject {
 	if len(excepted) == 0 {
 		return nil
 	}
 	out := make([]ismsv1.ExceptedSubject, 0, min(len(excepted), ismsv1.MaxFindingSubjects))
-	budget := ismsv1.MaxFindingSubjectsBytes
 	for _, s := range excepted[:min(len(excepted), ismsv1.MaxFindingSubjects)] {
 		budget -= len(`{"apiVersion":"","kind":"","name":"","exception":""},`) + len(s.APIVersion) + len(s.Kind) + len(s.Name) + len(s.Exception)
-		if budget < 0 && len(out) > 0 {
-			break
+		if budget < 0 {
+			break // exceptedCount stays exact; the failing subjects come first
 		}
 		out = append(out, ismsv1.ExceptedSubject{APIVersion: s.APIVersion, Kind: s.Kind, Name: s.Name, Exception: s.Exception})
 	}
 	return out
+}
+
+func listedSize(subjects []ismsv1.FailingSubject) int {
+	n := 0
+	for _, s := range subjects {
+		n += encodedSize(s)
+	}
+	return n
 }
 
 // encodedSize is the size of a subject in the Finding's JSON, near enough for a budget: its
@@ -268,7 +283,7 @@ func summary(failing []Subject) string {
 	if len(first.Messages) > 0 {
 		msg += ": " + first.Messages[0]
 	}
-	return policy.Truncate(msg, 1024)
+	return policy.Truncate(msg, ismsv1.MaxFindingMessageLength)
 }
 
 // timeRef stores times at the API's one-second resolution, so that a status read back compares

@@ -93,11 +93,20 @@ func setOverdue(s *ismsv1.FindingStatus, status metav1.ConditionStatus, reason, 
 	})
 }
 
-// appendHistory records a state change, keeping the last MaxFindingHistory.
+// appendHistory records a state change, keeping the last MaxFindingHistory entries that fit in
+// MaxFindingHistoryBytes (the newest always does).
 func appendHistory(h []ismsv1.FindingHistoryEntry, now time.Time, state ismsv1.FindingState, reason string) []ismsv1.FindingHistoryEntry {
-	h = append(h, ismsv1.FindingHistoryEntry{Time: *timeRef(now), State: state, Reason: policy.Truncate(reason, 256)})
-	if n := len(h) - ismsv1.MaxFindingHistory; n > 0 {
-		h = append([]ismsv1.FindingHistoryEntry(nil), h[n:]...)
+	h = append(h, ismsv1.FindingHistoryEntry{Time: *timeRef(now), State: state, Reason: policy.Truncate(reason, ismsv1.MaxHistoryReasonLength)})
+	first, size := len(h)-1, 0
+	for i := len(h) - 1; i >= 0 && len(h)-i <= ismsv1.MaxFindingHistory; i-- {
+		const keys = len(`{"time":"2006-01-02T15:04:05Z","state":"","reason":""},`)
+		if size += keys + len(h[i].State) + len(h[i].Reason); size > ismsv1.MaxFindingHistoryBytes && i < len(h)-1 {
+			break
+		}
+		first = i
+	}
+	if first > 0 {
+		h = append([]ismsv1.FindingHistoryEntry(nil), h[first:]...)
 	}
 	return h
 }
