@@ -51,7 +51,8 @@ same objects, with no cluster: for CI, before the manifests are applied.
 Every -f names a file, a directory (read recursively: *.yaml, *.yml, *.json) or - for
 standard input. Files hold YAML documents separated by ---, or JSON; a List's items are
 read one by one. Objects of apiVersion isms.dev/v1alpha1 and kind Control are the Controls
-evaluated, every other object is a manifest. --library adds the Controls of the embedded
+evaluated, those of kind Policy the Policies their spec.policy.ref may name; every other
+object is a manifest. --library adds the Controls of the embedded
 policy library (config/library); a Control of the same name in the files replaces it.
 
 As in the operator, the policies read data.inventory holding the Namespaces and the objects
@@ -122,6 +123,7 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 		ClusterNamespace: o.clusterNamespace,
 		DefaultNamespace: o.defaultNamespace,
 		Policy:           policy.Options{Timeout: o.timeout},
+		Policies:         in.policies,
 	})
 	if err != nil {
 		return usageError{err} // an object that cannot be converted
