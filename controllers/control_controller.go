@@ -24,6 +24,7 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/finding"
+	"github.com/isms-operator/isms-operator/internal/params"
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
@@ -66,6 +67,7 @@ type ControlReconciler struct {
 // +kubebuilder:rbac:groups=isms.dev,resources=controls/finalizers,verbs=update
 // +kubebuilder:rbac:groups=isms.dev,resources=findings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=isms.dev,resources=findings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=isms.dev,resources=policies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 //
 // What controls may target by default: read-only, and never Secrets. Further kinds are granted
@@ -121,6 +123,9 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 	def, err := r.define(ctx, control)
 	if err != nil {
 		r.Evaluator.RemoveControl(control.Name)
+		if pe := (*params.Error)(nil); errors.As(err, &pe) {
+			return r.policyUnusable(control, pe)
+		}
 		var ce *policy.CompileError
 		if !errors.As(err, &ce) {
 			return ctrl.Result{}, err // not the policy's fault: retry with backoff
@@ -188,9 +193,10 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 	return ctrl.Result{RequeueAfter: after}, nil
 }
 
-// define compiles the control's policy and parameters into what the evaluator needs.
+// define compiles the control's policy (inline or referenced, see policy_ref.go) and parameters
+// into what the evaluator needs.
 func (r *ControlReconciler) define(ctx context.Context, control *ismsv1.Control) (evaluation.ControlDefinition, error) {
-	p, err := r.Engine.Compile(ctx, control.Spec.Policy.Rego)
+	p, err := r.compilePolicy(ctx, control)
 	if err != nil {
 		return evaluation.ControlDefinition{}, err
 	}

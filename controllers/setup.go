@@ -45,8 +45,8 @@ type Options struct {
 	EnableWebhooks bool
 }
 
-// SetupWithManager wires the policy engine, the evaluator, the watches and the Control
-// controller into mgr. The manager binary, the local control plane and the tests all use it.
+// SetupWithManager wires the policy engine, the evaluator, the watches, the Control controller
+// and the Policy and Risk controllers into mgr. The manager binary, the local control plane and the tests all use it.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("the operator's namespace must be set")
@@ -104,10 +104,15 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := SetupRiskWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the risk controller: %w", err)
 	}
+	if err := SetupPolicyWithManager(mgr, r.Engine); err != nil {
+		return fmt.Errorf("setting up the policy controller: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Control{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&ismsv1.Finding{}, handler.EnqueueRequestsFromMapFunc(r.findingChanged), builder.WithPredicates(findingEditedByOthers())).
 		Watches(&ismsv1.ControlException{}, handler.EnqueueRequestsFromMapFunc(r.exceptionChanged), builder.WithPredicates(exceptionSpecOrPhaseChanged())).
+		// A Policy's Rego or schema changes the Controls that reference it; its status does not.
+		Watches(&ismsv1.Policy{}, handler.EnqueueRequestsFromMapFunc(r.controlsOfPolicy), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, opts.MaxConcurrentReconciles)}).
 		Named("control").

@@ -132,6 +132,10 @@ type Policy struct {
 // ControlName is the name of the Control generated from the policy: isms-lib-<name>.
 func (p *Policy) ControlName() string { return "isms-lib-" + p.Name }
 
+// PolicyName is the name of the Policy object (isms.dev/v1alpha1 Policy) generated from the
+// policy, which the generated Control references: isms-lib-<name>, as the Control.
+func (p *Policy) PolicyName() string { return "isms-lib-" + p.Name }
+
 // Package is the Rego package the policy must declare: isms.library.<name with underscores>.
 func (p *Policy) Package() string {
 	return "isms.library." + strings.ReplaceAll(p.Name, "-", "_")

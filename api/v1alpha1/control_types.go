@@ -65,15 +65,32 @@ type Targets struct {
 	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
 }
 
-// PolicySource holds the Rego policy that decides whether a subject complies.
+// PolicySource holds the Rego policy that decides whether a subject complies: inline (rego) or
+// a shared Policy (ref), exactly one of the two.
+// +kubebuilder:validation:XValidation:rule="has(self.rego) != has(self.ref)",message="exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set"
 type PolicySource struct {
 	// rego is one Rego v1 module. It must define
 	//   violation contains {"msg": <string>, "details": <any>} if { ... }
 	// and may read input.review.object (the subject), input.parameters and data.inventory.
-	// +required
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=65536
-	Rego string `json:"rego"`
+	Rego string `json:"rego,omitempty"`
+
+	// ref names a Policy (cluster-scoped) whose Rego the control applies. spec.parameters are
+	// validated against the Policy's parametersSchema.
+	// +optional
+	Ref *PolicyReference `json:"ref,omitempty"`
+}
+
+// PolicyReference names a Policy.
+type PolicyReference struct {
+	// name is the Policy's metadata.name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
 }
 
 // ControlSpec defines a security control and how its evidence is evaluated.
@@ -125,7 +142,7 @@ type ControlSpec struct {
 	// +listType=atomic
 	Inventory []KindSelector `json:"inventory,omitempty"`
 
-	// policy is the Rego that decides compliance.
+	// policy is the Rego that decides compliance: inline, or a reference to a Policy.
 	// +required
 	Policy PolicySource `json:"policy"`
 
@@ -178,6 +195,12 @@ const (
 	ReasonEvaluationError   = "EvaluationError"
 	ReasonNoSubjects        = "NoSubjects"
 	ReasonNotEvaluated      = "NotEvaluated"
+
+	// ReasonPolicyNotFound: spec.policy.ref names a Policy that does not exist (yet).
+	ReasonPolicyNotFound = "PolicyNotFound"
+	// ReasonInvalidParameters: spec.parameters do not match the referenced Policy's
+	// parametersSchema.
+	ReasonInvalidParameters = "InvalidParameters"
 )
 
 // ControlStatus is the observed compliance of a Control.
@@ -226,7 +249,7 @@ type ControlStatus struct {
 	// +optional
 	LastSweep *metav1.Time `json:"lastSweep,omitempty"`
 
-	// policyDigest is the sha256 of the Rego module in force.
+	// policyDigest is the sha256 of the Rego module in force (inline or of the referenced Policy).
 	// +optional
 	PolicyDigest string `json:"policyDigest,omitempty"`
 }

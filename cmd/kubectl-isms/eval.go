@@ -51,8 +51,9 @@ same objects, with no cluster: for CI, before the manifests are applied.
 Every -f names a file, a directory (read recursively: *.yaml, *.yml, *.json) or - for
 standard input. Files hold YAML documents separated by ---, or JSON; a List's items are
 read one by one. Objects of apiVersion isms.dev/v1alpha1 and kind Control are the Controls
-evaluated, every other object is a manifest. --library adds the Controls of the embedded
-policy library (config/library); a Control of the same name in the files replaces it.
+evaluated, those of kind Policy the Policies their spec.policy.ref may name; every other
+object is a manifest. --library adds the Policies and Controls of the embedded policy library
+(config/library); a Control or Policy of the same name in the files replaces it.
 
 As in the operator, the policies read data.inventory holding the Namespaces and the objects
 of the kinds the Controls target or list in spec.inventory, and targets.namespaceSelector
@@ -98,19 +99,24 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	controls := in.controls
+	controls, pols := in.controls, in.policies
 	if o.library {
 		lib, err := policies.LoadFS(policies.FS)
 		if err != nil {
 			return fmt.Errorf("loading the embedded library: %w", err)
 		}
-		libControls, err := library.Controls(lib, library.DefaultOwner)
+		libControls, libPolicies, err := library.Controls(lib, library.DefaultOwner)
 		if err != nil {
 			return err
 		}
 		for _, c := range libControls {
 			if _, overridden := in.controlSource[c.Name]; !overridden {
 				controls = append(controls, c)
+			}
+		}
+		for _, p := range libPolicies {
+			if _, overridden := in.policySource[p.Name]; !overridden {
+				pols = append(pols, p)
 			}
 		}
 	}
@@ -122,6 +128,7 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 		ClusterNamespace: o.clusterNamespace,
 		DefaultNamespace: o.defaultNamespace,
 		Policy:           policy.Options{Timeout: o.timeout},
+		Policies:         pols,
 	})
 	if err != nil {
 		return usageError{err} // an object that cannot be converted

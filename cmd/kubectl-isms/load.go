@@ -21,12 +21,15 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 )
 
-// input is what `eval -f` read: the Controls and every other object.
+// input is what `eval -f` read: the Controls, the Policies they may reference and every other
+// object.
 type input struct {
 	controls []ismsv1.Control
+	policies []ismsv1.Policy
 	objects  []*unstructured.Unstructured
-	// where each Control and object came from, for messages: "file: document N".
+	// where each Control, Policy and object came from, for messages: "file: document N".
 	controlSource map[string]string
+	policySource  map[string]string
 }
 
 // kustomizeGroup is the group of kustomization.yaml files, which are skipped.
@@ -39,7 +42,7 @@ var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": t
 // load reads the paths: files, directories (recursively, *.yaml, *.yml and *.json in lexical
 // order) and "-" for stdin. Every error names the file and the document.
 func load(paths []string, stdin io.Reader) (*input, error) {
-	in := &input{controlSource: map[string]string{}}
+	in := &input{controlSource: map[string]string{}, policySource: map[string]string{}}
 	seen := map[string]string{} // object identity -> source
 	stdinRead := false
 	for _, p := range paths {
@@ -158,6 +161,18 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[
 		in.controls = append(in.controls, *c)
 		return nil
 	}
+	if gvk.GroupVersion() == ismsv1.GroupVersion && gvk.Kind == "Policy" {
+		p, err := decodePolicy(u)
+		if err != nil {
+			return usagef("%s: Policy %s: %v", where, u.GetName(), err)
+		}
+		if other, ok := in.policySource[p.Name]; ok {
+			return usagef("%s: Policy %s is also defined in %s", where, p.Name, other)
+		}
+		in.policySource[p.Name] = where
+		in.policies = append(in.policies, *p)
+		return nil
+	}
 	id := strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
 	if other, ok := seen[id]; ok {
 		return usagef("%s: %s %s is also defined in %s", where, gvk.Kind, qualified(u.GetNamespace(), u.GetName()), other)
@@ -186,10 +201,30 @@ func decodeControl(u *unstructured.Unstructured) (*ismsv1.Control, error) {
 		return nil, fmt.Errorf("spec.severity %q must be one of critical, high, medium, low, info", s.Severity)
 	case len(s.Targets.Kinds) == 0:
 		return nil, errors.New("spec.targets.kinds must name at least one kind")
-	case strings.TrimSpace(s.Policy.Rego) == "":
-		return nil, errors.New("spec.policy.rego is required")
+	case (strings.TrimSpace(s.Policy.Rego) == "") == (s.Policy.Ref == nil):
+		return nil, errors.New("exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set")
+	case s.Policy.Ref != nil && s.Policy.Ref.Name == "":
+		return nil, errors.New("spec.policy.ref.name is required")
 	}
 	return &c, nil
+}
+
+// decodePolicy decodes a Policy strictly and checks what the API server's schema would reject.
+// A Rego that does not compile or an unusable parametersSchema is reported on the Controls
+// that reference the Policy, as the operator does.
+func decodePolicy(u *unstructured.Unstructured) (*ismsv1.Policy, error) {
+	js, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	var p ismsv1.Policy
+	if err := yaml.UnmarshalStrict(js, &p); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.Spec.Rego) == "" {
+		return nil, errors.New("spec.rego is required")
+	}
+	return &p, nil
 }
 
 func qualified(namespace, name string) string {

@@ -1,6 +1,8 @@
-// Command gen-library writes one Control manifest per policy of the library (policies/) into
-// config/library/, with a kustomization.yaml listing them, so that
-// `kubectl apply -k config/library` installs the ISO/IEC 27001:2022 policy set.
+// Command gen-library writes, for each policy of the library (policies/), a Policy holding its
+// Rego and parameter schema (config/library/policies/<name>.yaml) and a Control that references
+// it with the policy's default parameters (config/library/<name>.yaml), with a
+// kustomization.yaml listing them all, so that `kubectl apply -k config/library` installs the
+// ISO/IEC 27001:2022 policy set.
 //
 //	go run ./hack/gen-library [-policies policies] [-out config/library] [-owner platform-security]
 package main
@@ -11,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -42,22 +45,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("wrote %d Controls to %s\n", len(files)-1, *out)
+	fmt.Printf("wrote %d Policies and %d Controls to %s\n", len(lib), len(lib), *out)
 }
 
 // DefaultOwner is spec.owner of the generated Controls.
 const DefaultOwner = "platform-security"
 
-// control is the generated manifest: a Control with the fields the library sets, in the
-// order people read them; spec.policy is appended as a literal block.
+// control is the generated Control manifest, with the fields the library sets in the order
+// people read them.
 type control struct {
 	APIVersion string      `json:"apiVersion"`
 	Kind       string      `json:"kind"`
-	Metadata   controlMeta `json:"metadata"`
+	Metadata   objectMeta  `json:"metadata"`
 	Spec       controlSpec `json:"spec"`
 }
 
-type controlMeta struct {
+type objectMeta struct {
 	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels"`
 }
@@ -72,27 +75,82 @@ type controlSpec struct {
 	Targets     policies.Targets            `json:"targets"`
 	Inventory   []policies.KindSelector     `json:"inventory,omitempty"`
 	Parameters  map[string]any              `json:"parameters,omitempty"`
+	Policy      policySource                `json:"policy"`
 }
 
-// Generate returns the files of config/library by name: <policy>.yaml for each policy and
-// kustomization.yaml.
+type policySource struct {
+	Ref policyRef `json:"ref"`
+}
+
+type policyRef struct {
+	Name string `json:"name"`
+}
+
+// policyObject is the generated Policy manifest; spec.rego is appended as a literal block.
+type policyObject struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   objectMeta `json:"metadata"`
+	Spec       policySpec `json:"spec"`
+}
+
+type policySpec struct {
+	Description      string         `json:"description,omitempty"`
+	ParametersSchema map[string]any `json:"parametersSchema,omitempty"`
+}
+
+// PoliciesDir is the subdirectory of the output that holds the Policies.
+const PoliciesDir = "policies"
+
+func labels(p *policies.Policy) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":       "isms-operator",
+		"app.kubernetes.io/part-of":    "isms-policy-library",
+		"isms.dev/library-policy":      p.Name,
+		"app.kubernetes.io/managed-by": "kustomize",
+	}
+}
+
+// Generate returns the files of config/library by path: policies/<policy>.yaml (the Policy)
+// and <policy>.yaml (the Control) for each policy, and kustomization.yaml.
 func Generate(lib []policies.Policy, owner string) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	var names []string
+	var policyFiles, controlFiles []string
 	for i := range lib {
 		p := &lib[i]
+		pol := policyObject{
+			APIVersion: "isms.dev/v1alpha1",
+			Kind:       "Policy",
+			Metadata:   objectMeta{Name: p.PolicyName(), Labels: labels(p)},
+			Spec: policySpec{
+				Description:      p.Metadata.Description,
+				ParametersSchema: p.Metadata.ParametersSchema,
+			},
+		}
+		body, err := toYAML(pol)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Dir, err)
+		}
+		var b bytes.Buffer
+		fmt.Fprintf(&b, header, p.Name)
+		b.Write(body)
+		// spec is the last top-level key, so the Rego can follow as a readable literal block.
+		b.WriteString("  rego: |\n")
+		for _, line := range strings.Split(strings.TrimRight(p.Rego.Text, "\n"), "\n") {
+			if line == "" {
+				b.WriteString("\n")
+				continue
+			}
+			b.WriteString("    " + line + "\n")
+		}
+		name := PoliciesDir + "/" + p.Name + ".yaml"
+		files[name] = b.Bytes()
+		policyFiles = append(policyFiles, name)
+
 		c := control{
 			APIVersion: "isms.dev/v1alpha1",
 			Kind:       "Control",
-			Metadata: controlMeta{
-				Name: p.ControlName(),
-				Labels: map[string]string{
-					"app.kubernetes.io/name":       "isms-operator",
-					"app.kubernetes.io/part-of":    "isms-policy-library",
-					"isms.dev/library-policy":      p.Name,
-					"app.kubernetes.io/managed-by": "kustomize",
-				},
-			},
+			Metadata:   objectMeta{Name: p.ControlName(), Labels: labels(p)},
 			Spec: controlSpec{
 				ID:          p.Metadata.ID,
 				Title:       p.Metadata.Title,
@@ -103,64 +161,78 @@ func Generate(lib []policies.Policy, owner string) (map[string][]byte, error) {
 				Targets:     p.Metadata.Targets,
 				Inventory:   p.Metadata.Inventory,
 				Parameters:  p.Metadata.Parameters,
+				Policy:      policySource{Ref: policyRef{Name: p.PolicyName()}},
 			},
 		}
-		js, err := json.Marshal(c)
-		if err != nil {
+		if body, err = toYAML(c); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Dir, err)
 		}
-		body, err := yaml.JSONToYAML(js)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.Dir, err)
-		}
-		var b bytes.Buffer
+		b = bytes.Buffer{}
 		fmt.Fprintf(&b, header, p.Name)
 		b.Write(body)
-		// spec is the last top-level key, so the policy can follow as a readable literal block.
-		b.WriteString("  policy:\n    rego: |\n")
-		for _, line := range strings.Split(strings.TrimRight(p.Rego.Text, "\n"), "\n") {
-			if line == "" {
-				b.WriteString("\n")
-				continue
-			}
-			b.WriteString("      " + line + "\n")
-		}
-		name := p.Name + ".yaml"
+		name = p.Name + ".yaml"
 		files[name] = b.Bytes()
-		names = append(names, name)
+		controlFiles = append(controlFiles, name)
 	}
-	sort.Strings(names)
+	sort.Strings(policyFiles)
+	sort.Strings(controlFiles)
 	var k bytes.Buffer
 	k.WriteString("# Code generated by hack/gen-library; DO NOT EDIT.\n")
-	k.WriteString("# The ISO/IEC 27001:2022 policy library as Controls: kubectl apply -k config/library\n")
+	k.WriteString("# The ISO/IEC 27001:2022 policy library: kubectl apply -k config/library\n")
+	k.WriteString("# policies/ holds the Policies (the Rego and the schema of its parameters); each Control\n")
+	k.WriteString("# references its Policy in spec.policy.ref and sets the parameters.\n")
 	k.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
-	for _, n := range names {
+	for _, n := range append(policyFiles, controlFiles...) {
 		k.WriteString("- " + n + "\n")
 	}
 	files["kustomization.yaml"] = k.Bytes()
 	return files, nil
 }
 
-// Write replaces the YAML files of dir with files.
+func toYAML(v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(js)
+}
+
+// Write replaces the YAML files of dir and of dir/policies with files (by slash-separated path
+// relative to dir).
 func Write(dir string, files map[string][]byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, PoliciesDir), 0o755); err != nil {
 		return err
 	}
-	old, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	old, err := Existing(dir)
 	if err != nil {
 		return err
 	}
 	for _, f := range old {
-		if _, keep := files[filepath.Base(f)]; !keep {
-			if err := os.Remove(f); err != nil {
+		if _, keep := files[f]; !keep {
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
 				return err
 			}
 		}
 	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Existing lists the YAML files of dir and dir/policies, by slash-separated path relative to dir.
+func Existing(dir string) ([]string, error) {
+	var out []string
+	for _, sub := range []string{".", PoliciesDir} {
+		found, err := filepath.Glob(filepath.Join(dir, sub, "*.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range found {
+			out = append(out, path.Join(sub, filepath.Base(f)))
+		}
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -304,33 +305,49 @@ func targets(m policies.Metadata, obj map[string]any) bool {
 // DefaultOwner is spec.owner of the Controls generated from the library (as hack/gen-library).
 const DefaultOwner = "platform-security"
 
-// Controls returns the Controls hack/gen-library generates from the policies (config/library):
-// named isms-lib-<name>, with the id, title, description, severity, frameworks, targets,
-// inventory and parameters of policy.yaml, the given owner and the Rego inline.
-func Controls(lib []policies.Policy, owner string) ([]ismsv1.Control, error) {
-	out := make([]ismsv1.Control, 0, len(lib))
+// Controls returns what hack/gen-library generates from the policies (config/library): for
+// each policy a Policy named isms-lib-<name> holding the Rego and the parametersSchema of
+// policy.yaml, and a Control of the same name that references it (spec.policy.ref), with the
+// id, title, description, severity, frameworks, targets, inventory and parameters of
+// policy.yaml and the given owner. The Controls and Policies are in the order of lib.
+func Controls(lib []policies.Policy, owner string) ([]ismsv1.Control, []ismsv1.Policy, error) {
+	controls := make([]ismsv1.Control, 0, len(lib))
+	pols := make([]ismsv1.Policy, 0, len(lib))
 	for i := range lib {
 		p := &lib[i]
-		c := ismsv1.Control{
-			TypeMeta: metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Control"},
-			ObjectMeta: metav1.ObjectMeta{
-				Name: p.ControlName(),
-				Labels: map[string]string{
-					"app.kubernetes.io/name":       "isms-operator",
-					"app.kubernetes.io/part-of":    "isms-policy-library",
-					"isms.dev/library-policy":      p.Name,
-					"app.kubernetes.io/managed-by": "kustomize",
-				},
+		labels := map[string]string{
+			"app.kubernetes.io/name":       "isms-operator",
+			"app.kubernetes.io/part-of":    "isms-policy-library",
+			"isms.dev/library-policy":      p.Name,
+			"app.kubernetes.io/managed-by": "kustomize",
+		}
+		pol := ismsv1.Policy{
+			TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Policy"},
+			ObjectMeta: metav1.ObjectMeta{Name: p.PolicyName(), Labels: labels},
+			Spec: ismsv1.PolicySpec{
+				Description: p.Metadata.Description,
+				// gen-library writes the Rego as a YAML literal block, which keeps one final
+				// newline.
+				Rego: strings.TrimRight(p.Rego.Text, "\n") + "\n",
 			},
+		}
+		if p.Metadata.ParametersSchema != nil {
+			js, err := json.Marshal(p.Metadata.ParametersSchema)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: parametersSchema: %w", p.Dir, err)
+			}
+			pol.Spec.ParametersSchema = &apiextensionsv1.JSON{Raw: js}
+		}
+		c := ismsv1.Control{
+			TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Control"},
+			ObjectMeta: metav1.ObjectMeta{Name: p.ControlName(), Labels: maps.Clone(labels)},
 			Spec: ismsv1.ControlSpec{
 				ID:          p.Metadata.ID,
 				Title:       p.Metadata.Title,
 				Description: p.Metadata.Description,
 				Owner:       owner,
 				Severity:    ismsv1.Severity(p.Metadata.Severity),
-				// gen-library writes the Rego as a YAML literal block, which keeps one final
-				// newline.
-				Policy: ismsv1.PolicySource{Rego: strings.TrimRight(p.Rego.Text, "\n") + "\n"},
+				Policy:      ismsv1.PolicySource{Ref: &ismsv1.PolicyReference{Name: p.PolicyName()}},
 			},
 		}
 		// The library mirrors the API's shapes (see policies.Metadata): copy them through JSON.
@@ -343,20 +360,21 @@ func Controls(lib []policies.Policy, owner string) ([]ismsv1.Control, error) {
 		} {
 			js, err := json.Marshal(f.from)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p.Dir, err)
+				return nil, nil, fmt.Errorf("%s: %w", p.Dir, err)
 			}
 			if err := json.Unmarshal(js, f.to); err != nil {
-				return nil, fmt.Errorf("%s: %w", p.Dir, err)
+				return nil, nil, fmt.Errorf("%s: %w", p.Dir, err)
 			}
 		}
 		if p.Metadata.Parameters != nil {
 			js, err := json.Marshal(p.Metadata.Parameters)
 			if err != nil {
-				return nil, fmt.Errorf("%s: parameters: %w", p.Dir, err)
+				return nil, nil, fmt.Errorf("%s: parameters: %w", p.Dir, err)
 			}
 			c.Spec.Parameters = &apiextensionsv1.JSON{Raw: js}
 		}
-		out = append(out, c)
+		controls = append(controls, c)
+		pols = append(pols, pol)
 	}
-	return out, nil
+	return controls, pols, nil
 }

@@ -74,39 +74,54 @@ func TestRunTests(t *testing.T) {
 }
 
 // TestControlsMatchConfigLibrary proves that Controls builds what hack/gen-library writes into
-// config/library, so that `kubectl isms eval --library` evaluates the Controls people install.
+// config/library (the Policies under policies/ and the Controls), so that
+// `kubectl isms eval --library` evaluates the Controls people install.
 func TestControlsMatchConfigLibrary(t *testing.T) {
 	lib, err := policies.LoadFS(policies.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	controls, err := Controls(lib, DefaultOwner)
+	controls, pols, err := Controls(lib, DefaultOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(controls) != len(lib) {
-		t.Fatalf("%d controls for %d policies", len(controls), len(lib))
+	if len(controls) != len(lib) || len(pols) != len(lib) {
+		t.Fatalf("%d controls and %d policies for %d policies", len(controls), len(pols), len(lib))
 	}
 	dir := filepath.Join("..", "..", "config", "library")
-	for _, c := range controls {
+	for i, c := range controls {
 		name := strings.TrimPrefix(c.Name, "isms-lib-") + ".yaml"
-		raw, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var want ismsv1.Control
-		if err := yaml.UnmarshalStrict(raw, &want); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		readStrict(t, filepath.Join(dir, name), &want)
 		if !reflect.DeepEqual(normalize(t, want), normalize(t, c)) {
 			got, _ := yaml.Marshal(c)
 			t.Errorf("%s differs from the generated Control:\n%s", name, got)
 		}
+		if c.Spec.Policy.Ref == nil || c.Spec.Policy.Ref.Name != pols[i].Name {
+			t.Errorf("%s does not reference Policy %s", c.Name, pols[i].Name)
+		}
+		var wantPolicy ismsv1.Policy
+		readStrict(t, filepath.Join(dir, "policies", name), &wantPolicy)
+		if !reflect.DeepEqual(normalize(t, wantPolicy), normalize(t, pols[i])) {
+			got, _ := yaml.Marshal(pols[i])
+			t.Errorf("policies/%s differs from the generated Policy:\n%s", name, got)
+		}
 	}
 }
 
-// normalize compares Controls by their JSON, so that parameters compare by value.
-func normalize(t *testing.T, c ismsv1.Control) map[string]any {
+func readStrict(t *testing.T, path string, into any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(raw, into); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// normalize compares objects by their JSON, so that parameters and schemas compare by value.
+func normalize(t *testing.T, c any) map[string]any {
 	t.Helper()
 	js, err := json.Marshal(c)
 	if err != nil {

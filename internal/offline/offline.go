@@ -25,6 +25,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/params"
 	"github.com/isms-operator/isms-operator/internal/policy"
 	"github.com/isms-operator/isms-operator/internal/subject"
 )
@@ -45,6 +46,10 @@ type Options struct {
 	Policy policy.Options
 	// Now is the evaluator's clock; default time.Now.
 	Now func() time.Time
+	// Policies are the Policies that the controls' spec.policy.ref may name, as in the cluster.
+	// When two have the same name, the last one counts. A reference to a Policy not among them
+	// gives the control the result Error (PolicyNotFound), as the operator reports it.
+	Policies []ismsv1.Policy
 }
 
 // Report is the result of an evaluation. Its JSON form is the output of
@@ -66,7 +71,8 @@ type ControlResult struct {
 	Severity ismsv1.Severity      `json:"severity"`
 	Result   ismsv1.ControlResult `json:"result"`
 	// Reason and Message are what the Control's Compliant condition (or, for a policy that
-	// does not compile, its PolicyReady condition) would say.
+	// does not compile or a spec.policy.ref that cannot be used, its PolicyReady condition)
+	// would say.
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 	// Evaluated, Failing and Errored count subjects, as the Control's status does.
@@ -107,7 +113,9 @@ func (c *ControlResult) FailingSubjects() []FailingSubject {
 }
 
 // Evaluate evaluates every control against the objects. A Control whose policy or parameters
-// do not compile, or whose selectors are invalid, gets the result Error; the others are still
+// do not compile, whose spec.policy.ref names no Policy of opts.Policies or whose parameters
+// do not match that Policy's schema, or whose selectors are invalid, gets the result Error (with
+// the reason the operator would give in PolicyReady); the others are still
 // evaluated. Objects are not modified. When two objects have the same identity (uid, or
 // apiVersion, kind, namespace and name for objects without one), the last one counts. An error
 // is returned only when ctx ends or an object cannot be converted.
@@ -119,6 +127,11 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 	engine := policy.NewEngine(inv, opts.Policy)
 	ev := evaluation.NewEvaluator(inv, opts.ClusterNamespace, opts.Now)
 
+	policies := make(map[string]*ismsv1.Policy, len(opts.Policies))
+	for i := range opts.Policies {
+		policies[opts.Policies[i].Name] = &opts.Policies[i]
+	}
+
 	results := make([]ControlResult, len(controls))
 	// The operator watches Namespaces and the kinds of every Control it could register.
 	watched := map[schema.GroupKind]bool{evaluation.NamespaceGroupKind: true}
@@ -127,13 +140,18 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 		c := &controls[i]
 		r := &results[i]
 		*r = ControlResult{Name: c.Name, ID: c.Spec.ID, Title: c.Spec.Title, Severity: c.Spec.Severity}
-		def, err := Define(ctx, engine, c)
+		def, err := Define(ctx, engine, c, policies)
 		if err != nil {
 			var ce *policy.CompileError
-			if !errors.As(err, &ce) {
+			var pe *params.Error
+			switch {
+			case errors.As(err, &pe):
+				r.Result, r.Reason, r.Message = ismsv1.ResultError, pe.Reason, pe.Message
+			case errors.As(err, &ce):
+				r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonCompileError, ce.Message
+			default:
 				return Report{}, err
 			}
-			r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonCompileError, ce.Message
 			continue
 		}
 		r.PolicyDigest = def.Policy.Digest
@@ -191,11 +209,27 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 }
 
 // Define compiles a Control's policy and parameters into what the evaluator needs, as the
-// operator's Control reconciler does (controllers/control_controller.go, define). A
-// *policy.CompileError says what is wrong with the spec.
-func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control) (evaluation.ControlDefinition, error) {
-	p, err := engine.Compile(ctx, control.Spec.Policy.Rego)
+// operator's Control reconciler does (controllers/control_controller.go, define, and
+// controllers/policy_ref.go): the inline Rego, or that of the Policy its spec.policy.ref names
+// among policies (by name), with spec.parameters validated against the Policy's schema. A
+// *params.Error says why a reference cannot be used (PolicyNotFound, InvalidParameters,
+// InvalidSchema), a *policy.CompileError what is wrong with the Rego.
+func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control, policies map[string]*ismsv1.Policy) (evaluation.ControlDefinition, error) {
+	ref := control.Spec.Policy.Ref
+	var referenced *ismsv1.Policy
+	if ref != nil {
+		referenced = policies[ref.Name]
+	}
+	rego, err := params.Resolve(control, referenced)
 	if err != nil {
+		return evaluation.ControlDefinition{}, err
+	}
+	p, err := engine.Compile(ctx, rego)
+	if err != nil {
+		var ce *policy.CompileError
+		if ref != nil && errors.As(err, &ce) {
+			return evaluation.ControlDefinition{}, &policy.CompileError{Message: fmt.Sprintf("Policy %s: %s", ref.Name, ce.Message)}
+		}
 		return evaluation.ControlDefinition{}, err
 	}
 	var params ast.Value
@@ -270,7 +304,7 @@ func init() {
 		"flowcontrol.apiserver.k8s.io": {"FlowSchema", "PriorityLevelConfiguration"},
 		"resource.k8s.io":              {"DeviceClass"},
 		"policy":                       {"PodSecurityPolicy"},
-		ismsv1.GroupVersion.Group:      {"Control", "Risk"},
+		ismsv1.GroupVersion.Group:      {"Control", "Policy", "Risk"},
 	} {
 		for _, k := range kinds {
 			builtinClusterScoped[schema.GroupKind{Group: group, Kind: k}] = true

@@ -26,6 +26,7 @@ import (
 	"github.com/isms-operator/isms-operator/controllers"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/library"
+	"github.com/isms-operator/isms-operator/internal/params"
 	"github.com/isms-operator/isms-operator/policies"
 )
 
@@ -263,17 +264,28 @@ func benchControls(cfg Config) ([]ismsv1.Control, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the policy library: %w", err)
 	}
-	libControls, err := library.Controls(lib, library.DefaultOwner)
+	libControls, libPolicies, err := library.Controls(lib, library.DefaultOwner)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range libControls {
+	for i, c := range libControls {
 		if len(controls) >= cfg.Controls {
 			break
 		}
-		if targetsKind(c, "Deployment") || targetsKind(c, "Namespace") {
-			controls = append(controls, c)
+		if !targetsKind(c, "Deployment") && !targetsKind(c, "Namespace") {
+			continue
 		}
+		// Inline the Policy's Rego: the benchmark measures evaluation, which is the same for a
+		// Control that references a Policy, and the raw limit compiles the Controls' Rego.
+		if ref := c.Spec.Policy.Ref; ref != nil && ref.Name != libPolicies[i].Name {
+			return nil, fmt.Errorf("library control %s references %s, not %s", c.Name, ref.Name, libPolicies[i].Name)
+		}
+		rego, err := params.Resolve(&c, &libPolicies[i])
+		if err != nil {
+			return nil, fmt.Errorf("library control %s: %w", c.Name, err)
+		}
+		c.Spec.Policy = ismsv1.PolicySource{Rego: rego}
+		controls = append(controls, c)
 	}
 
 	var deploymentControls []ismsv1.Control

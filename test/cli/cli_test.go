@@ -267,10 +267,28 @@ func TestEvalCompileErrorIsAnErrorResult(t *testing.T) {
 	r.expectCode(t, 1) // TEST-001 (critical) fails; TEST-900 (high) is below the threshold
 	var report evalReport
 	decodeStrict(t, []byte(r.stdout), &report)
+	seen := 0
 	for _, c := range report.Controls {
-		if c.ID == "TEST-900" && (c.Result != "Error" || c.Reason != "CompileError" || !strings.Contains(c.Message, "undefined_function")) {
-			t.Errorf("broken control: %+v", c)
+		switch c.ID {
+		case "TEST-900":
+			seen++
+			if c.Result != "Error" || c.Reason != "CompileError" || !strings.Contains(c.Message, "undefined_function") {
+				t.Errorf("broken control: %+v", c)
+			}
+		case "TEST-901":
+			seen++
+			if c.Result != "Error" || c.Reason != "InvalidParameters" || !strings.Contains(c.Message, "spec.parameters.minReplicas: Invalid value") {
+				t.Errorf("control with invalid parameters: %+v", c)
+			}
+		case "TEST-902":
+			seen++
+			if c.Result != "Error" || c.Reason != "PolicyNotFound" || !strings.Contains(c.Message, "test-no-such-policy") {
+				t.Errorf("control with a missing Policy: %+v", c)
+			}
 		}
+	}
+	if seen != 3 {
+		t.Errorf("%d of the 3 broken controls in the report", seen)
 	}
 	// At --fail-on=high a control that cannot be evaluated fails the run on its own.
 	kubectlISMS(t, "", "eval", "-f", "testdata/broken-controls", "-f", "testdata/manifests").expectCode(t, 1)
@@ -310,6 +328,8 @@ func TestEvalInputErrors(t *testing.T) {
 	noKind := write("nokind.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: List\nitems: [{apiVersion: v1, metadata: {name: b}}]\n")
 	dup := write("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: team}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: team}\n")
 	badControl := write("control.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, title: x, owner: o, severity: severe, targets: {kinds: [{apiGroups: [''], kinds: [Pod]}]}, policy: {rego: 'package x'}}\n")
+	neither := write("neither.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, title: x, owner: o, severity: high, targets: {kinds: [{apiGroups: [''], kinds: [Pod]}]}, policy: {}}\n")
+	dupPolicy := write("policies.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {rego: 'package p'}\n---\napiVersion: isms.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {rego: 'package q'}\n")
 	unknownField := write("unknown.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, severityy: high}\n")
 	for _, tc := range []struct {
 		name string
@@ -321,6 +341,8 @@ func TestEvalInputErrors(t *testing.T) {
 		{"object without kind", []string{"eval", "-f", noKind, "--library"}, noKind + ": document 2, items[0]: an object needs apiVersion, kind and metadata.name"},
 		{"duplicate object", []string{"eval", "-f", dup, "--library"}, dup + ": document 2: ConfigMap team/a is also defined in " + dup + ": document 1"},
 		{"invalid control", []string{"eval", "-f", badControl}, badControl + `: document 1: Control c: spec.severity "severe"`},
+		{"neither rego nor ref", []string{"eval", "-f", neither}, neither + ": document 1: Control c: exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set"},
+		{"duplicate policy", []string{"eval", "-f", dupPolicy, "--library"}, dupPolicy + ": document 2: Policy p is also defined in " + dupPolicy + ": document 1"},
 		{"unknown field", []string{"eval", "-f", unknownField}, `Control c: error unmarshaling JSON: while decoding JSON: json: unknown field "severityy"`},
 		{"no control", []string{"eval", "-f", "testdata/manifests"}, "no Control to evaluate"},
 		{"no input", []string{"eval", "--library"}, "no input"},

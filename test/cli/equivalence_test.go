@@ -86,33 +86,58 @@ func TestEvalAgreesWithTheOperator(t *testing.T) {
 			t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
 	}
+	// The library's Controls reference its Policies (config/library/policies), as do some of
+	// testdata's; Policies go first, although a Control created before its Policy waits for it.
 	controlFiles, _ := filepath.Glob(filepath.Join(repoRoot(), "config", "samples", "isms_*.yaml"))
 	library, _ := filepath.Glob(filepath.Join(repoRoot(), "config", "library", "*.yaml"))
-	controlFiles = append(controlFiles, library...)
+	libraryPolicies, _ := filepath.Glob(filepath.Join(repoRoot(), "config", "library", "policies", "*.yaml"))
+	controlFiles = append(libraryPolicies, append(controlFiles, library...)...)
 	controlFiles = append(controlFiles, filepath.Join("testdata", "controls"), filepath.Join("testdata", "broken-controls"))
-	var controlNames []string
+	var policyObjs, controlObjs []*unstructured.Unstructured
 	for _, f := range controlFiles {
 		for _, obj := range readObjects(t, f) {
-			if obj.GetKind() != "Control" {
-				continue // kustomization.yaml
-			}
-			if err := k8s.Create(ctx, obj); err != nil {
-				t.Fatalf("creating Control %s: %v", obj.GetName(), err)
-			}
+			switch obj.GetKind() {
+			case "Policy":
+				policyObjs = append(policyObjs, obj)
+			case "Control":
+				controlObjs = append(controlObjs, obj)
+			} // and kustomization.yaml
+		}
+	}
+	var controlNames []string
+	for _, obj := range append(policyObjs, controlObjs...) {
+		if err := k8s.Create(ctx, obj); err != nil {
+			t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
+		}
+		if obj.GetKind() == "Control" {
 			controlNames = append(controlNames, obj.GetName())
 		}
 	}
-	t.Logf("%d Controls created after %s", len(controlNames), time.Since(start).Round(100*time.Millisecond))
+	t.Logf("%d Policies and %d Controls created after %s", len(policyObjs), len(controlNames), time.Since(start).Round(100*time.Millisecond))
 
 	controls, findings := waitUntilSettled(ctx, t, k8s, len(controlNames))
 	t.Logf("every Control swept and its Findings written after %s", time.Since(start).Round(100*time.Millisecond))
 
-	// Read back the Controls and every object of the kinds the operator watches.
+	// Read back the Policies, the Controls and every object of the kinds the operator watches.
 	dir := t.TempDir()
+	var policyList ismsv1.PolicyList
+	if err := k8s.List(ctx, &policyList); err != nil {
+		t.Fatal(err)
+	}
+	if len(policyList.Items) != len(policyObjs) {
+		t.Fatalf("%d Policies listed, %d created", len(policyList.Items), len(policyObjs))
+	}
+	var policyItems []any
+	for i := range policyList.Items {
+		p := policyList.Items[i]
+		p.APIVersion, p.Kind = ismsv1.GroupVersion.String(), "Policy"
+		policyItems = append(policyItems, p)
+	}
+	policiesFile := writeList(t, dir, "policies.json", toMaps(t, policyItems))
 	controlsFile := writeList(t, dir, "controls.json", controlItems(t, controls))
 	objectsFile := writeList(t, dir, "objects.json", watchedObjects(ctx, t, k8s, cfg, controls))
 
-	r := kubectlISMS(t, "", "eval", "-f", controlsFile, "-f", objectsFile, "-o", "json", "--fail-on", "none")
+	r := kubectlISMS(t, "", "eval", "-f", policiesFile, "-f", controlsFile, "-f", objectsFile, "-o", "json", "--fail-on", "none")
 	r.expectCode(t, 0)
 	var report evalReport
 	decodeStrict(t, []byte(r.stdout), &report)
@@ -283,9 +308,19 @@ func watchedObjects(ctx context.Context, t *testing.T, k8s client.Client, cfg *r
 
 func controlItems(t *testing.T, controls []ismsv1.Control) []map[string]any {
 	t.Helper()
-	var out []map[string]any
+	var items []any
 	for _, c := range controls {
 		c.APIVersion, c.Kind = ismsv1.GroupVersion.String(), "Control"
+		items = append(items, c)
+	}
+	return toMaps(t, items)
+}
+
+// toMaps turns objects into their JSON form.
+func toMaps(t *testing.T, objs []any) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, c := range objs {
 		js, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
