@@ -57,6 +57,8 @@ func startManager(ctx context.Context, binary, kubeconfig, namespace, dir string
 		"--metrics-bind-address", metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address", "0",
 		"--pprof-bind-address", pprofAddr,
+		// The benchmark's control plane has no webhook configuration or serving certificate.
+		"--enable-webhooks=false",
 		"--zap-log-level", "info",
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
