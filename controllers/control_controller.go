@@ -5,13 +5,11 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -193,27 +191,14 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 	return ctrl.Result{RequeueAfter: after}, nil
 }
 
-// define compiles the control's policy (inline or referenced, see policy_ref.go) and parameters
-// into what the evaluator needs.
+// define compiles the control's policy (inline, or the Policy its spec.policy.ref names, read
+// from the cache) and parameters into what the evaluator needs, as kubectl isms eval does.
 func (r *ControlReconciler) define(ctx context.Context, control *ismsv1.Control) (evaluation.ControlDefinition, error) {
-	p, err := r.compilePolicy(ctx, control)
+	referenced, err := r.referencedPolicy(ctx, control)
 	if err != nil {
 		return evaluation.ControlDefinition{}, err
 	}
-	var params ast.Value
-	if control.Spec.Parameters != nil && len(control.Spec.Parameters.Raw) > 0 {
-		if params, err = ast.ValueFromReader(bytes.NewReader(control.Spec.Parameters.Raw)); err != nil {
-			return evaluation.ControlDefinition{}, &policy.CompileError{Message: "spec.parameters: " + err.Error()}
-		}
-	}
-	return evaluation.ControlDefinition{
-		Name:       control.Name,
-		Generation: control.Generation,
-		Targets:    control.Spec.Targets,
-		Inventory:  control.Spec.Inventory,
-		Policy:     p,
-		Parameters: params,
-	}, nil
+	return evaluation.Define(ctx, r.Engine, control, referenced)
 }
 
 // requestSweepIfDue asks the sweeper to evaluate the control against all its subjects when

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,7 +13,6 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/params"
-	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 // controlPolicyIndex indexes Controls by the Policy their spec.policy.ref names, so that a
@@ -31,36 +29,21 @@ func indexControlsByPolicy(mgr ctrl.Manager) error {
 	})
 }
 
-// compilePolicy compiles the Rego the control applies: inline, or that of the Policy its
-// spec.policy.ref names, read from the cache, with spec.parameters validated against the
-// Policy's parametersSchema. A *params.Error says why a reference cannot be used; a
-// *policy.CompileError why the Rego does not compile.
-func (r *ControlReconciler) compilePolicy(ctx context.Context, control *ismsv1.Control) (*policy.Policy, error) {
+// referencedPolicy reads the Policy the control's spec.policy.ref names from the cache: nil
+// for inline Rego or a Policy that does not exist (evaluation.Define says PolicyNotFound).
+func (r *ControlReconciler) referencedPolicy(ctx context.Context, control *ismsv1.Control) (*ismsv1.Policy, error) {
 	ref := control.Spec.Policy.Ref
-	var rego string
-	var err error
 	if ref == nil {
-		rego, err = params.Resolve(control, nil)
-	} else {
-		var p ismsv1.Policy
-		switch getErr := r.Get(ctx, types.NamespacedName{Name: ref.Name}, &p); {
-		case apierrors.IsNotFound(getErr):
-			rego, err = params.Resolve(control, nil)
-		case getErr != nil:
-			return nil, fmt.Errorf("getting policy %s: %w", ref.Name, getErr) // retried with backoff
-		default:
-			rego, err = params.Resolve(control, &p)
-		}
+		return nil, nil
 	}
-	if err != nil {
-		return nil, err
+	var p ismsv1.Policy
+	switch err := r.Get(ctx, types.NamespacedName{Name: ref.Name}, &p); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("getting policy %s: %w", ref.Name, err) // retried with backoff
 	}
-	compiled, err := r.Engine.Compile(ctx, rego)
-	var ce *policy.CompileError
-	if ref != nil && errors.As(err, &ce) {
-		return nil, &policy.CompileError{Message: fmt.Sprintf("Policy %s: %s", ref.Name, ce.Message)}
-	}
-	return compiled, err
+	return &p, nil
 }
 
 // policyUnusable records a control whose spec.policy.ref cannot be used. A missing Policy is

@@ -11,14 +11,12 @@
 package offline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -215,37 +213,11 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 // *params.Error says why a reference cannot be used (PolicyNotFound, InvalidParameters,
 // InvalidSchema), a *policy.CompileError what is wrong with the Rego.
 func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control, policies map[string]*ismsv1.Policy) (evaluation.ControlDefinition, error) {
-	ref := control.Spec.Policy.Ref
 	var referenced *ismsv1.Policy
-	if ref != nil {
+	if ref := control.Spec.Policy.Ref; ref != nil {
 		referenced = policies[ref.Name]
 	}
-	rego, err := params.Resolve(control, referenced)
-	if err != nil {
-		return evaluation.ControlDefinition{}, err
-	}
-	p, err := engine.Compile(ctx, rego)
-	if err != nil {
-		var ce *policy.CompileError
-		if ref != nil && errors.As(err, &ce) {
-			return evaluation.ControlDefinition{}, &policy.CompileError{Message: fmt.Sprintf("Policy %s: %s", ref.Name, ce.Message)}
-		}
-		return evaluation.ControlDefinition{}, err
-	}
-	var params ast.Value
-	if control.Spec.Parameters != nil && len(control.Spec.Parameters.Raw) > 0 {
-		if params, err = ast.ValueFromReader(bytes.NewReader(control.Spec.Parameters.Raw)); err != nil {
-			return evaluation.ControlDefinition{}, &policy.CompileError{Message: "spec.parameters: " + err.Error()}
-		}
-	}
-	return evaluation.ControlDefinition{
-		Name:       control.Name,
-		Generation: control.Generation,
-		Targets:    control.Spec.Targets,
-		Inventory:  control.Spec.Inventory,
-		Policy:     p,
-		Parameters: params,
-	}, nil
+	return evaluation.Define(ctx, engine, control, referenced)
 }
 
 // Subjects converts the objects of the watched kinds into Subjects, in their order, the last
