@@ -67,7 +67,12 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			wake, err := r.syncFinding(ctx, control, ns, exceptions)
+			wake, err := r.syncFinding(ctx, r.Client, control, ns, exceptions)
+			if apierrors.IsConflict(err) {
+				// The cache lagged behind our own last write (a busy control writes the same
+				// Finding often): once more, reading it from the API server.
+				wake, err = r.syncFinding(ctx, r.APIReader, control, ns, exceptions)
+			}
 			if err != nil {
 				r.Evaluator.MarkDirty(control.Name, ns)
 				mu.Lock()
@@ -82,12 +87,13 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 	return r.wakes.next(control.Name), errors.Join(errs...)
 }
 
-// syncFinding creates, updates or deletes the Finding of one (control, namespace), and returns
-// when it next changes with time alone (see finding.Policy.WakeAt).
-func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
+// syncFinding creates, updates or deletes the Finding of one (control, namespace), reading it
+// through reader, and returns when it next changes with time alone (see
+// finding.Policy.WakeAt).
+func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
 	var current *ismsv1.Finding
 	var existing ismsv1.Finding
-	switch err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); {
+	switch err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); {
 	case err == nil:
 		current = &existing
 	case !apierrors.IsNotFound(err):
@@ -165,9 +171,6 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, control *ismsv1.Con
 	}
 	f.Status = d.Status
 	if err := r.Status().Update(ctx, f); err != nil {
-		if apierrors.IsConflict(err) {
-			return time.Time{}, fmt.Errorf("finding changed while syncing, will retry: %w", err)
-		}
 		return time.Time{}, fmt.Errorf("updating finding status: %w", err)
 	}
 	r.recordDecision(f, d)

@@ -45,8 +45,9 @@ type Options struct {
 	EnableWebhooks bool
 }
 
-// SetupWithManager wires the policy engine, the evaluator, the watches, the Control controller
-// and the Policy and Risk controllers into mgr. The manager binary, the local control plane and the tests all use it.
+// SetupWithManager wires the policy engine, the evaluator, the watches, the sweeper, and the
+// Control, Policy, Risk and ControlException controllers into mgr. The manager binary, the
+// local control plane and the tests all use it.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("the operator's namespace must be set")
