@@ -31,9 +31,10 @@ import (
 	"sort"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 )
 
 // FS is the library as shipped in the binary, rooted at this directory: pass it to LoadFS.
@@ -49,34 +50,21 @@ const (
 	ExamplesDir    = "examples"
 )
 
-// Severity ranks the consequence of a failure: critical, high, medium, low or info.
-type Severity string
+// The metadata shares its shapes with a Control's spec, so that a Control is generated from
+// it as is.
+type (
+	// Severity ranks the consequence of a failure: critical, high, medium, low or info.
+	Severity = ismsv1.Severity
+	// FrameworkMapping is a Control's spec.frameworks entry.
+	FrameworkMapping = ismsv1.FrameworkMapping
+	// KindSelector is a Control's spec.targets.kinds and spec.inventory entry.
+	KindSelector = ismsv1.KindSelector
+	// Targets is a Control's spec.targets.
+	Targets = ismsv1.Targets
+)
 
-// FrameworkMapping has the shape of a Control's spec.frameworks entries.
-type FrameworkMapping struct {
-	Framework    string   `json:"framework"`
-	Requirements []string `json:"requirements"`
-}
-
-// KindSelector has the shape of a Control's spec.targets.kinds and spec.inventory entries.
-type KindSelector struct {
-	APIGroups []string `json:"apiGroups"`
-	Kinds     []string `json:"kinds"`
-}
-
-// Targets has the shape of a Control's spec.targets.
-type Targets struct {
-	Kinds              []KindSelector        `json:"kinds"`
-	Namespaces         []string              `json:"namespaces,omitempty"`
-	ExcludedNamespaces []string              `json:"excludedNamespaces,omitempty"`
-	NamespaceSelector  *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
-	LabelSelector      *metav1.LabelSelector `json:"labelSelector,omitempty"`
-}
-
-// Metadata is the content of policy.yaml. Frameworks, Targets and Inventory have the shapes of
-// the same fields of a Control's spec (api/v1alpha1), so that a Control can be generated from
-// them as is; the types are mirrored here so that the library does not depend on the API
-// package.
+// Metadata is the content of policy.yaml. Frameworks, Targets and Inventory are the types of
+// the same fields of a Control's spec (api/v1alpha1).
 type Metadata struct {
 	// ID identifies the policy in reports and Controls, e.g. ISMS-LIB-020.
 	ID string `json:"id"`

@@ -350,21 +350,13 @@ func Controls(lib []policies.Policy, owner string) ([]ismsv1.Control, []ismsv1.P
 				Policy:      ismsv1.PolicySource{Ref: &ismsv1.PolicyReference{Name: p.PolicyName()}},
 			},
 		}
-		// The library mirrors the API's shapes (see policies.Metadata): copy them through JSON.
-		for _, f := range []struct {
-			from, to any
-		}{
-			{p.Metadata.Frameworks, &c.Spec.Frameworks},
-			{p.Metadata.Targets, &c.Spec.Targets},
-			{p.Metadata.Inventory, &c.Spec.Inventory},
-		} {
-			js, err := json.Marshal(f.from)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", p.Dir, err)
-			}
-			if err := json.Unmarshal(js, f.to); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", p.Dir, err)
-			}
+		// Deep copies: the Controls must not share slices with the loaded library.
+		for _, f := range p.Metadata.Frameworks {
+			c.Spec.Frameworks = append(c.Spec.Frameworks, *f.DeepCopy())
+		}
+		c.Spec.Targets = *p.Metadata.Targets.DeepCopy()
+		for _, k := range p.Metadata.Inventory {
+			c.Spec.Inventory = append(c.Spec.Inventory, *k.DeepCopy())
 		}
 		if p.Metadata.Parameters != nil {
 			js, err := json.Marshal(p.Metadata.Parameters)
