@@ -45,7 +45,7 @@ type Subject struct {
 // Evidence is what the latest evaluation says about one (Control, namespace), with what the
 // Finding's owners said about it.
 type Evidence struct {
-	// Failing lists every failing subject, sorted; Next keeps at most MaxFindingSubjects.
+	// Failing lists every failing subject, sorted; Decide keeps at most MaxFindingSubjects.
 	Failing []Subject
 	// ObservedAt is when the failure was last confirmed.
 	ObservedAt   time.Time
@@ -69,20 +69,6 @@ type Decision struct {
 	// TimeToRemediate.
 	Remediated      bool
 	TimeToRemediate time.Duration
-}
-
-// Next returns the Finding status that the evidence calls for, and the transition of its state
-// from prev, under the default Policy. See Decide.
-func Next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.FindingStatus, Transition) {
-	d := Decide(prev, ev, DefaultPolicy(), now)
-	tr := NoTransition
-	if len(d.Transitions) > 0 {
-		switch d.Transitions[0] {
-		case Opened, Reopened, Resolved:
-			tr = d.Transitions[0]
-		}
-	}
-	return d.Status, tr
 }
 
 // Decide returns the Finding status that the evidence calls for under pol, and the transitions

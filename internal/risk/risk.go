@@ -18,11 +18,6 @@ const (
 	MaxRating = 5
 )
 
-// Score is likelihood × impact, each clamped to 1..5, so 1..25.
-func Score(likelihood, impact int32) int32 {
-	return clamp(likelihood) * clamp(impact)
-}
-
 // LevelOf bands a score of the 5×5 matrix:
 //
 //	 1..4  Low       (e.g. 1×4, 2×2)

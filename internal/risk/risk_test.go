@@ -19,11 +19,11 @@ func TestLevelBands(t *testing.T) {
 	seen := map[int32]bool{}
 	for l := int32(1); l <= 5; l++ {
 		for i := int32(1); i <= 5; i++ {
-			s := Score(l, i)
+			s := Rate(l, i).Score
 			seen[s] = true
 			level, ok := want[s]
 			if !ok {
-				t.Fatalf("Score(%d, %d) = %d, not a score of the matrix", l, i, s)
+				t.Fatalf("Rate(%d, %d).Score = %d, not a score of the matrix", l, i, s)
 			}
 			if got := LevelOf(s); got != level {
 				t.Errorf("LevelOf(%d) (%d×%d) = %s, want %s", s, l, i, got, level)
