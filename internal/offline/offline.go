@@ -172,11 +172,17 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 			return Report{}, err
 		}
 	}
+	// One sweep of every Control over the objects, as the operator's sweeper makes it. (The
+	// Upserts above only filled the inventory: events skip controls never swept.)
+	names := make([]string, 0, len(registered))
+	for _, i := range registered {
+		names = append(names, results[i].Name)
+	}
+	if _, err := ev.SweepControls(ctx, names, subjects); err != nil {
+		return Report{}, err
+	}
 	for _, i := range registered {
 		r := &results[i]
-		if err := ev.Sweep(ctx, r.Name, subjects); err != nil {
-			return Report{}, err
-		}
 		sum := ev.Summarize(r.Name)
 		verdict := evaluation.Judge(sum)
 		r.Result, r.Reason, r.Message = verdict.Result, verdict.Reason, verdict.Message
@@ -206,12 +212,8 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 	return Report{Objects: len(subjects), Ignored: ignored, Controls: results}, nil
 }
 
-// Define compiles a Control's policy and parameters into what the evaluator needs, as the
-// operator's Control reconciler does (controllers/control_controller.go, define, and
-// controllers/policy_ref.go): the inline Rego, or that of the Policy its spec.policy.ref names
-// among policies (by name), with spec.parameters validated against the Policy's schema. A
-// *params.Error says why a reference cannot be used (PolicyNotFound, InvalidParameters,
-// InvalidSchema), a *policy.CompileError what is wrong with the Rego.
+// Define resolves a Control's spec.policy.ref among policies (by name) and defines it with
+// evaluation.Define, the function the operator's Control reconciler uses too.
 func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control, policies map[string]*ismsv1.Policy) (evaluation.ControlDefinition, error) {
 	var referenced *ismsv1.Policy
 	if ref := control.Spec.Policy.Ref; ref != nil {
