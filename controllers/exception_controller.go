@@ -141,9 +141,8 @@ func partition(failures []evaluation.SubjectResult, set *exception.Set, counts m
 		return findingSubjects(failures), nil
 	}
 	for _, res := range failures {
-		ref := res.Subject
 		fs := findingSubjects([]evaluation.SubjectResult{res})[0]
-		if name, ok := set.Match(exception.Subject{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Labels: ref.Labels}); ok {
+		if name, ok := exceptedBy(set, res.Subject); ok {
 			fs.Exception = name
 			excepted = append(excepted, fs)
 			if counts != nil {
@@ -154,6 +153,11 @@ func partition(failures []evaluation.SubjectResult, set *exception.Set, counts m
 		failing = append(failing, fs)
 	}
 	return failing, excepted
+}
+
+// exceptedBy names the active exception that exempts a failing subject, if any.
+func exceptedBy(set *exception.Set, ref evaluation.SubjectRef) (string, bool) {
+	return set.Match(exception.Subject{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Labels: ref.Labels})
 }
 
 // exceptedSummary adjusts a control's summary for its exceptions: excepted subjects are not
@@ -170,9 +174,16 @@ func (r *ControlReconciler) exceptedSummary(control string, set *exception.Set, 
 	var stillFailing []string
 	for _, ns := range sum.FailingNamespaces {
 		failures, _ := r.Evaluator.Failures(control, ns)
-		failing, exc := partition(failures, set, counts)
-		excepted += len(exc)
-		if len(failing) > 0 {
+		failing := 0
+		for _, res := range failures { // counts only: this runs on every reconcile
+			if name, ok := exceptedBy(set, res.Subject); ok {
+				counts[name]++
+				excepted++
+			} else {
+				failing++
+			}
+		}
+		if failing > 0 {
 			stillFailing = append(stillFailing, ns)
 		}
 	}
