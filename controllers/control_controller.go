@@ -156,7 +156,10 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 		fmt.Sprintf("Policy %s compiled; watching %d kind(s).", def.Policy.Package, len(kinds)))
 
 	interval := sweepInterval(control)
-	sweeping := r.requestSweepIfDue(control, interval)
+	// One summary for the whole reconcile: Summarize walks every failing and erroring subject.
+	// An event that lands after it queues the control again.
+	sum := r.Evaluator.Summarize(control.Name)
+	sweeping := r.requestSweepIfDue(control, interval, sum.LastSweep)
 	exceptions, nextExpiry, err := r.activeExceptions(ctx, control.Name)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -168,7 +171,7 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 
 	// A control's Finding is open exactly where it has failing subjects that no exception
 	// exempts, once synced.
-	sum, excepted := r.exceptedSummary(control.Name, exceptions, r.Evaluator.Summarize(control.Name))
+	sum, excepted := r.exceptedSummary(control.Name, exceptions, sum)
 	openFindings := len(sum.FailingNamespaces)
 	status.ExceptedSubjects = int32(excepted)
 	r.setResult(control, sum, openFindings)
@@ -205,11 +208,11 @@ func (r *ControlReconciler) define(ctx context.Context, control *ismsv1.Control)
 // its spec changed, when an object its policy reads from the inventory changed, or when its
 // interval has passed. It reports whether a sweep is requested or under way; until it ends,
 // the control's Findings and status follow its previous results and its events.
-func (r *ControlReconciler) requestSweepIfDue(control *ismsv1.Control, interval time.Duration) bool {
+func (r *ControlReconciler) requestSweepIfDue(control *ismsv1.Control, interval time.Duration, lastSweep time.Time) bool {
 	if r.Sweeper.Busy(control.Name) {
 		return true
 	}
-	if !r.Evaluator.NeedsSweep(control.Name) && r.Now().Sub(r.Evaluator.Summarize(control.Name).LastSweep) < interval {
+	if !r.Evaluator.NeedsSweep(control.Name) && r.Now().Sub(lastSweep) < interval {
 		return false
 	}
 	r.Sweeper.Request(control.Name, evaluation.GroupKinds(control.Spec.Targets.Kinds))
