@@ -145,6 +145,9 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 		setNotReady(control, ismsv1.ReasonTargetsUnresolved, err.Error())
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
+	if err := r.Evaluator.LoadInventory(ctx, evaluation.GroupKinds(control.Spec.Inventory), r.Watches.List); err != nil {
+		return ctrl.Result{}, fmt.Errorf("loading the inventory: %w", err)
+	}
 	if synced, waiting := r.Watches.Synced(kinds); !synced {
 		setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionFalse, ismsv1.ReasonWatchPending, "Waiting for watches: "+waiting)
 		if status.Result == "" || status.Result == ismsv1.ResultError {

@@ -55,9 +55,9 @@ evaluated, those of kind Policy the Policies their spec.policy.ref may name; eve
 object is a manifest. --library adds the Policies and Controls of the embedded policy library
 (config/library); a Control or Policy of the same name in the files replaces it.
 
-As in the operator, the policies read data.inventory holding the Namespaces and the objects
-of the kinds the Controls target or list in spec.inventory, and targets.namespaceSelector
-matches the labels of the Namespaces among the manifests. Namespaced objects without a
+As in the operator, the policies read data.inventory holding the objects of the kinds the
+Controls list in spec.inventory, and targets.namespaceSelector matches the labels of the
+Namespaces among the manifests. Namespaced objects without a
 namespace are put in --default-namespace, as kubectl apply does.
 
 The exit code is 1 when a control whose severity is at or above --fail-on fails, or cannot be

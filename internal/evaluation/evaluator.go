@@ -113,6 +113,12 @@ type controlState struct {
 // Evaluator holds the results of every Control. It is safe for concurrent use.
 type Evaluator struct {
 	inventory *policy.Inventory
+	// invMu orders the inventory's writes, so that loading a kind (LoadInventory) and the
+	// events of that kind cannot leave a deleted object behind.
+	invMu sync.Mutex
+	// inventoryKinds are the kinds data.inventory holds: those some control names under
+	// spec.inventory, since its first LoadInventory. Held under invMu.
+	inventoryKinds map[schema.GroupKind]bool
 	// clusterNamespace receives the Findings of cluster-scoped subjects.
 	clusterNamespace string
 	now              func() time.Time
@@ -142,6 +148,7 @@ func NewEvaluator(inv *policy.Inventory, clusterNamespace string, now func() tim
 		now:              now,
 		controls:         map[string]*controlState{},
 		namespaceLabels:  map[string]map[string]string{},
+		inventoryKinds:   map[schema.GroupKind]bool{},
 		workers:          runtime.GOMAXPROCS(0),
 	}
 }
@@ -208,13 +215,44 @@ func (e *Evaluator) ControlsTargeting(gk schema.GroupKind) []string {
 	return out
 }
 
-// Upsert records a new or changed subject: it updates the inventory, re-evaluates the subject
-// for every control that targets its kind, and returns the controls whose results changed or
-// that must be swept because their policy reads this kind from the inventory.
-func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
-	if err := e.inventory.Put(ctx, s.InventoryPath(), s.Value); err != nil {
-		return nil, fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+// LoadInventory makes data.inventory hold the objects of the given kinds, as the controls that
+// name them under spec.inventory need: from now on their events update it, and the objects
+// list returns (a watch's store) are put there now. A kind loaded before is not listed again.
+//
+// data.inventory holds only such kinds: keeping an engine value of every watched object would
+// cost several times what the objects cost in compact form.
+func (e *Evaluator) LoadInventory(ctx context.Context, kinds []schema.GroupKind, list func([]schema.GroupKind) []*Subject) error {
+	e.invMu.Lock()
+	defer e.invMu.Unlock()
+	var load []schema.GroupKind
+	for _, gk := range kinds {
+		if !e.inventoryKinds[gk] {
+			e.inventoryKinds[gk] = true
+			load = append(load, gk)
+		}
 	}
+	if len(load) == 0 {
+		return nil
+	}
+	// Listed under invMu: an event of these kinds waits, and then finds its kind loaded.
+	for _, s := range list(load) {
+		if err := e.inventory.Put(ctx, s.InventoryPath(), s.Materialize()); err != nil {
+			return fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+		}
+	}
+	return nil
+}
+
+// Upsert records a new or changed subject: it updates the inventory if the subject's kind is
+// in it, re-evaluates the subject for every control that targets its kind, and returns the
+// controls whose results changed or that must be swept because their policy reads this kind
+// from the inventory.
+func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
+	value, err := e.putInventory(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	object := &objectValue{s: s, v: value}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var affected []string
@@ -225,7 +263,7 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	for name, cs := range e.controls {
 		if cs.matcher.Targets(s.GroupKind()) && cs.awaitsEvents() && !cs.sweptThis(s) {
 			cs.markTouched(s)
-			if e.evaluate(ctx, cs, s, now) {
+			if e.evaluate(ctx, cs, s, object, now) {
 				affected = append(affected, name)
 			}
 		}
@@ -237,10 +275,39 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	return dedupe(affected), nil
 }
 
+// putInventory stores the subject in data.inventory if its kind is loaded there, and returns
+// the value it stored.
+func (e *Evaluator) putInventory(ctx context.Context, s *Subject) (ast.Value, error) {
+	e.invMu.Lock()
+	defer e.invMu.Unlock()
+	if !e.inventoryKinds[s.GroupKind()] {
+		return nil, nil
+	}
+	v := s.Materialize()
+	if err := e.inventory.Put(ctx, s.InventoryPath(), v); err != nil {
+		return nil, fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+	}
+	return v, nil
+}
+
+// objectValue builds a subject's engine value on first use, once for all the controls an event
+// evaluates.
+type objectValue struct {
+	s *Subject
+	v ast.Value
+}
+
+func (o *objectValue) get() ast.Value {
+	if o.v == nil {
+		o.v = o.s.Materialize()
+	}
+	return o.v
+}
+
 // Delete forgets a subject that no longer exists and returns the controls it affected.
 func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
-	if err := e.inventory.Delete(ctx, s.InventoryPath()); err != nil {
-		return nil, fmt.Errorf("removing %s %s/%s from the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+	if err := e.deleteInventory(ctx, s); err != nil {
+		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -265,6 +332,18 @@ func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
 
 // setNamespaceLabels records a namespace's labels and returns the controls whose scope depends
 // on them, marked for a sweep, when they changed.
+func (e *Evaluator) deleteInventory(ctx context.Context, s *Subject) error {
+	e.invMu.Lock()
+	defer e.invMu.Unlock()
+	if !e.inventoryKinds[s.GroupKind()] {
+		return nil
+	}
+	if err := e.inventory.Delete(ctx, s.InventoryPath()); err != nil {
+		return fmt.Errorf("removing %s %s/%s from the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+	}
+	return nil
+}
+
 func (e *Evaluator) setNamespaceLabels(ns string, l map[string]string) []string {
 	old, seen := e.namespaceLabels[ns]
 	e.namespaceLabels[ns] = l
@@ -405,11 +484,14 @@ func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, nam
 					if IsNamespace(s.GroupKind()) {
 						labels = s.Labels
 					}
+					// Built once for all the controls, and garbage when the next object is
+					// evaluated: a sweep holds one engine value per goroutine, not per object.
+					object := objectValue{s: s}
 					for _, job := range jobs {
 						if !job.matcher.Matches(s, labels) {
 							continue
 						}
-						res, err := job.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: job.def.Parameters})
+						res, err := job.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: job.def.Parameters})
 						job.verdicts[i] = verdict{matched: true, res: res, err: err}
 					}
 					atomic.StoreUint64(&s.sweptIn, batch)
@@ -485,12 +567,12 @@ func (cs *controlState) markTouched(s *Subject) {
 
 // evaluate re-evaluates one subject for one control and reports whether the result changed.
 // Callers hold e.mu.
-func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, now time.Time) bool {
+func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, object *objectValue, now time.Time) bool {
 	ref := refOf(s)
 	if !cs.matcher.Matches(s, e.labelsOfScope(s)) {
 		return e.forget(cs, ref)
 	}
-	res, err := cs.def.Policy.Evaluate(ctx, policy.Input{Object: s.Value, Parameters: cs.def.Parameters})
+	res, err := cs.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: cs.def.Parameters})
 	return e.record(cs, ref, res, err, now)
 }
 

@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -115,8 +116,23 @@ func (h *harness) setControl(def ControlDefinition) bool {
 	if err != nil {
 		h.t.Fatalf("SetControl(%s): %v", def.Name, err)
 	}
+	// As the control reconciler does: the kinds it reads are loaded into data.inventory.
+	if err := h.ev.LoadInventory(h.ctx, GroupKinds(def.Inventory), h.list); err != nil {
+		h.t.Fatalf("LoadInventory(%s): %v", def.Name, err)
+	}
 	h.defs[def.Name] = def
 	return needsSweep
+}
+
+// list is what a watch's store holds of the given kinds.
+func (h *harness) list(gks []schema.GroupKind) []*Subject {
+	var out []*Subject
+	for _, s := range h.subjects {
+		if slices.Contains(gks, s.GroupKind()) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (h *harness) upsert(s *Subject) []string {
@@ -1118,5 +1134,59 @@ func TestEventForAnObjectTheSweepEvaluatedIsSkipped(t *testing.T) {
 	}
 	if got := h.failures("privileged", "a"); len(got) != 1 {
 		t.Errorf("failures %v, want web", got)
+	}
+}
+
+// A kind enters data.inventory when a control first names it under spec.inventory: what the
+// watch already holds is loaded then, and events keep it current afterwards. Kinds no control
+// reads are not kept there.
+func TestInventoryHoldsTheKindsControlsRead(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	// Objects the watches held before any control read them.
+	for _, s := range []*Subject{
+		namespace(t, "ns-a", nil), namespace(t, "ns-b", nil), namespace(t, "ns-c", nil),
+		networkPolicy(t, "ns-b", "default-deny"),
+	} {
+		h.upsert(s)
+	}
+	// What a policy sees.
+	inInventory := func(path ...string) bool {
+		t.Helper()
+		quoted, _ := json.Marshal(path)
+		probe := h.compile("package probe\n\nviolation contains {\"msg\": \"present\"} if object.get(data.inventory, " + string(quoted) + ", null) != null\n")
+		res, err := probe.Evaluate(h.ctx, policy.Input{Object: ast.NewObject()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.Violations) > 0
+	}
+	if inInventory("namespace", "ns-b", "networking.k8s.io/v1", "NetworkPolicy", "default-deny") {
+		t.Fatal("a NetworkPolicy is in data.inventory before any control reads NetworkPolicies")
+	}
+
+	def := ControlDefinition{
+		Name: "netpol", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("", "Namespace")},
+		Inventory: []ismsv1.KindSelector{{APIGroups: []string{"networking.k8s.io"}, Kinds: []string{"NetworkPolicy"}}},
+		Policy:    h.compile(netpolPolicy),
+	}
+	h.setControl(def)
+	h.sweep(def.Name)
+	if got, want := h.failures(def.Name, clusterNS), []string{
+		"Namespace ns-a: namespace has no NetworkPolicy", "Namespace ns-c: namespace has no NetworkPolicy",
+	}; !slices.Equal(got, want) {
+		t.Errorf("failures = %q, want %q (the NetworkPolicy listed before the control was not loaded)", got, want)
+	}
+	if inInventory("cluster", "v1", "Namespace", "ns-a") {
+		t.Error("a Namespace is in data.inventory, though no control reads Namespaces from it")
+	}
+
+	// Afterwards, events keep the kind current.
+	h.upsert(networkPolicy(t, "ns-c", "default-deny"))
+	h.delete(networkPolicy(t, "ns-b", "default-deny"))
+	h.sweep(def.Name)
+	if got, want := h.failures(def.Name, clusterNS), []string{
+		"Namespace ns-a: namespace has no NetworkPolicy", "Namespace ns-b: namespace has no NetworkPolicy",
+	}; !slices.Equal(got, want) {
+		t.Errorf("after events: failures = %q, want %q", got, want)
 	}
 }

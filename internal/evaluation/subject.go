@@ -16,14 +16,18 @@ import (
 )
 
 // Subject is the one form in which a watched object is kept: the metadata needed to match it
-// against targets, and its value in the policy engine's form, which serves both as
-// input.review.object and as its data.inventory entry.
+// against targets, and the object itself in compact form (policy.Compact), from which the
+// policy engine's value is built when the object is evaluated or put in data.inventory.
 //
 // The embedded ObjectMeta carries only name, namespace, uid, labels and resourceVersion, so
 // that client-go's stores can key it.
 type Subject struct {
 	metav1.ObjectMeta
-	GVK   schema.GroupVersionKind
+	GVK schema.GroupVersionKind
+	// Compact is the object as the watches keep it.
+	Compact *policy.Compact
+	// Value, when set, is the object's engine value, used as it is instead of building one
+	// from Compact (for objects built in tests and benchmarks).
 	Value ast.Value
 
 	// sweptIn is the sweep batch that last evaluated this very object (this instance: an
@@ -31,6 +35,15 @@ type Subject struct {
 	// event handler after it is in the store a sweep lists, so the initial list of a watch can
 	// reach the handler after a sweep has already evaluated it: this lets the handler skip it.
 	sweptIn uint64
+}
+
+// Materialize returns the subject's value in the policy engine's form: Value if set, else a
+// new value built from Compact, which the caller may keep or drop (nothing may modify it).
+func (s *Subject) Materialize() ast.Value {
+	if s.Value != nil {
+		return s.Value
+	}
+	return s.Compact.Value()
 }
 
 // GroupKind of the subject.
@@ -56,10 +69,10 @@ func (s *Subject) Key() types.UID { return refOf(s).key() }
 // here, so that nothing mistakes it for an API type.
 func (s *Subject) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
-// DeepCopyObject implements runtime.Object. The value is shared: it is never mutated.
+// DeepCopyObject implements runtime.Object. The object is shared: it is never mutated.
 // A copy is a new instance, which no sweep has evaluated yet.
 func (s *Subject) DeepCopyObject() runtime.Object {
-	c := &Subject{GVK: s.GVK, Value: s.Value}
+	c := &Subject{GVK: s.GVK, Compact: s.Compact, Value: s.Value}
 	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
 	return c
 }

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/policy"
 	"github.com/isms-operator/isms-operator/internal/subject"
 	"github.com/isms-operator/isms-operator/policies"
@@ -225,8 +226,9 @@ func runRegoTests(ctx context.Context, p *policies.Policy) ([]TestResult, error)
 }
 
 // runExample evaluates one example as the operator does: the objects converted as its watches
-// convert them (internal/subject), the subject and the other documents stored in the engine's
-// inventory, the parameters of policy.yaml as input.parameters.
+// convert them (internal/subject), the documents of the kinds the policy declares under
+// inventory stored in the engine's inventory, the parameters of policy.yaml as
+// input.parameters.
 func runExample(ctx context.Context, p *policies.Policy, ex policies.Example) ExampleResult {
 	res := ExampleResult{Path: ex.Path, Allowed: ex.Allowed}
 	fail := func(format string, args ...any) ExampleResult {
@@ -243,6 +245,7 @@ func runExample(ctx context.Context, p *policies.Policy, ex policies.Example) Ex
 		return fail("%s: %v", p.Rego.Path, err)
 	}
 	conv := policy.NewConverter()
+	declared := evaluation.GroupKinds(p.Metadata.Inventory)
 	var subjectValue ast.Value
 	for i, doc := range append([]map[string]any{ex.Subject}, ex.Inventory...) {
 		u := (&unstructured.Unstructured{Object: doc}).DeepCopy()
@@ -250,12 +253,21 @@ func runExample(ctx context.Context, p *policies.Policy, ex policies.Example) Ex
 		if err != nil {
 			return fail("document %d: %v", i+1, err)
 		}
-		// The operator keeps every watched object in the inventory, the subject included.
-		if err := inv.Put(ctx, s.InventoryPath(), s.Value); err != nil {
-			return fail("document %d: %v", i+1, err)
-		}
+		value := s.Materialize()
 		if i == 0 {
-			subjectValue = s.Value
+			subjectValue = value
+		}
+		// The operator keeps the kinds a policy declares under inventory in data.inventory, and
+		// only those: an example that needs another kind there would pass here and fail in a
+		// cluster.
+		if !slices.Contains(declared, s.GroupKind()) {
+			if i == 0 {
+				continue
+			}
+			return fail("document %d: %s is not a kind the policy declares under inventory", i+1, s.GroupKind())
+		}
+		if err := inv.Put(ctx, s.InventoryPath(), value); err != nil {
+			return fail("document %d: %v", i+1, err)
 		}
 	}
 	var params ast.Value

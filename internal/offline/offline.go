@@ -5,15 +5,17 @@
 // judged by evaluation.Judge. A Control therefore gets the verdict the operator would give it
 // on a cluster holding the same objects.
 //
-// As in the operator, data.inventory holds the Namespaces and the objects of every kind a
-// Control targets or lists in spec.inventory (the kinds the operator watches); other objects
-// are ignored. The labels of Namespaces among the objects scope targets.namespaceSelector.
+// As in the operator, objects of the kinds no Control targets or lists in spec.inventory are
+// ignored (the operator does not watch them), data.inventory holds the objects of the kinds the
+// Controls list in spec.inventory, and the labels of Namespaces among the objects scope
+// targets.namespaceSelector.
 package offline
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -133,6 +135,7 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 	results := make([]ControlResult, len(controls))
 	// The operator watches Namespaces and the kinds of every Control it could register.
 	watched := map[schema.GroupKind]bool{evaluation.NamespaceGroupKind: true}
+	var inventoryKinds []schema.GroupKind
 	var registered []int
 	for i := range controls {
 		c := &controls[i]
@@ -160,6 +163,7 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 		for _, gk := range append(evaluation.GroupKinds(c.Spec.Targets.Kinds), evaluation.GroupKinds(c.Spec.Inventory)...) {
 			watched[gk] = true
 		}
+		inventoryKinds = append(inventoryKinds, evaluation.GroupKinds(c.Spec.Inventory)...)
 		registered = append(registered, i)
 	}
 
@@ -172,8 +176,20 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 			return Report{}, err
 		}
 	}
-	// One sweep of every Control over the objects, as the operator's sweeper makes it. (The
-	// Upserts above only filled the inventory: events skip controls never swept.)
+	// The Upserts above only recorded the Namespaces' labels: events skip controls never swept.
+	ofKinds := func(gks []schema.GroupKind) []*evaluation.Subject {
+		var out []*evaluation.Subject
+		for _, s := range subjects {
+			if slices.Contains(gks, s.GroupKind()) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if err := ev.LoadInventory(ctx, inventoryKinds, ofKinds); err != nil {
+		return Report{}, err
+	}
+	// One sweep of every Control over the objects, as the operator's sweeper makes it.
 	names := make([]string, 0, len(registered))
 	for _, i := range registered {
 		names = append(names, results[i].Name)

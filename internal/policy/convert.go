@@ -32,6 +32,8 @@ type Converter struct {
 	kv     [][2]*ast.Term
 	arr    []*ast.Term
 	maxStr int
+	// seenOnce remembers the hashes of subtrees Compact has seen once (see seenBefore).
+	seenOnce []uint64
 }
 
 // maxInternedString: longer strings (messages, certificates, scripts) are rarely shared.
@@ -154,10 +156,7 @@ func (c *Converter) intern(s string) *ast.Term {
 // pointers: the table is keyed by a hash of those pointers and checked by pointer, never by a
 // deep comparison. The hash ignores order, as maps are iterated in any order.
 func (c *Converter) object(items [][2]*ast.Term) *ast.Term {
-	h := mix(uint64(len(items)) + 0x9e3779b97f4a7c15)
-	for _, kv := range items {
-		h += mix(mix(ptr(kv[0])) ^ ptr(kv[1]))
-	}
+	h := objectHash(items)
 	if t := c.lookup(h); t != nil && sameObject(t, items) {
 		return t
 	}
@@ -167,17 +166,29 @@ func (c *Converter) object(items [][2]*ast.Term) *ast.Term {
 }
 
 func (c *Converter) array(elems []*ast.Term) *ast.Term {
-	h := mix(uint64(len(elems)) + 0x7f4a7c159e3779b9)
-	for _, e := range elems {
-		h = mix(h ^ ptr(e))
-	}
-	h ^= 0xa5a5a5a5a5a5a5a5 // arrays and objects never meet
+	h := arrayHash(elems)
 	if t := c.lookup(h); t != nil && sameArray(t, elems) {
 		return t
 	}
 	t := ast.NewTerm(ast.NewArray(append([]*ast.Term(nil), elems...)...))
 	c.store(h, t)
 	return t
+}
+
+func objectHash(items [][2]*ast.Term) uint64 {
+	h := mix(uint64(len(items)) + 0x9e3779b97f4a7c15)
+	for _, kv := range items {
+		h += mix(mix(ptr(kv[0])) ^ ptr(kv[1]))
+	}
+	return h
+}
+
+func arrayHash(elems []*ast.Term) uint64 {
+	h := mix(uint64(len(elems)) + 0x7f4a7c159e3779b9)
+	for _, e := range elems {
+		h = mix(h ^ ptr(e))
+	}
+	return h ^ 0xa5a5a5a5a5a5a5a5 // arrays and objects never meet
 }
 
 func (c *Converter) lookup(h uint64) *ast.Term {

@@ -17,9 +17,13 @@ type Inventory struct {
 	store storage.Store
 }
 
-// NewInventory returns an empty inventory.
+// NewInventory returns an empty inventory: data.inventory.cluster and
+// data.inventory.namespace exist and are empty. A policy that looks up what is missing, such as
+// object.get(data.inventory, ["namespace", ns, "v1", "LimitRange"], {}), must find an empty
+// object there and not an undefined document, which would silently pass every subject.
 func NewInventory() *Inventory {
-	return &Inventory{store: inmem.NewWithOpts(
+	empty := map[string]any{"inventory": map[string]any{"cluster": map[string]any{}, "namespace": map[string]any{}}}
+	return &Inventory{store: inmem.NewFromObjectWithOpts(empty,
 		// Values are ast.Values we built and never mutate afterwards: skip the JSON round trip
 		// and keep them in the form the evaluator reads.
 		inmem.OptRoundTripOnWrite(false),

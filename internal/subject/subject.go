@@ -18,9 +18,9 @@ import (
 // LastAppliedAnnotation is the annotation kubectl apply writes, stripped before conversion.
 const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
-// FromUnstructured converts an object into a Subject: one converted value per object, shared
-// by every control and by data.inventory, and sharing what it has in common with other objects
-// (see policy.Converter).
+// FromUnstructured converts an object into a Subject: one compact form per object, from which
+// every control's evaluation and data.inventory build the engine's value, and which shares
+// what it has in common with other objects (see policy.Compact).
 //
 // It modifies u: managedFields and the last-applied annotation are removed, and a Secret's
 // values are blanked (RedactSecret).
@@ -35,7 +35,7 @@ func FromUnstructured(gvk schema.GroupVersionKind, u *unstructured.Unstructured,
 	if gvk.Group == "" && gvk.Kind == "Secret" {
 		RedactSecret(obj)
 	}
-	value, err := conv.Convert(obj)
+	compact, err := conv.Compact(obj)
 	if err != nil {
 		return nil, fmt.Errorf("converting %s %s/%s: %w", gvk.Kind, u.GetNamespace(), u.GetName(), err)
 	}
@@ -47,8 +47,8 @@ func FromUnstructured(gvk schema.GroupVersionKind, u *unstructured.Unstructured,
 			ResourceVersion: u.GetResourceVersion(),
 			Labels:          u.GetLabels(),
 		},
-		GVK:   gvk,
-		Value: value,
+		GVK:     gvk,
+		Compact: compact,
 	}, nil
 }
 
