@@ -24,6 +24,9 @@ import (
 type Compact struct {
 	ops   []byte
 	terms []*ast.Term
+	// nodes and entries count the spine's objects and arrays, and its objects' entries, so
+	// that Value allocates their terms, and a scratch list for the entries, once.
+	nodes, entries int
 }
 
 // The operations of a Compact's spine, in pre-order. Each value slot is either opTerm, the
@@ -53,6 +56,19 @@ func (c *Converter) Compact(obj map[string]any) (*Compact, error) {
 	}
 	out.ops = append([]byte(nil), out.ops...)
 	out.terms = append([]*ast.Term(nil), out.terms...)
+	for i := 0; i < len(out.ops); {
+		op := out.ops[i]
+		i++
+		if op == opTerm {
+			continue
+		}
+		n, w := binary.Uvarint(out.ops[i:])
+		i += w
+		out.nodes++
+		if op == opObject {
+			out.entries += int(n)
+		}
+	}
 	return out, nil
 }
 
@@ -165,7 +181,7 @@ func (d *Compact) Value() ast.Value {
 	if d == nil {
 		return nil
 	}
-	r := spineReader{d: d}
+	r := spineReader{d: d, block: make([]ast.Term, d.nodes), kv: make([][2]*ast.Term, 0, d.entries)}
 	return r.value().Value
 }
 
@@ -177,6 +193,10 @@ func (d *Compact) Size() int {
 type spineReader struct {
 	d     *Compact
 	op, t int
+	// block holds the terms of the spine's objects and arrays, allocated at once.
+	block []ast.Term
+	// kv is scratch for objects' entries: ast.NewObject copies them.
+	kv [][2]*ast.Term
 }
 
 func (r *spineReader) value() *ast.Term {
@@ -189,23 +209,35 @@ func (r *spineReader) value() *ast.Term {
 		return t
 	case opObject:
 		n := r.count()
-		items := make([][2]*ast.Term, n)
-		for i := range items {
+		mark := len(r.kv)
+		for range n {
 			k := r.d.terms[r.t]
 			r.t++
-			items[i] = [2]*ast.Term{k, r.value()}
+			v := r.value() // nested objects use r.kv beyond mark, and give it back
+			r.kv = append(r.kv, [2]*ast.Term{k, v})
 		}
-		return ast.NewTerm(ast.NewObject(items...))
+		t := r.node()
+		t.Value = ast.NewObject(r.kv[mark:]...)
+		r.kv = r.kv[:mark]
+		return t
 	case opArray:
 		n := r.count()
-		elems := make([]*ast.Term, n)
+		elems := make([]*ast.Term, n) // kept by the array
 		for i := range elems {
 			elems[i] = r.value()
 		}
-		return ast.NewTerm(ast.NewArray(elems...))
+		t := r.node()
+		t.Value = ast.NewArray(elems...)
+		return t
 	default:
 		panic(fmt.Sprintf("policy: corrupt compact value: operation %d at %d", op, r.op-1))
 	}
+}
+
+func (r *spineReader) node() *ast.Term {
+	t := &r.block[0]
+	r.block = r.block[1:]
+	return t
 }
 
 func (r *spineReader) count() int {

@@ -89,6 +89,7 @@ type sweepResult struct {
 
 type memory struct {
 	BaselineHeapBytes    uint64  `json:"baselineHeapBytes"`
+	BaselineRSSBytes     uint64  `json:"baselineRSSBytes"`
 	LoadedHeapBytes      uint64  `json:"loadedHeapBytes"`
 	SteadyHeapBytes      uint64  `json:"steadyHeapBytes"`
 	PeakRSSBytes         uint64  `json:"peakRSSBytes"`
@@ -158,6 +159,10 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	if res.Memory.BaselineHeapBytes, err = mgr.heapAfterGC(); err != nil {
 		return nil, err
 	}
+	// What the binary and runtime cost before any object is cached.
+	if res.Memory.BaselineRSSBytes, _, err = mgr.rss(); err != nil {
+		return nil, err
+	}
 
 	progress(fmt.Sprintf("creating %d controls and waiting for their first evaluation", len(controls)))
 	var initialProfile chan error
@@ -224,6 +229,9 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	}
 
 	if res.Memory.SteadyHeapBytes, err = mgr.heapAfterGC(); err != nil {
+		return nil, err
+	}
+	if err := mgr.saveMemStats(filepath.Join(cfg.WorkDir, "memstats.txt")); err != nil {
 		return nil, err
 	}
 	if res.Memory.SteadyRSSBytes, res.Memory.PeakRSSBytes, err = mgr.rss(); err != nil {

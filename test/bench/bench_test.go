@@ -52,6 +52,7 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"drift percentiles":            res.Drift.P50ms > 0 && res.Drift.P99ms >= res.Drift.P50ms,
 		"churn":                        res.Drift.ChurnWrites > 0,
 		"peak RSS":                     res.Memory.PeakRSSBytes > 0 && res.Memory.PeakRSSBytes >= res.Memory.SteadyRSSBytes,
+		"baseline RSS":                 res.Memory.BaselineRSSBytes > 0 && res.Memory.BaselineRSSBytes <= res.Memory.PeakRSSBytes,
 		"heap":                         res.Memory.BaselineHeapBytes > 0 && res.Memory.LoadedHeapBytes > res.Memory.BaselineHeapBytes,
 		"bytes per cached object":      res.Memory.BytesPerCachedObject > 0,
 		"findings":                     res.Findings.Count > 0 && res.Findings.LargestBytes > 0 && res.Findings.TotalBytes >= res.Findings.LargestBytes,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -143,6 +144,24 @@ func (m *managerProcess) heapAfterGC() (uint64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no HeapAlloc in the heap profile")
+}
+
+// saveMemStats writes the manager's runtime.MemStats (the end of a debug heap profile): where
+// its resident memory goes beyond the live heap.
+func (m *managerProcess) saveMemStats(path string) error {
+	resp, err := http.Get("http://" + m.pprofAddr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if i := bytes.Index(body, []byte("# runtime.MemStats")); i >= 0 {
+		body = body[i:]
+	}
+	return os.WriteFile(path, body, 0o644)
 }
 
 // cpuProfile writes a CPU profile of the manager over the next seconds.

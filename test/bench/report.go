@@ -21,7 +21,7 @@ func printTable(w io.Writer, r *Results) {
 	row("sweep / raw limit", fmt.Sprintf("%.2f", r.SweepToRaw))
 	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
 		r.Drift.P50ms, r.Drift.P95ms, r.Drift.P99ms, r.Drift.MaxMs, r.Drift.Flips, r.Drift.TimedOut, r.Drift.ChurnPerSec))
-	row("manager RSS", fmt.Sprintf("peak %s, steady %s", mib(r.Memory.PeakRSSBytes), mib(r.Memory.SteadyRSSBytes)))
+	row("manager RSS", fmt.Sprintf("peak %s, steady %s, before any Control %s", mib(r.Memory.PeakRSSBytes), mib(r.Memory.SteadyRSSBytes), mib(r.Memory.BaselineRSSBytes)))
 	row("manager Go heap (after GC)", fmt.Sprintf("baseline %s, loaded %s, steady %s", mib(r.Memory.BaselineHeapBytes), mib(r.Memory.LoadedHeapBytes), mib(r.Memory.SteadyHeapBytes)))
 	row("bytes per cached object", fmt.Sprintf("%.0f (%d objects)", r.Memory.BytesPerCachedObject, r.Memory.CachedObjects))
 	row("Findings in etcd", fmt.Sprintf("%d (%d open, %d failing control/namespace pairs), %d bytes, largest %d bytes (%s)",
