@@ -53,6 +53,8 @@ type ControlReconciler struct {
 
 	// wakes holds when each Finding next falls due or expires.
 	wakes *wakeTimes
+	// versions tells when the cache has not caught up with the operator's own Finding writes.
+	versions *findingVersions
 
 	// enqueue carries controls whose results changed between reconciles (object events).
 	enqueue chan event.GenericEvent

@@ -93,11 +93,26 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
 	var current *ismsv1.Finding
 	var existing ismsv1.Finding
-	switch err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); {
+	key := client.ObjectKey{Namespace: ns, Name: control.Name}
+	switch err := reader.Get(ctx, key, &existing); {
 	case err == nil:
 		current = &existing
 	case !apierrors.IsNotFound(err):
 		return time.Time{}, fmt.Errorf("reading finding: %w", err)
+	}
+	if current != nil && reader == client.Reader(r.Client) && !r.versions.current(current) {
+		// The cache has not seen our last write to this Finding yet (or someone else wrote
+		// since). Deciding from it could skip a write that undoes that one, say for a subject
+		// that failed and passed again within milliseconds, and leave the Finding wrong until
+		// the next sweep: the API server has the truth.
+		reader = r.APIReader
+		current = nil
+		switch err := reader.Get(ctx, key, &existing); {
+		case err == nil:
+			current = &existing
+		case !apierrors.IsNotFound(err):
+			return time.Time{}, fmt.Errorf("reading finding: %w", err)
+		}
 	}
 	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
 	failing, excepted := partition(failures, exceptions, nil)
@@ -123,10 +138,12 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 		err := r.Create(ctx, f)
 		switch {
 		case err == nil:
+			r.versions.wrote(f)
 			f.Status = d.Status
 			if err := r.Status().Update(ctx, f); err != nil {
 				return time.Time{}, fmt.Errorf("recording finding status: %w", err)
 			}
+			r.versions.wrote(f)
 			r.recordDecision(f, d)
 			return r.Workflow.WakeAt(f.Status), nil
 		case apierrors.IsAlreadyExists(err):
@@ -142,12 +159,16 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 	}
 
 	f := current
+	if reader != client.Reader(r.Client) {
+		r.versions.wrote(f) // the latest there is: once the cache holds it, the cache will do
+	}
 	if len(evidence.Failing) == 0 && r.Workflow.Expired(f.Status, now) {
 		// Resolved for longer than the retention: deleted, so that etcd holds the open
 		// Findings and the recent past only.
 		if err := r.Delete(ctx, f, client.Preconditions{UID: &f.UID}); err != nil && !apierrors.IsNotFound(err) {
 			return time.Time{}, fmt.Errorf("deleting expired finding: %w", err)
 		}
+		r.versions.forget(ns, control.Name)
 		r.Metrics.ForgetFinding(control.Name, ns)
 		return time.Time{}, nil
 	}
@@ -162,6 +183,7 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 		if err := r.Update(ctx, f); err != nil {
 			return time.Time{}, fmt.Errorf("updating finding: %w", err)
 		}
+		r.versions.wrote(f)
 	}
 	evidence.Acknowledgement = f.Spec.Acknowledgement
 	d := finding.Decide(f.Status, evidence, r.Workflow, now)
@@ -173,6 +195,7 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 	if err := r.Status().Update(ctx, f); err != nil {
 		return time.Time{}, fmt.Errorf("updating finding status: %w", err)
 	}
+	r.versions.wrote(f)
 	r.recordDecision(f, d)
 	return r.Workflow.WakeAt(f.Status), nil
 }
@@ -309,4 +332,37 @@ func (w *wakeTimes) forget(control string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.at, control)
+}
+
+// findingVersions remembers the resourceVersion of each Finding as the operator last wrote (or
+// read from the API server) it, so that a sync can tell when the informer cache is behind.
+// resourceVersions are compared for equality only, never ordered.
+type findingVersions struct {
+	mu sync.Mutex
+	rv map[client.ObjectKey]string
+}
+
+func newFindingVersions() *findingVersions {
+	return &findingVersions{rv: map[client.ObjectKey]string{}}
+}
+
+func (v *findingVersions) wrote(f *ismsv1.Finding) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.rv[client.ObjectKeyFromObject(f)] = f.ResourceVersion
+}
+
+func (v *findingVersions) forget(ns, name string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.rv, client.ObjectKey{Namespace: ns, Name: name})
+}
+
+// current reports whether f is the version the operator last wrote or read from the API
+// server, or a Finding it has not written since it started.
+func (v *findingVersions) current(f *ismsv1.Finding) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	want, ok := v.rv[client.ObjectKeyFromObject(f)]
+	return !ok || want == f.ResourceVersion
 }

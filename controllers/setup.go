@@ -67,6 +67,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Now:        time.Now,
 		Workflow:   opts.Findings,
 		wakes:      newWakeTimes(),
+		versions:   newFindingVersions(),
 		exceptions: newExceptionMatches(),
 		enqueue:    make(chan event.GenericEvent, 4096),
 	}
