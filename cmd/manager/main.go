@@ -4,6 +4,7 @@ package main
 import (
 	"flag"
 	"os"
+	"runtime/debug"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -55,6 +56,7 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	setGCPercent()
 
 	mgrOpts := ManagerOptions(metricsAddr, secureMetrics, probeAddr, leaderElect)
 	mgrOpts.PprofBindAddress = pprofAddr
@@ -126,6 +128,21 @@ func (v durationValue) Set(s string) error {
 	}
 	v.periods[v.severity] = d
 	return nil
+}
+
+// defaultGCPercent is the manager's GOGC unless the environment sets one. Most of its heap is
+// the long-lived cache of watched objects, so Go's default (100: collect when the heap has
+// doubled since the last collection) would let garbage grow to the size of the whole cache,
+// and the resident set with it. At 50, garbage stays at half the cache: measured at 10k
+// Deployments (make bench), peak RSS went from 219-223 MiB to 171-177 MiB. The price is twice
+// the collections: during a sweep of 4 controls the collector took about a third of the
+// manager's CPU in the profile. GOGC=100 in the environment trades the memory back.
+const defaultGCPercent = 50
+
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }
 
 func envOr(key, fallback string) string {
