@@ -232,6 +232,31 @@ violation contains "never" if {
 	}
 }
 
+// The caller's context ending (a manager shutting down) halts an evaluation long before its
+// deadline, and is not reported as a deadline.
+func TestEndedContextHaltsEvaluation(t *testing.T) {
+	const runaway = `package p
+violation contains "never" if {
+	some i in numbers.range(1, 100000)
+	some j in numbers.range(1, 100000)
+	i == j + 100000
+}`
+	p, err := NewEngine(NewInventory(), Options{Timeout: time.Minute}).Compile(context.Background(), runaway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err = p.Evaluate(ctx, Input{Object: mustValue(t, `{}`)})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrDeadline) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("evaluation stopped %s after it started, long after its context ended", took)
+	}
+}
+
 func TestOutputIsBounded(t *testing.T) {
 	const many = `package p
 violation contains {"msg": sprintf("%03d %s", [i, concat("", [x | some _ in numbers.range(1, 400); x := "x"])])} if {
