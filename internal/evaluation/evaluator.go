@@ -604,13 +604,23 @@ func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Re
 		return e.removeFailing(cs, ns, key) || wasErrored || !wasMatched
 	}
 	prev := cs.failing[ns][key]
-	e.addFailing(cs, ns, key, &SubjectResult{Subject: ref, Violations: res.Violations})
+	e.addFailing(cs, ns, key, &SubjectResult{Subject: ref, Violations: withoutDetails(res.Violations)})
 	cs.observed[ns] = now
 	// A subject that fails again in the same way changes nothing a Finding shows but its
 	// lastSeen. That moves with the Finding's next write, and at every sweep: reporting it
 	// here would make every update of a failing object a Finding write for every control that
 	// targets it (at 50 controls, tens of writes a second under ordinary churn).
 	return prev == nil || !sameMessages(prev.Violations, res.Violations) || wasErrored || !wasMatched
+}
+
+// withoutDetails drops the violations' details, which Findings do not show, before they are
+// kept for as long as the subject fails: a decoded details object is a Go map of a few hundred
+// bytes, kept for every failing (control, subject) pair.
+func withoutDetails(vs []policy.Violation) []policy.Violation {
+	for i := range vs {
+		vs[i].Details = nil
+	}
+	return vs
 }
 
 func sameMessages(a, b []policy.Violation) bool {
