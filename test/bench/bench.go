@@ -38,8 +38,9 @@ type Config struct {
 	Controls       int     `json:"controls"`
 	Flips          int     `json:"flips"`
 	ChurnPerSecond float64 `json:"churnPerSecond"`
-	// Profile captures the manager's CPU profile during the first evaluation (initial.cpu.pprof)
-	// and the re-sweep (sweep.cpu.pprof).
+	// Profile captures the manager's CPU profiles during the first evaluation
+	// (initial.cpu.pprof) and the re-sweep (sweep.cpu.pprof), and its heap after the first
+	// evaluation (loaded.heap.pprof).
 	Profile       bool   `json:"-"`
 	ManagerBinary string `json:"-"`
 	RepoRoot      string `json:"-"`
@@ -190,6 +191,13 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	if res.Memory.LoadedHeapBytes, err = mgr.heapAfterGC(); err != nil {
 		return nil, err
 	}
+	if cfg.Profile {
+		path := filepath.Join(cfg.WorkDir, "loaded.heap.pprof")
+		if err := mgr.saveProfile("heap", path); err != nil {
+			return nil, fmt.Errorf("saving the heap profile: %w", err)
+		}
+		progress("heap profile after the first evaluation: " + path)
+	}
 	res.Memory.CachedObjects = cfg.Objects + (cfg.Namespaces+1)/2 // Deployments and NetworkPolicies
 	res.Memory.BytesPerCachedObject = float64(int64(res.Memory.LoadedHeapBytes)-int64(res.Memory.BaselineHeapBytes)) / float64(res.Memory.CachedObjects)
 
@@ -197,7 +205,9 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	var profiled chan error
 	if cfg.Profile {
 		profiled = make(chan error, 1)
-		go func() { profiled <- mgr.cpuProfile(filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"), 5) }()
+		// Long enough to cover most of the sweep: about half a second per control.
+		seconds := max(5, min(30, len(controls)/2))
+		go func() { profiled <- mgr.cpuProfile(filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"), seconds) }()
 		time.Sleep(200 * time.Millisecond)
 	}
 	if res.Sweep, err = measureSweep(ctx, c, mgr, controls); err != nil {
