@@ -213,7 +213,9 @@ type FindingStatus struct {
 	// +optional
 	FirstSeen *metav1.Time `json:"firstSeen,omitempty"`
 
-	// lastSeen is when the failure was last observed.
+	// lastSeen is when the failure was last observed. While nothing else in the Finding
+	// changes, it is refreshed at most once an hour; the Control's status says when its
+	// evidence was last evaluated.
 	// +optional
 	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
 

@@ -198,7 +198,12 @@ func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) D
 }
 
 // LastSeenResolution is how stale a Finding's lastSeen may be while nothing else in it changes.
-const LastSeenResolution = time.Minute
+// An hour, longer than the default sweep interval (10m): otherwise every sweep rewrites every
+// open Finding only to move lastSeen, which at a thousand open Findings is a thousand etcd
+// writes per interval, and in a sweep of 50 controls took as much CPU (in kube-apiserver and
+// etcd) as a third of the evaluations. When the evidence was last checked is the Control's
+// status.lastSweep.
+const LastSeenResolution = time.Hour
 
 // boundedSubjects lists the first subjects, at most MaxFindingSubjects of them and as many as
 // fit in MaxFindingSubjectsBytes, so that a Finding stays small in etcd. The first subject is
