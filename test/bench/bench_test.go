@@ -52,6 +52,7 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"drift percentiles":            res.Drift.P50ms > 0 && res.Drift.P99ms >= res.Drift.P50ms,
 		"churn":                        res.Drift.ChurnWrites > 0,
 		"peak RSS":                     res.Memory.PeakRSSBytes > 0 && res.Memory.PeakRSSBytes >= res.Memory.SteadyRSSBytes,
+		"CPU during the sweep":         res.Sweep.CPUSeconds["manager"] > 0 && len(res.Sweep.CPUSeconds) == 4,
 		"baseline RSS":                 res.Memory.BaselineRSSBytes > 0 && res.Memory.BaselineRSSBytes <= res.Memory.PeakRSSBytes,
 		"heap":                         res.Memory.BaselineHeapBytes > 0 && res.Memory.LoadedHeapBytes > res.Memory.BaselineHeapBytes,
 		"bytes per cached object":      res.Memory.BytesPerCachedObject > 0,

@@ -217,3 +217,75 @@ func (m *managerProcess) rss() (now, peak uint64, err error) {
 	}
 	return now, peak, nil
 }
+
+// processCPU returns the CPU seconds (user and system) used so far by the manager, the
+// control plane's kube-apiserver and etcd (children of this process), and this process.
+func processCPU(mgr *managerProcess) map[string]float64 {
+	out := map[string]float64{}
+	if s, ok := cpuOf(mgr.cmd.Process.Pid); ok {
+		out["manager"] = s
+	}
+	self := os.Getpid()
+	if s, ok := cpuOf(self); ok {
+		out["benchmark"] = s
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(string(comm))
+		if name != "kube-apiserver" && name != "etcd" {
+			continue
+		}
+		if parent, ok := parentOf(pid); !ok || parent != self {
+			continue
+		}
+		if s, ok := cpuOf(pid); ok {
+			out[name] += s
+		}
+	}
+	return out
+}
+
+// statFields returns the fields of /proc/<pid>/stat after the command name.
+func statFields(pid int) ([]string, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, false
+	}
+	return strings.Fields(string(data[i+1:])), true
+}
+
+func parentOf(pid int) (int, bool) {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, err == nil
+}
+
+// cpuOf is utime + stime, fields 14 and 15 of /proc/<pid>/stat, in seconds (USER_HZ is 100 on
+// Linux).
+func cpuOf(pid int) (float64, bool) {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return (utime + stime) / 100, true
+}

@@ -19,6 +19,10 @@ func printTable(w io.Writer, r *Results) {
 	row("full sweep", fmt.Sprintf("%.2f s wall for %d evaluations: %.0f evaluations/s (slowest control %.2f s)", r.Sweep.WallSeconds, r.Sweep.Evaluations, r.Sweep.PerSecond, r.Sweep.SlowestSweep))
 	row("raw engine limit, same run", fmt.Sprintf("%.0f evaluations/s on %d goroutines, %.0f on 1 (%.0f µs/object to list and convert)", r.Raw.PerSecond, r.Raw.Goroutines, r.Raw.SingleGoroutinePS, r.Raw.ConvertPerObj))
 	row("sweep / raw limit", fmt.Sprintf("%.2f", r.SweepToRaw))
+	if cpu := r.Sweep.CPUSeconds; len(cpu) > 0 {
+		row("CPU during the sweep", fmt.Sprintf("manager %.1f s, kube-apiserver %.1f s, etcd %.1f s, benchmark %.1f s (of %.1f s on %d CPUs)",
+			cpu["manager"], cpu["kube-apiserver"], cpu["etcd"], cpu["benchmark"], r.Sweep.WallSeconds*float64(r.Machine.CPUs), r.Machine.CPUs))
+	}
 	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
 		r.Drift.P50ms, r.Drift.P95ms, r.Drift.P99ms, r.Drift.MaxMs, r.Drift.Flips, r.Drift.TimedOut, r.Drift.ChurnPerSec))
 	row("manager RSS", fmt.Sprintf("peak %s, steady %s, before any Control %s", mib(r.Memory.PeakRSSBytes), mib(r.Memory.SteadyRSSBytes), mib(r.Memory.BaselineRSSBytes)))
