@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
@@ -89,6 +90,9 @@ type sweepResult struct {
 	// CPUSeconds is the CPU time each process of the run used during the sweep: the manager,
 	// kube-apiserver, etcd and the benchmark itself, which share the machine's cores.
 	CPUSeconds map[string]float64 `json:"cpuSeconds,omitempty"`
+	// APIRequests counts the API server's requests during the sweep by verb and resource
+	// (apiserver_request_total), the benchmark's own included.
+	APIRequests map[string]int `json:"apiRequests,omitempty"`
 }
 
 type memory struct {
@@ -213,7 +217,7 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		go func() { profiled <- mgr.cpuProfile(filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"), seconds) }()
 		time.Sleep(200 * time.Millisecond)
 	}
-	if res.Sweep, err = measureSweep(ctx, c, mgr, controls); err != nil {
+	if res.Sweep, err = measureSweep(ctx, c, restCfg, mgr, controls); err != nil {
 		return nil, err
 	}
 	if profiled != nil {
@@ -365,7 +369,7 @@ func waitForSweeps(ctx context.Context, c client.Client, mgr *managerProcess, co
 
 // measureSweep changes every control's interval (a spec change, so each is swept again) and
 // times the sweeps.
-func measureSweep(ctx context.Context, c client.Client, mgr *managerProcess, controls []ismsv1.Control) (sweepResult, error) {
+func measureSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mgr *managerProcess, controls []ismsv1.Control) (sweepResult, error) {
 	var res sweepResult
 	families, err := mgr.metrics()
 	if err != nil {
@@ -373,6 +377,10 @@ func measureSweep(ctx context.Context, c client.Client, mgr *managerProcess, con
 	}
 	before := perControl(families, "isms_control_sweeps_total")
 	cpuBefore := processCPU(mgr)
+	requestsBefore, err := apiserverRequests(ctx, restCfg)
+	if err != nil {
+		return res, err
+	}
 	start := time.Now()
 	for _, ctl := range controls {
 		patch := []byte(`{"spec":{"interval":"11m"}}`)
@@ -387,6 +395,16 @@ func measureSweep(ctx context.Context, c client.Client, mgr *managerProcess, con
 	res.CPUSeconds = map[string]float64{}
 	for name, after := range processCPU(mgr) {
 		res.CPUSeconds[name] = after - cpuBefore[name]
+	}
+	requestsAfter, err := apiserverRequests(ctx, restCfg)
+	if err != nil {
+		return res, err
+	}
+	res.APIRequests = map[string]int{}
+	for what, n := range requestsAfter {
+		if d := int(n - requestsBefore[what]); d > 0 {
+			res.APIRequests[what] = d
+		}
 	}
 	if families, err = mgr.metrics(); err != nil {
 		return res, err

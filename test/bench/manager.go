@@ -19,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // managerProcess is the real manager binary, run against the benchmark's control plane so that
@@ -288,4 +290,39 @@ func cpuOf(pid int) (float64, bool) {
 		return 0, false
 	}
 	return (utime + stime) / 100, true
+}
+
+// apiserverRequests reads kube-apiserver's apiserver_request_total, summed by "VERB
+// resource[/subresource]".
+func apiserverRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading kube-apiserver metrics: %w", err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing kube-apiserver metrics: %w", err)
+	}
+	out := map[string]float64{}
+	fam := families["apiserver_request_total"]
+	if fam == nil {
+		return out, nil
+	}
+	for _, m := range fam.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		what := labels["verb"] + " " + labels["resource"]
+		if sub := labels["subresource"]; sub != "" {
+			what += "/" + sub
+		}
+		out[what] += m.GetCounter().GetValue()
+	}
+	return out, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -23,6 +25,9 @@ func printTable(w io.Writer, r *Results) {
 		row("CPU during the sweep", fmt.Sprintf("manager %.1f s, kube-apiserver %.1f s, etcd %.1f s, benchmark %.1f s (of %.1f s on %d CPUs)",
 			cpu["manager"], cpu["kube-apiserver"], cpu["etcd"], cpu["benchmark"], r.Sweep.WallSeconds*float64(r.Machine.CPUs), r.Machine.CPUs))
 	}
+	if len(r.Sweep.APIRequests) > 0 {
+		row("API requests during the sweep", topRequests(r.Sweep.APIRequests, 5))
+	}
 	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
 		r.Drift.P50ms, r.Drift.P95ms, r.Drift.P99ms, r.Drift.MaxMs, r.Drift.Flips, r.Drift.TimedOut, r.Drift.ChurnPerSec))
 	row("manager RSS", fmt.Sprintf("peak %s, steady %s, before any Control %s", mib(r.Memory.PeakRSSBytes), mib(r.Memory.SteadyRSSBytes), mib(r.Memory.BaselineRSSBytes)))
@@ -31,4 +36,23 @@ func printTable(w io.Writer, r *Results) {
 	row("Findings in etcd", fmt.Sprintf("%d (%d open, %d failing control/namespace pairs), %d bytes, largest %d bytes (%s)",
 		r.Findings.Count, r.Findings.Open, r.Findings.FailingPairs, r.Findings.TotalBytes, r.Findings.LargestBytes, r.Findings.Largest))
 	_ = tw.Flush()
+}
+
+// topRequests lists the n most frequent requests, most frequent first.
+func topRequests(reqs map[string]int, n int) string {
+	keys := make([]string, 0, len(reqs))
+	for k := range reqs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if reqs[keys[i]] != reqs[keys[j]] {
+			return reqs[keys[i]] > reqs[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	var parts []string
+	for _, k := range keys[:min(n, len(keys))] {
+		parts = append(parts, fmt.Sprintf("%d %s", reqs[k], k))
+	}
+	return strings.Join(parts, ", ")
 }
