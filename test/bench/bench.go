@@ -58,7 +58,10 @@ type Results struct {
 
 	// InitialSeconds: from the Controls' creation to every Control evaluated, including the
 	// watches' initial list and conversion of every object.
-	InitialSeconds float64     `json:"initialEvaluationSeconds"`
+	InitialSeconds float64 `json:"initialEvaluationSeconds"`
+	// SettledSeconds: from the Controls' creation until the Findings of the first evaluation
+	// are written and the control reconcilers are idle; the sweep is measured after it.
+	SettledSeconds float64     `json:"settledSeconds"`
 	Sweep          sweepResult `json:"sweep"`
 	Raw            rawLimit    `json:"rawEngineLimit"`
 	// SweepToRaw is the sweep's evaluations/s over the raw limit's, both on one goroutine per CPU.
@@ -189,6 +192,10 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		return nil, err
 	}
 	res.InitialSeconds = time.Since(start).Seconds()
+	if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	res.SettledSeconds = time.Since(start).Seconds()
 	if initialProfile != nil {
 		if err := <-initialProfile; err != nil {
 			return nil, fmt.Errorf("profiling the first evaluation: %w", err)
@@ -365,6 +372,38 @@ func waitForSweeps(ctx context.Context, c client.Client, mgr *managerProcess, co
 		}
 	}
 	return fmt.Errorf("controls were not all evaluated within %s", timeout)
+}
+
+// waitForIdle waits until the control reconcilers have nothing queued or running, three polls
+// in a row: the Findings of what was evaluated are written.
+func waitForIdle(ctx context.Context, mgr *managerProcess, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	idle := 0
+	for time.Now().Before(deadline) && idle < 3 {
+		families, err := mgr.metrics()
+		if err != nil {
+			return err
+		}
+		depth, ok1 := labelled(families, "workqueue_depth", "name", "control")
+		active, ok2 := labelled(families, "controller_runtime_active_workers", "controller", "control")
+		if !ok1 || !ok2 {
+			return fmt.Errorf("the manager does not report workqueue_depth and controller_runtime_active_workers for the control controller")
+		}
+		if depth == 0 && active == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if idle < 3 {
+		return fmt.Errorf("the control reconcilers were still busy after %s", timeout)
+	}
+	return nil
 }
 
 // measureSweep changes every control's interval (a spec change, so each is swept again) and

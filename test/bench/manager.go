@@ -106,6 +106,18 @@ func (m *managerProcess) metrics() (map[string]*dto.MetricFamily, error) {
 	return parser.TextToMetricFamilies(resp.Body)
 }
 
+// labelled returns the value of the gauge whose label has the given value.
+func labelled(families map[string]*dto.MetricFamily, name, label, value string) (float64, bool) {
+	for _, metric := range families[name].GetMetric() {
+		for _, l := range metric.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				return metric.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // perControl returns a metric's value by its control label.
 func perControl(families map[string]*dto.MetricFamily, name string) map[string]float64 {
 	out := map[string]float64{}

@@ -17,7 +17,7 @@ func printTable(w io.Writer, r *Results) {
 		r.Config.Objects, r.Config.Namespaces, r.Config.Violating*100, r.Config.Controls)
 	row("machine", fmt.Sprintf("%d CPUs, %s, %s", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.GoVersion))
 	row("load (API writes)", fmt.Sprintf("%.1f s", r.LoadSeconds))
-	row("first evaluation (list + convert + evaluate)", fmt.Sprintf("%.2f s", r.InitialSeconds))
+	row("first evaluation (list + convert + evaluate)", fmt.Sprintf("%.2f s, Findings written by %.2f s", r.InitialSeconds, r.SettledSeconds))
 	row("full sweep", fmt.Sprintf("%.2f s wall for %d evaluations: %.0f evaluations/s (slowest control %.2f s)", r.Sweep.WallSeconds, r.Sweep.Evaluations, r.Sweep.PerSecond, r.Sweep.SlowestSweep))
 	row("raw engine limit, same run", fmt.Sprintf("%.0f evaluations/s on %d goroutines, %.0f on 1 (%.0f µs/object to list and convert)", r.Raw.PerSecond, r.Raw.Goroutines, r.Raw.SingleGoroutinePS, r.Raw.ConvertPerObj))
 	row("sweep / raw limit", fmt.Sprintf("%.2f", r.SweepToRaw))
