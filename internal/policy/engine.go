@@ -219,7 +219,9 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) (Result, error) {
 	// collected: at tens of thousands of evaluations a second both are garbage that matters.
 	ev := p.watchdog.start(ctx)
 	defer p.watchdog.stop(ev)
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics))
+	rules := getRuleCache()
+	defer putRuleCache(rules)
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics), rego.EvalVirtualCache(rules))
 	if err != nil {
 		if ev.expired.Load() {
 			return Result{}, fmt.Errorf("%w (%s)", ErrDeadline, p.opts.Timeout)
