@@ -224,8 +224,20 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		go func() { profiled <- mgr.cpuProfile(filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"), seconds) }()
 		time.Sleep(200 * time.Millisecond)
 	}
-	if res.Sweep, err = measureSweep(ctx, c, restCfg, mgr, controls); err != nil {
-		return nil, err
+	// Like the raw limit, the fastest of a few sweeps while they take less than a few seconds.
+	total := 0.0
+	for run := 0; run < 3 && (run == 0 || total < 5); run++ {
+		sweep, err := measureSweep(ctx, c, restCfg, mgr, controls, fmt.Sprintf("%dm", 11+run))
+		if err != nil {
+			return nil, err
+		}
+		total += sweep.WallSeconds
+		if run == 0 || sweep.PerSecond > res.Sweep.PerSecond {
+			res.Sweep = sweep
+		}
+		if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+			return nil, err
+		}
 	}
 	if profiled != nil {
 		if err := <-profiled; err != nil {
@@ -408,7 +420,7 @@ func waitForIdle(ctx context.Context, mgr *managerProcess, timeout time.Duration
 
 // measureSweep changes every control's interval (a spec change, so each is swept again) and
 // times the sweeps.
-func measureSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mgr *managerProcess, controls []ismsv1.Control) (sweepResult, error) {
+func measureSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mgr *managerProcess, controls []ismsv1.Control, interval string) (sweepResult, error) {
 	var res sweepResult
 	families, err := mgr.metrics()
 	if err != nil {
@@ -422,7 +434,7 @@ func measureSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mg
 	}
 	start := time.Now()
 	for _, ctl := range controls {
-		patch := []byte(`{"spec":{"interval":"11m"}}`)
+		patch := []byte(`{"spec":{"interval":"` + interval + `"}}`)
 		if err := c.Patch(ctx, &ismsv1.Control{ObjectMeta: metav1.ObjectMeta{Name: ctl.Name}}, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			return res, err
 		}

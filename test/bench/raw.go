@@ -106,18 +106,36 @@ func measureRawLimit(ctx context.Context, c client.Client, controls []ismsv1.Con
 	}
 	res.Evaluations = len(tasks)
 	res.Goroutines = runtime.GOMAXPROCS(0)
-	secs, err := runTasks(ctx, tasks, res.Goroutines)
+	secs, err := fastestRun(ctx, tasks, res.Goroutines)
 	if err != nil {
 		return res, err
 	}
 	res.Seconds = secs
 	res.PerSecond = float64(len(tasks)) / secs
-	single, err := runTasks(ctx, tasks, 1)
+	single, err := fastestRun(ctx, tasks, 1)
 	if err != nil {
 		return res, err
 	}
 	res.SingleGoroutinePS = float64(len(tasks)) / single
 	return res, nil
+}
+
+// fastestRun runs the tasks several times while that takes less than a few seconds, and
+// returns the fastest run: a run of half a second on a shared two-core machine is mostly
+// noise, and the limit is what the engine can do, not what it did while something else ran.
+func fastestRun(ctx context.Context, tasks []rawTask, goroutines int) (float64, error) {
+	best, total := 0.0, 0.0
+	for run := 0; run < 5 && (run == 0 || total < 3); run++ {
+		secs, err := runTasks(ctx, tasks, goroutines)
+		if err != nil {
+			return 0, err
+		}
+		total += secs
+		if best == 0 || secs < best {
+			best = secs
+		}
+	}
+	return best, nil
 }
 
 func runTasks(ctx context.Context, tasks []rawTask, goroutines int) (float64, error) {
