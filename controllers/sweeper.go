@@ -13,10 +13,15 @@ import (
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 )
 
-// sweepSettle is how long the sweeper waits after the first request of a batch for more to
-// arrive: controls applied together (kubectl apply -k, a GitOps sync) are swept in one pass
-// over the objects instead of one pass each.
-const sweepSettle = 25 * time.Millisecond
+// The sweeper waits for requests to stop arriving, sweepQuiet without one, before it sweeps, and
+// never longer than sweepSettleMax after the first: controls applied together (kubectl apply
+// -k, a GitOps sync, the reconciles after a restart) are swept in one pass over the objects
+// instead of one pass each. Each pass builds every object's engine value once, which at a few
+// controls costs as much as evaluating them.
+const (
+	sweepQuiet     = 50 * time.Millisecond
+	sweepSettleMax = time.Second
+)
 
 // Sweeper evaluates controls against every object they target, away from the reconcilers: a
 // sweep of 10k objects takes seconds, and a reconciler busy sweeping would delay the Findings
@@ -79,12 +84,31 @@ func (s *Sweeper) Start(ctx context.Context) error {
 			return nil
 		case <-s.wake:
 		}
-		select {
-		case <-ctx.Done():
+		if !s.settle(ctx) {
 			return nil
-		case <-time.After(sweepSettle):
 		}
 		s.sweep(ctx, s.take())
+	}
+}
+
+// settle waits until no request has arrived for sweepQuiet, or sweepSettleMax has passed. It
+// returns false when ctx ends.
+func (s *Sweeper) settle(ctx context.Context) bool {
+	deadline := time.NewTimer(sweepSettleMax)
+	defer deadline.Stop()
+	quiet := time.NewTimer(sweepQuiet)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return true
+		case <-quiet.C:
+			return true
+		case <-s.wake:
+			quiet.Reset(sweepQuiet)
+		}
 	}
 }
 
