@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -38,9 +39,10 @@ const (
 	opArray
 )
 
-// seenOnceSize is the number of slots of the filter that remembers subtrees seen once: a
-// subtree becomes a shared value the second time it is seen, while its first sighting is still
-// remembered. The filter is direct-mapped, so it costs 2 MiB however many objects pass.
+// seenOnceSize is the number of slots of the filter that remembers strings and subtrees seen
+// once: they become shared terms the second time another object holds them, while the first
+// sighting is still remembered. The filter is direct-mapped, so it costs 3 MiB however many
+// objects pass.
 const seenOnceSize = 1 << 18
 
 // Compact converts a decoded JSON object into its compact form.
@@ -49,7 +51,9 @@ func (c *Converter) Compact(obj map[string]any) (*Compact, error) {
 	defer c.mu.Unlock()
 	if c.seenOnce == nil {
 		c.seenOnce = make([]uint64, seenOnceSize)
+		c.seenOnceIn = make([]uint32, seenOnceSize)
 	}
+	c.compacts++
 	out := &Compact{}
 	if _, err := c.compact(obj, 0, out); err != nil {
 		return nil, err
@@ -130,10 +134,33 @@ func (c *Converter) compact(x any, depth int, out *Compact) (*ast.Term, error) {
 			return t, nil
 		}
 		return nil, nil
+	case string:
+		return c.compactString(x), nil
 	default:
 		return c.convert(x, depth)
 	}
 }
+
+// compactString returns the term for a string value. Like subtrees, and unlike keys, a string
+// is interned only once a second object holds it: most strings only one object holds (a name,
+// a uid, a resourceVersion, a timestamp), and an interned string costs a table entry and a
+// weak pointer on top of its term.
+func (c *Converter) compactString(s string) *ast.Term {
+	if len(s) > c.maxStr {
+		return ast.StringTerm(s)
+	}
+	if w, ok := c.strs[s]; ok {
+		if t := w.Value(); t != nil {
+			return t
+		}
+	}
+	if c.seenBefore(maphash.String(stringSeed, s)) {
+		return c.intern(s)
+	}
+	return ast.StringTerm(s)
+}
+
+var stringSeed = maphash.MakeSeed()
 
 // sharedObject returns the one value for an object whose children are all shared, or nil the
 // first time such an object is seen: an object that only one object holds stays in that
@@ -164,14 +191,17 @@ func (c *Converter) sharedArray(elems []*ast.Term) *ast.Term {
 	return t
 }
 
-// seenBefore reports whether a subtree with hash h was seen recently, and remembers it.
+// seenBefore reports whether another object recently held a string or subtree with hash h,
+// and remembers that this one does. Sightings within one object do not count: a subtree an
+// object holds twice (its labels, say, as metadata.labels and in its pod template) costs less
+// twice in its spine than once as a shared value only it uses.
 func (c *Converter) seenBefore(h uint64) bool {
 	h |= 1 // 0 marks an empty slot
-	slot := &c.seenOnce[h%seenOnceSize]
-	if *slot == h {
+	i := h % seenOnceSize
+	if c.seenOnce[i] == h && c.seenOnceIn[i] != c.compacts {
 		return true
 	}
-	*slot = h
+	c.seenOnce[i], c.seenOnceIn[i] = h, c.compacts
 	return false
 }
 

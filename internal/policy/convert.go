@@ -32,8 +32,11 @@ type Converter struct {
 	kv     [][2]*ast.Term
 	arr    []*ast.Term
 	maxStr int
-	// seenOnce remembers the hashes of subtrees Compact has seen once (see seenBefore).
-	seenOnce []uint64
+	// seenOnce remembers the hashes of strings and subtrees Compact has seen once, and in
+	// which call (see seenBefore).
+	seenOnce   []uint64
+	seenOnceIn []uint32
+	compacts   uint32
 }
 
 // maxInternedString: longer strings (messages, certificates, scripts) are rarely shared.
