@@ -178,7 +178,8 @@ func (m *managerProcess) saveMemStats(path string) error {
 	return os.WriteFile(path, body, 0o644)
 }
 
-// saveProfile writes one of the manager's pprof profiles (heap, allocs, goroutine) as it is now.
+// saveProfile writes one of the manager's pprof profiles (heap, allocs, goroutine, or
+// profile?seconds=N for CPU).
 func (m *managerProcess) saveProfile(name, path string) error {
 	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", m.pprofAddr, name))
 	if err != nil {
@@ -196,18 +197,7 @@ func (m *managerProcess) saveProfile(name, path string) error {
 
 // cpuProfile writes a CPU profile of the manager over the next seconds.
 func (m *managerProcess) cpuProfile(path string, seconds int) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", m.pprofAddr, seconds))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
+	return m.saveProfile(fmt.Sprintf("profile?seconds=%d", seconds), path)
 }
 
 // rss returns the manager's resident set now and at its peak, from /proc.
