@@ -298,6 +298,7 @@ func (r *ControlReconciler) forget(name string) {
 	r.Evaluator.RemoveControl(name)
 	r.Metrics.ForgetControl(name)
 	r.wakes.forget(name)
+	r.versions.forgetControl(name)
 	r.exceptions.forgetControl(name)
 }
 

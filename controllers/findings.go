@@ -91,14 +91,10 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 // through reader, and returns when it next changes with time alone (see
 // finding.Policy.WakeAt).
 func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
-	var current *ismsv1.Finding
-	var existing ismsv1.Finding
 	key := client.ObjectKey{Namespace: ns, Name: control.Name}
-	switch err := reader.Get(ctx, key, &existing); {
-	case err == nil:
-		current = &existing
-	case !apierrors.IsNotFound(err):
-		return time.Time{}, fmt.Errorf("reading finding: %w", err)
+	current, err := readFinding(ctx, reader, key)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if current != nil && reader == client.Reader(r.Client) && !r.versions.current(current) {
 		// The cache has not seen our last write to this Finding yet (or someone else wrote
@@ -106,12 +102,8 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 		// that failed and passed again within milliseconds, and leave the Finding wrong until
 		// the next sweep: the API server has the truth.
 		reader = r.APIReader
-		current = nil
-		switch err := reader.Get(ctx, key, &existing); {
-		case err == nil:
-			current = &existing
-		case !apierrors.IsNotFound(err):
-			return time.Time{}, fmt.Errorf("reading finding: %w", err)
+		if current, err = readFinding(ctx, reader, key); err != nil {
+			return time.Time{}, err
 		}
 	}
 	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
@@ -149,10 +141,13 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 		case apierrors.IsAlreadyExists(err):
 			// Created by an earlier sync that the cache has not seen yet: read it from the API
 			// server and update it below.
-			if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: control.Name}, &existing); err != nil {
-				return time.Time{}, fmt.Errorf("reading finding: %w", err)
+			reader = r.APIReader
+			if current, err = readFinding(ctx, reader, key); err != nil {
+				return time.Time{}, err
 			}
-			current = &existing
+			if current == nil {
+				return time.Time{}, fmt.Errorf("finding %s was deleted while it was being created", key)
+			}
 		default:
 			return time.Time{}, fmt.Errorf("creating finding: %w", err)
 		}
@@ -334,6 +329,19 @@ func (w *wakeTimes) forget(control string) {
 	delete(w.at, control)
 }
 
+// readFinding reads a Finding, nil if there is none.
+func readFinding(ctx context.Context, reader client.Reader, key client.ObjectKey) (*ismsv1.Finding, error) {
+	var f ismsv1.Finding
+	switch err := reader.Get(ctx, key, &f); {
+	case err == nil:
+		return &f, nil
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("reading finding: %w", err)
+	}
+}
+
 // findingVersions remembers the resourceVersion of each Finding as the operator last wrote (or
 // read from the API server) it, so that a sync can tell when the informer cache is behind.
 // resourceVersions are compared for equality only, never ordered.
@@ -356,6 +364,17 @@ func (v *findingVersions) forget(ns, name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	delete(v.rv, client.ObjectKey{Namespace: ns, Name: name})
+}
+
+// forgetControl drops what it remembers of a deleted control's Findings.
+func (v *findingVersions) forgetControl(name string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for key := range v.rv {
+		if key.Name == name {
+			delete(v.rv, key)
+		}
+	}
 }
 
 // current reports whether f is the version the operator last wrote or read from the API

@@ -236,8 +236,11 @@ func (e *Evaluator) LoadInventory(ctx context.Context, kinds []schema.GroupKind,
 	}
 	// Listed under invMu: an event of these kinds waits, and then finds its kind loaded.
 	for _, s := range list(load) {
-		if err := e.inventory.Put(ctx, s.InventoryPath(), s.Materialize()); err != nil {
-			return fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
+		if _, err := e.putLocked(ctx, s); err != nil {
+			for _, gk := range load {
+				delete(e.inventoryKinds, gk) // loaded again by the control's next reconcile
+			}
+			return err
 		}
 	}
 	return nil
@@ -283,6 +286,11 @@ func (e *Evaluator) putInventory(ctx context.Context, s *Subject) (ast.Value, er
 	if !e.inventoryKinds[s.GroupKind()] {
 		return nil, nil
 	}
+	return e.putLocked(ctx, s)
+}
+
+// putLocked stores the subject's value in data.inventory; callers hold invMu.
+func (e *Evaluator) putLocked(ctx context.Context, s *Subject) (ast.Value, error) {
 	v := s.Materialize()
 	if err := e.inventory.Put(ctx, s.InventoryPath(), v); err != nil {
 		return nil, fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
@@ -330,8 +338,7 @@ func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
 	return dedupe(affected), nil
 }
 
-// setNamespaceLabels records a namespace's labels and returns the controls whose scope depends
-// on them, marked for a sweep, when they changed.
+// deleteInventory removes the subject from data.inventory if its kind is loaded there.
 func (e *Evaluator) deleteInventory(ctx context.Context, s *Subject) error {
 	e.invMu.Lock()
 	defer e.invMu.Unlock()
@@ -344,6 +351,8 @@ func (e *Evaluator) deleteInventory(ctx context.Context, s *Subject) error {
 	return nil
 }
 
+// setNamespaceLabels records a namespace's labels and returns the controls whose scope depends
+// on them, marked for a sweep, when they changed.
 func (e *Evaluator) setNamespaceLabels(ns string, l map[string]string) []string {
 	old, seen := e.namespaceLabels[ns]
 	e.namespaceLabels[ns] = l
