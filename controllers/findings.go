@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
-	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/exception"
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
@@ -107,7 +106,7 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 		}
 	}
 	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
-	failing, excepted := partition(failures, exceptions, nil)
+	failing, excepted := exception.Classify(failures, exceptions).FindingSubjects()
 	evidence := finding.Evidence{
 		Failing:      failing,
 		Excepted:     excepted,
@@ -244,23 +243,6 @@ func newFinding(control *ismsv1.Control, ns string) *ismsv1.Finding {
 			Frameworks: control.Spec.Frameworks,
 		},
 	}
-}
-
-func findingSubjects(results []evaluation.SubjectResult) []finding.Subject {
-	out := make([]finding.Subject, 0, len(results))
-	for _, res := range results {
-		s := finding.Subject{
-			APIVersion: res.Subject.APIVersion,
-			Kind:       res.Subject.Kind,
-			Name:       res.Subject.Name,
-			UID:        string(res.Subject.UID),
-		}
-		for _, v := range res.Violations {
-			s.Messages = append(s.Messages, v.Message)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 func hasLabels(have, want map[string]string) bool {
