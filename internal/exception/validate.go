@@ -38,10 +38,8 @@ func Validate(ex *ismsv1.ControlException) field.ErrorList {
 	if s.ExpiresAt.IsZero() {
 		errs = append(errs, field.Required(spec.Child("expiresAt"), ""))
 	}
-	if len(errs) > 0 {
-		return errs
-	}
 	switch {
+	case s.ApprovedAt.IsZero() || s.ExpiresAt.IsZero():
 	case !s.ExpiresAt.After(s.ApprovedAt.Time):
 		errs = append(errs, field.Invalid(spec, s.ExpiresAt.UTC().Format(time.RFC3339), "expiresAt must be after approvedAt"))
 	case s.ExpiresAt.Sub(s.ApprovedAt.Time) > maxDuration:
