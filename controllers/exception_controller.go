@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -219,7 +220,7 @@ func (r *ExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, fmt.Errorf("updating control exception status: %w", err)
 		}
 		if tr == exception.Expired {
-			r.Recorder.Eventf(&ex, nil, "Warning", "ExceptionExpired", "Expire",
+			r.Recorder.Eventf(&ex, nil, corev1.EventTypeWarning, ismsv1.EventExceptionExpired, "Expire",
 				"Expired at %s: the subjects it exempted from %v count as failing again", ex.Spec.ExpiresAt.UTC().Format(time.RFC3339), ex.Spec.Controls)
 		}
 	}

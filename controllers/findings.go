@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -208,17 +209,17 @@ func (r *ControlReconciler) recordDecision(f *ismsv1.Finding, d finding.Decision
 func (r *ControlReconciler) recordTransition(f *ismsv1.Finding, t finding.Transition) {
 	switch t {
 	case finding.Opened:
-		r.Recorder.Eventf(f, nil, "Warning", "FindingOpened", "Evaluate", f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeWarning, ismsv1.EventFindingOpened, "Evaluate", "%s", f.Status.Message)
 	case finding.Reopened:
-		r.Recorder.Eventf(f, nil, "Warning", "FindingReopened", "Evaluate", "Reopened (%d time(s)): %s", f.Status.ReopenCount, f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeWarning, ismsv1.EventFindingReopened, "Evaluate", "Reopened (%d time(s)): %s", f.Status.ReopenCount, f.Status.Message)
 	case finding.Resolved:
-		r.Recorder.Eventf(f, nil, "Normal", "FindingResolved", "Evaluate", f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeNormal, ismsv1.EventFindingResolved, "Evaluate", "%s", f.Status.Message)
 	case finding.Acknowledged:
-		r.Recorder.Eventf(f, nil, "Normal", "FindingAcknowledged", "Triage", "Acknowledged by %s", f.Spec.Acknowledgement.By)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeNormal, ismsv1.EventFindingAcknowledged, "Triage", "Acknowledged by %s", f.Spec.Acknowledgement.By)
 	case finding.Unacknowledged:
-		r.Recorder.Eventf(f, nil, "Normal", "FindingUnacknowledged", "Triage", "The acknowledgement was removed while subjects still fail")
+		r.Recorder.Eventf(f, nil, corev1.EventTypeNormal, ismsv1.EventFindingUnacknowledged, "Triage", "The acknowledgement was removed while subjects still fail")
 	case finding.Overdue:
-		r.Recorder.Eventf(f, nil, "Warning", "FindingOverdue", "Evaluate", "Still open after its due date %s: %s", f.Status.DueAt.UTC().Format(time.RFC3339), f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeWarning, ismsv1.EventFindingOverdue, "Evaluate", "Still open after its due date %s: %s", f.Status.DueAt.UTC().Format(time.RFC3339), f.Status.Message)
 	}
 }
 
