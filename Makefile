@@ -59,7 +59,7 @@ test: $(if $(CI),verify,manifests generate) vet envtest ## Run all tests: policy
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no API server.
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /controllers -e /test/)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/bench)
 
 ##@ Benchmark
 

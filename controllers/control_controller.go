@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,9 +23,11 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/exception"
 	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/params"
 	"github.com/isms-operator/isms-operator/internal/policy"
+	"github.com/isms-operator/isms-operator/internal/schedule"
 )
 
 // How long to wait before looking again at a control whose targets cannot be resolved or
@@ -79,10 +83,10 @@ type ControlReconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
 
-// Reconcile brings one Control's status and Findings in line with the evaluation of its policy.
-func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
-
+// Reconcile brings one Control's status and Findings in line with the evaluation of its
+// policy: it reads the Control, runs the phases of controlPhases over one controlScope, and
+// writes the status they filled in (deferred, so that every path writes it).
+func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	var control ismsv1.Control
 	if err := r.Get(ctx, req.NamespacedName, &control); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -97,139 +101,218 @@ func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, nil
 	}
 	original := control.DeepCopy()
+	scope := &controlScope{control: &control, previous: control.Status.Result}
+	defer func() { result, err = r.writeStatus(ctx, original, scope, err) }()
+	return ctrl.Result{}, r.runPhases(ctx, scope)
+}
 
-	result, err := r.evaluate(ctx, &control)
-	if wait := r.pacer.wait(control.Name, &original.Status, &control.Status, r.Now()); wait > 0 && err == nil {
-		// Only counts moved, and the status was written moments ago: a later reconcile writes them.
-		if result.RequeueAfter == 0 || wait < result.RequeueAfter {
-			result.RequeueAfter = wait
-		}
-		return result, nil
+// controlScope is what the phases of one Control reconcile share.
+type controlScope struct {
+	control *ismsv1.Control
+	// previous is the result before this reconcile, to tell transitions worth an Event.
+	previous ismsv1.ControlResult
+	def      evaluation.ControlDefinition
+	// kinds are the kinds the control targets and reads from the inventory.
+	kinds    []schema.GroupKind
+	interval time.Duration
+	// summary is the evaluator's, read once: Summarize walks every failing and erroring
+	// subject. An event that lands after it queues the control again.
+	summary evaluation.Summary
+	// sweeping: a sweep is requested or under way; the sweeper queues the control after it.
+	sweeping   bool
+	exceptions *exception.Set
+	// wake is when the control's Findings or exceptions next change with time alone.
+	wake time.Time
+	// syncErr is why some Findings could not be synced, returned once the status is set.
+	syncErr error
+	// observed: the status describes the current spec, see runPhases.
+	observed bool
+	result   ctrl.Result
+}
+
+// controlPhase is one step of a Control reconcile. It reports done when the reconcile ends
+// with it (s.result holds the requeue); an error ends it too.
+type controlPhase func(ctx context.Context, s *controlScope) (done bool, err error)
+
+// controlPhases are the steps of a Control reconcile, in order.
+func (r *ControlReconciler) controlPhases() []controlPhase {
+	return []controlPhase{
+		r.definePolicy,
+		r.ensureWatches,
+		r.registerControl,
+		r.awaitWatches,
+		r.requestSweep,
+		r.syncFindingsPhase,
+		r.setResultPhase,
 	}
-	if perr := r.patchStatus(ctx, original, &control); perr != nil {
+}
+
+// runPhases runs the phases until one is done or fails, then sets status.observedGeneration,
+// here only, when the status describes the current spec: when it holds the result of the
+// current spec's evaluation (even if writing some Findings failed), or says why the spec
+// cannot be evaluated (its policy, parameters or targets). It is left as it was while the
+// watches sync (the result shown is the previous spec's) and on errors that are not the
+// spec's fault, which are retried.
+func (r *ControlReconciler) runPhases(ctx context.Context, s *controlScope) error {
+	var err error
+	for _, phase := range r.controlPhases() {
+		var done bool
+		if done, err = phase(ctx, s); done || err != nil {
+			break
+		}
+	}
+	if s.observed {
+		s.control.Status.ObservedGeneration = s.control.Generation
+	}
+	return err
+}
+
+// writeStatus patches the status the phases filled in, unless only counts moved moments
+// after the last write (the pacer then requeues for a later reconcile to write them), and
+// returns the phases' result and error.
+func (r *ControlReconciler) writeStatus(ctx context.Context, original *ismsv1.Control, s *controlScope, err error) (ctrl.Result, error) {
+	control := s.control
+	if wait := r.pacer.wait(control.Name, &original.Status, &control.Status, r.Now()); wait > 0 && err == nil {
+		return ctrl.Result{RequeueAfter: schedule.Sooner(s.result.RequeueAfter, wait)}, nil
+	}
+	if perr := r.patchStatus(ctx, original, control); perr != nil {
 		return ctrl.Result{}, errors.Join(err, perr)
 	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	log.V(1).Info("Control reconciled", "result", control.Status.Result, "failing", control.Status.FailingSubjects, "requeueAfter", result.RequeueAfter)
-	return result, nil
+	logf.FromContext(ctx).V(1).Info("Control reconciled", "result", control.Status.Result, "failing", control.Status.FailingSubjects, "requeueAfter", s.result.RequeueAfter)
+	return s.result, nil
 }
 
-// evaluate runs the phases of a reconcile and fills in control.Status. It returns a terminal
-// error for a spec that cannot succeed until it is edited.
-func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Control) (ctrl.Result, error) {
-	status := &control.Status
-	def, err := r.define(ctx, control)
-	if err != nil {
-		r.Evaluator.RemoveControl(control.Name)
-		if pe := (*params.Error)(nil); errors.As(err, &pe) {
-			return r.policyUnusable(control, pe)
-		}
-		var ce *policy.CompileError
-		if !errors.As(err, &ce) {
-			return ctrl.Result{}, err // not the policy's fault: retry with backoff
-		}
-		setNotReady(control, ismsv1.ReasonCompileError, ce.Message)
-		status.ObservedGeneration = control.Generation
-		return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("control %s: %w", control.Name, err))
+// definePolicy compiles the control's policy (inline, or the Policy its spec.policy.ref names,
+// read from the cache) and parameters into what the evaluator needs, as kubectl isms eval
+// does. A policy that cannot be used takes the control out of the evaluator.
+func (r *ControlReconciler) definePolicy(ctx context.Context, s *controlScope) (bool, error) {
+	control := s.control
+	referenced, err := r.referencedPolicy(ctx, control)
+	if err == nil {
+		s.def, err = evaluation.Define(ctx, r.Engine, control, referenced)
 	}
-	status.PolicyDigest = def.Policy.Digest
+	if err == nil {
+		control.Status.PolicyDigest = s.def.Policy.Digest
+		s.kinds = append(evaluation.GroupKinds(control.Spec.Targets.Kinds), evaluation.GroupKinds(control.Spec.Inventory)...)
+		return false, nil
+	}
+	r.Evaluator.RemoveControl(control.Name)
+	if pe := (*params.Error)(nil); errors.As(err, &pe) {
+		return true, r.policyUnusable(s, pe)
+	}
+	var ce *policy.CompileError
+	if !errors.As(err, &ce) {
+		return true, err // not the policy's fault: retry with backoff
+	}
+	r.setNotReady(s, ismsv1.ReasonCompileError, ce.Message)
+	return true, reconcile.TerminalError(fmt.Errorf("control %s: %w", control.Name, err))
+}
 
-	kinds := append(evaluation.GroupKinds(control.Spec.Targets.Kinds), evaluation.GroupKinds(control.Spec.Inventory)...)
-	if err := r.Watches.Ensure(ctx, kinds); err != nil {
-		r.Evaluator.RemoveControl(control.Name)
-		setNotReady(control, ismsv1.ReasonTargetsUnresolved, err.Error())
-		status.ObservedGeneration = control.Generation
-		return ctrl.Result{RequeueAfter: unresolvedRetry}, nil
+// ensureWatches starts the watches of the control's kinds. A kind that cannot be resolved yet
+// (its CRD is not installed) is retried after unresolvedRetry.
+func (r *ControlReconciler) ensureWatches(ctx context.Context, s *controlScope) (bool, error) {
+	if err := r.Watches.Ensure(ctx, s.kinds); err != nil {
+		r.Evaluator.RemoveControl(s.control.Name)
+		r.setNotReady(s, ismsv1.ReasonTargetsUnresolved, err.Error())
+		s.result = ctrl.Result{RequeueAfter: unresolvedRetry}
+		return true, nil
 	}
-	if _, err := r.Evaluator.SetControl(def); err != nil {
-		setNotReady(control, ismsv1.ReasonTargetsUnresolved, err.Error())
-		return ctrl.Result{}, reconcile.TerminalError(err)
+	return false, nil
+}
+
+// registerControl registers the control's definition with the evaluator and loads the
+// objects its policy reads from the inventory.
+func (r *ControlReconciler) registerControl(ctx context.Context, s *controlScope) (bool, error) {
+	if _, err := r.Evaluator.SetControl(s.def); err != nil {
+		r.setNotReady(s, ismsv1.ReasonTargetsUnresolved, err.Error())
+		return true, reconcile.TerminalError(err)
 	}
-	if err := r.Evaluator.LoadInventory(ctx, evaluation.GroupKinds(control.Spec.Inventory), r.Watches.List); err != nil {
-		return ctrl.Result{}, fmt.Errorf("loading the inventory: %w", err)
+	if err := r.Evaluator.LoadInventory(ctx, evaluation.GroupKinds(s.control.Spec.Inventory), r.Watches.List); err != nil {
+		return true, fmt.Errorf("loading the inventory: %w", err)
 	}
-	if synced, waiting := r.Watches.Synced(kinds); !synced {
+	return false, nil
+}
+
+// awaitWatches waits for the watches of the control's kinds to sync: until then the
+// evaluator has not seen every object. A watch that syncs queues the control.
+func (r *ControlReconciler) awaitWatches(_ context.Context, s *controlScope) (bool, error) {
+	control := s.control
+	if synced, waiting := r.Watches.Synced(s.kinds); !synced {
 		setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionFalse, ismsv1.ReasonWatchPending, "Waiting for watches: "+waiting)
-		if status.Result == "" || status.Result == ismsv1.ResultError {
-			status.Result = ismsv1.ResultPending
+		if control.Status.Result == "" || control.Status.Result == ismsv1.ResultError {
+			control.Status.Result = ismsv1.ResultPending
 		}
-		return ctrl.Result{RequeueAfter: watchPendingRetry}, nil
+		s.result = ctrl.Result{RequeueAfter: watchPendingRetry}
+		return true, nil
 	}
 	setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionTrue, ismsv1.ReasonCompiled,
-		fmt.Sprintf("Policy %s compiled; watching %d kind(s).", def.Policy.Package, len(kinds)))
+		fmt.Sprintf("Policy %s compiled; watching %d kind(s).", s.def.Policy.Package, len(s.kinds)))
+	return false, nil
+}
 
-	interval := sweepInterval(control)
-	// One summary for the whole reconcile: Summarize walks every failing and erroring subject.
-	// An event that lands after it queues the control again.
-	sum := r.Evaluator.Summarize(control.Name)
-	sweeping := r.requestSweepIfDue(control, interval, sum.LastSweep)
-	exceptions, nextExpiry, err := r.activeExceptions(ctx, control.Name)
+// requestSweep asks the sweeper to evaluate the control against all its subjects when its
+// spec changed, when an object its policy reads from the inventory changed, or when its
+// interval has passed. Until the sweep ends, the control's Findings and status follow its
+// previous results and its events.
+func (r *ControlReconciler) requestSweep(_ context.Context, s *controlScope) (bool, error) {
+	control := s.control
+	s.interval = sweepInterval(control)
+	s.summary = r.Evaluator.Summarize(control.Name)
+	switch {
+	case r.Sweeper.Busy(control.Name):
+		s.sweeping = true
+	case r.Evaluator.NeedsSweep(control.Name) || r.Now().Sub(s.summary.LastSweep) >= s.interval:
+		r.Sweeper.Request(control.Name, evaluation.GroupKinds(control.Spec.Targets.Kinds))
+		s.sweeping = true
+	}
+	return false, nil
+}
+
+// syncFindingsPhase reads the control's active exceptions and brings its Findings in line with
+// its results. A Finding that fails to sync does not stop the phases: the status is still
+// set, and the error returned after it.
+func (r *ControlReconciler) syncFindingsPhase(ctx context.Context, s *controlScope) (bool, error) {
+	exceptions, nextExpiry, err := r.activeExceptions(ctx, s.control.Name)
 	if err != nil {
-		return ctrl.Result{}, err
+		return true, err
 	}
-	wake, syncErr := r.syncFindings(ctx, control, exceptions)
-	if !nextExpiry.IsZero() && (wake.IsZero() || nextExpiry.Before(wake)) {
-		wake = nextExpiry // when an exception expires, its subjects fail again at once
+	s.exceptions = exceptions
+	wake, err := r.syncFindings(ctx, s.control, exceptions)
+	// When an exception expires, its subjects fail again at once.
+	s.wake = schedule.Earliest(wake, nextExpiry)
+	if err != nil {
+		s.syncErr = fmt.Errorf("syncing findings: %w", err)
 	}
+	return false, nil
+}
 
-	// A control's Finding is open exactly where it has failing subjects that no exception
-	// exempts, once synced.
-	sum, excepted := r.exceptedSummary(control.Name, exceptions, sum)
+// setResultPhase sets the result and counts, with a control's Finding open exactly where it
+// has failing subjects that no exception exempts, and requeues for the next sweep or the next
+// time-driven change, whichever comes first.
+func (r *ControlReconciler) setResultPhase(_ context.Context, s *controlScope) (bool, error) {
+	control := s.control
+	sum, excepted := r.exceptedSummary(control.Name, s.exceptions, s.summary)
 	openFindings := len(sum.FailingNamespaces)
-	status.ExceptedSubjects = int32(excepted)
-	r.setResult(control, sum, openFindings)
-	status.ObservedGeneration = control.Generation
-	r.Metrics.SetControl(control.Name, status.Result, control.Spec.Severity, openFindings)
-	if syncErr != nil {
-		return ctrl.Result{}, fmt.Errorf("syncing findings: %w", syncErr)
+	control.Status.ExceptedSubjects = int32(excepted)
+	r.setResult(s, sum, openFindings)
+	s.observed = true
+	r.Metrics.SetControl(control.Name, control.Status.Result, control.Spec.Severity, openFindings)
+	if s.syncErr != nil {
+		return true, s.syncErr
 	}
-	// Wake for the next sweep or for the next Finding falling due, whichever comes first.
-	var after time.Duration
-	if !sweeping { // otherwise the sweeper queues the control when its sweep is done
-		after = max(time.Second, interval-r.Now().Sub(sum.LastSweep))
-	}
-	if !wake.IsZero() {
-		untilWake := max(100*time.Millisecond, wake.Sub(r.Now())+100*time.Millisecond)
-		if after == 0 || untilWake < after {
-			after = untilWake
-		}
-	}
-	return ctrl.Result{RequeueAfter: after}, nil
-}
-
-// define compiles the control's policy (inline, or the Policy its spec.policy.ref names, read
-// from the cache) and parameters into what the evaluator needs, as kubectl isms eval does.
-func (r *ControlReconciler) define(ctx context.Context, control *ismsv1.Control) (evaluation.ControlDefinition, error) {
-	referenced, err := r.referencedPolicy(ctx, control)
-	if err != nil {
-		return evaluation.ControlDefinition{}, err
-	}
-	return evaluation.Define(ctx, r.Engine, control, referenced)
-}
-
-// requestSweepIfDue asks the sweeper to evaluate the control against all its subjects when
-// its spec changed, when an object its policy reads from the inventory changed, or when its
-// interval has passed. It reports whether a sweep is requested or under way; until it ends,
-// the control's Findings and status follow its previous results and its events.
-func (r *ControlReconciler) requestSweepIfDue(control *ismsv1.Control, interval time.Duration, lastSweep time.Time) bool {
-	if r.Sweeper.Busy(control.Name) {
-		return true
-	}
-	if !r.Evaluator.NeedsSweep(control.Name) && r.Now().Sub(lastSweep) < interval {
-		return false
-	}
-	r.Sweeper.Request(control.Name, evaluation.GroupKinds(control.Spec.Targets.Kinds))
-	return true
+	s.result = ctrl.Result{RequeueAfter: schedule.Requeue(r.Now(), s.interval, sum.LastSweep, s.wake, s.sweeping)}
+	return true, nil
 }
 
 // setResult fills in the result, counts and Compliant condition, with an Event when the
 // control starts failing or passes again.
-func (r *ControlReconciler) setResult(control *ismsv1.Control, sum evaluation.Summary, openFindings int) {
+func (r *ControlReconciler) setResult(s *controlScope, sum evaluation.Summary, openFindings int) {
+	control := s.control
 	status := &control.Status
 	verdict := evaluation.Judge(sum)
-	previous := status.Result
 	status.Result = verdict.Result
 	status.EvaluatedSubjects = int32(sum.Evaluated)
 	status.FailingSubjects = int32(sum.Failing)
@@ -240,7 +323,7 @@ func (r *ControlReconciler) setResult(control *ismsv1.Control, sum evaluation.Su
 	}
 	// lastEvaluated moves on every event; writing it each time would turn every change of a
 	// watched object into a status write. It is kept to the minute unless the result moves.
-	if !sum.LastEvaluated.IsZero() && (status.LastEvaluated == nil || previous != verdict.Result ||
+	if !sum.LastEvaluated.IsZero() && (status.LastEvaluated == nil || s.previous != verdict.Result ||
 		sum.LastEvaluated.Sub(status.LastEvaluated.Time) >= time.Minute) {
 		status.LastEvaluated = timeRef(sum.LastEvaluated)
 	}
@@ -254,25 +337,33 @@ func (r *ControlReconciler) setResult(control *ismsv1.Control, sum evaluation.Su
 		setCondition(control, ismsv1.ConditionCompliant, metav1.ConditionFalse, verdict.Reason, verdict.Message)
 	}
 
-	switch {
+	switch previous := s.previous; {
 	case previous == verdict.Result:
 	case verdict.Result == ismsv1.ResultFail:
-		r.Recorder.Eventf(control, nil, "Warning", "ControlFailing", "Evaluate", verdict.Message)
+		r.Recorder.Eventf(control, nil, corev1.EventTypeWarning, ismsv1.EventControlFailing, "Evaluate", "%s", verdict.Message)
 	case verdict.Result == ismsv1.ResultError:
-		r.Recorder.Eventf(control, nil, "Warning", "ControlError", "Evaluate", verdict.Message)
+		r.Recorder.Eventf(control, nil, corev1.EventTypeWarning, ismsv1.EventControlError, "Evaluate", "%s", verdict.Message)
 	case verdict.Result == ismsv1.ResultPass && (previous == ismsv1.ResultFail || previous == ismsv1.ResultError):
-		r.Recorder.Eventf(control, nil, "Normal", "ControlPassing", "Evaluate", verdict.Message)
+		r.Recorder.Eventf(control, nil, corev1.EventTypeNormal, ismsv1.EventControlPassing, "Evaluate", "%s", verdict.Message)
 	}
 }
 
-// setNotReady records a control whose policy or targets cannot be used.
-func setNotReady(control *ismsv1.Control, reason, message string) {
+// setNotReady records a control whose policy, parameters or targets cannot be used: the
+// status describes the current spec. When its result turns Error, a Warning Event with the
+// reason of PolicyReady announces it.
+func (r *ControlReconciler) setNotReady(s *controlScope, reason, message string) {
+	control := s.control
 	setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionFalse, reason, message)
 	setCondition(control, ismsv1.ConditionCompliant, metav1.ConditionUnknown, reason, "The control cannot be evaluated; see PolicyReady.")
 	control.Status.Result = ismsv1.ResultError
 	control.Status.EvaluatedSubjects, control.Status.FailingSubjects, control.Status.ErroredSubjects = 0, 0, 0
+	s.observed = true
+	if s.previous != ismsv1.ResultError {
+		r.Recorder.Eventf(control, nil, corev1.EventTypeWarning, reason, "Compile", "%s", message)
+	}
 }
 
+// patchStatus writes the control's status when it changed.
 func (r *ControlReconciler) patchStatus(ctx context.Context, original, control *ismsv1.Control) error {
 	if equalStatus(original.Status, control.Status) {
 		return nil
@@ -284,12 +375,6 @@ func (r *ControlReconciler) patchStatus(ctx context.Context, original, control *
 		return fmt.Errorf("patching control status: %w", err)
 	}
 	r.pacer.wrote(control.Name, r.Now())
-	if original.Status.Result == ismsv1.ResultError || control.Status.Result != ismsv1.ResultError {
-		return nil
-	}
-	if c := findCondition(control.Status.Conditions, ismsv1.ConditionPolicyReady); c != nil && c.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(control, nil, "Warning", c.Reason, "Compile", c.Message)
-	}
 	return nil
 }
 

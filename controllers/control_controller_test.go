@@ -135,6 +135,7 @@ func subjectNames(f *ismsv1.Finding) []string {
 }
 
 func TestFindingsFollowTheEvidence(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	nsA, nsB := uniqueName("team-a"), uniqueName("team-b")
 	createNamespace(t, nsA, nil)
@@ -238,6 +239,7 @@ func TestFindingsFollowTheEvidence(t *testing.T) {
 }
 
 func TestInvalidRegoIsReportedAndOtherControlsKeepWorking(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("compile")
 	createNamespace(t, ns, nil)
@@ -276,6 +278,7 @@ func TestInvalidRegoIsReportedAndOtherControlsKeepWorking(t *testing.T) {
 }
 
 func TestCrossResourcePolicyReadsTheInventory(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	marker := uniqueName("netpol")
 	ns := uniqueName("isolated")
@@ -316,6 +319,7 @@ violation contains {"msg": sprintf("namespace %s has no NetworkPolicy", [ns])} i
 }
 
 func TestControlWithoutSubjectsIsNotApplicable(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	name := uniqueName("nothing-matches")
 	c := control(name, deploymentTargets(uniqueName("no-such-namespace")), privilegedPolicy)
@@ -328,6 +332,7 @@ func TestControlWithoutSubjectsIsNotApplicable(t *testing.T) {
 }
 
 func TestControlTargetingUnknownKindReportsIt(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	name := uniqueName("unknown-kind")
 	c := control(name, ismsv1.Targets{
@@ -344,6 +349,7 @@ func TestControlTargetingUnknownKindReportsIt(t *testing.T) {
 }
 
 func TestParametersReachThePolicy(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("registries")
 	createNamespace(t, ns, nil)
@@ -372,6 +378,7 @@ violation contains {"msg": sprintf("image %s is not from an allowed registry", [
 
 // The shipped samples must compile and evaluate against a real API server.
 func TestSampleControlsAreReady(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	files, err := filepath.Glob(filepath.Join(repoRoot(), "config", "samples", "*.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -400,6 +407,7 @@ func TestSampleControlsAreReady(t *testing.T) {
 
 // The operator may not read Secrets: a Control that targets them says so instead of hanging.
 func TestControlTargetingForbiddenKindSaysSo(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	name := uniqueName("secrets")
 	c := control(name, ismsv1.Targets{

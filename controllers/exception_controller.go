@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,7 +24,6 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/exception"
-	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
 // exceptionControlIndex indexes ControlExceptions by the Controls they name, so that a
@@ -134,63 +134,15 @@ func (r *ControlReconciler) activeExceptions(ctx context.Context, control string
 	return set, exception.NextExpiry(list.Items, control, now), nil
 }
 
-// partition splits a namespace's failures into those that still fail and those an exception
-// exempts, and counts the latter per exception.
-func partition(failures []evaluation.SubjectResult, set *exception.Set, counts map[string]int) (failing, excepted []finding.Subject) {
-	if set.Empty() {
-		return findingSubjects(failures), nil
-	}
-	for _, res := range failures {
-		fs := findingSubjects([]evaluation.SubjectResult{res})[0]
-		if name, ok := exceptedBy(set, res.Subject); ok {
-			fs.Exception = name
-			excepted = append(excepted, fs)
-			if counts != nil {
-				counts[name]++
-			}
-			continue
-		}
-		failing = append(failing, fs)
-	}
-	return failing, excepted
-}
-
-// exceptedBy names the active exception that exempts a failing subject, if any.
-func exceptedBy(set *exception.Set, ref evaluation.SubjectRef) (string, bool) {
-	return set.Match(exception.Subject{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, Labels: ref.Labels})
-}
-
-// exceptedSummary adjusts a control's summary for its exceptions: excepted subjects are not
-// failing, and a namespace whose failures are all excepted has no open Finding. It walks the
-// failing subjects only when exceptions apply to the control, and records the counts per
-// exception.
+// exceptedSummary adjusts a control's summary for its exceptions (see
+// exception.ApplyToSummary) and records how many subjects each exempts.
 func (r *ControlReconciler) exceptedSummary(control string, set *exception.Set, sum evaluation.Summary) (evaluation.Summary, int) {
-	counts := map[string]int{}
-	if set.Empty() {
-		r.exceptions.set(control, counts)
-		return sum, 0
-	}
-	excepted := 0
-	var stillFailing []string
-	for _, ns := range sum.FailingNamespaces {
+	sum, counts := exception.ApplyToSummary(sum, set, func(ns string) []evaluation.SubjectResult {
 		failures, _ := r.Evaluator.Failures(control, ns)
-		failing := 0
-		for _, res := range failures { // counts only: this runs on every reconcile
-			if name, ok := exceptedBy(set, res.Subject); ok {
-				counts[name]++
-				excepted++
-			} else {
-				failing++
-			}
-		}
-		if failing > 0 {
-			stillFailing = append(stillFailing, ns)
-		}
-	}
+		return failures
+	})
 	r.exceptions.set(control, counts)
-	sum.Failing -= excepted
-	sum.FailingNamespaces = stillFailing
-	return sum, excepted
+	return sum, counts.Total()
 }
 
 // exceptionChanged re-syncs every Finding of the controls an exception names (before and after
@@ -268,7 +220,7 @@ func (r *ExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, fmt.Errorf("updating control exception status: %w", err)
 		}
 		if tr == exception.Expired {
-			r.Recorder.Eventf(&ex, nil, "Warning", "ExceptionExpired", "Expire",
+			r.Recorder.Eventf(&ex, nil, corev1.EventTypeWarning, ismsv1.EventExceptionExpired, "Expire",
 				"Expired at %s: the subjects it exempted from %v count as failing again", ex.Spec.ExpiresAt.UTC().Format(time.RFC3339), ex.Spec.Controls)
 		}
 	}

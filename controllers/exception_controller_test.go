@@ -34,6 +34,7 @@ func getException(g Gomega, name string) *ismsv1.ControlException {
 }
 
 func TestExceptionExemptsUntilExpiry(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("exempt")
 	createNamespace(t, ns, nil)
@@ -91,6 +92,7 @@ func TestExceptionExemptsUntilExpiry(t *testing.T) {
 }
 
 func TestExceptionValidation(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	selection := ismsv1.ExceptionSubjects{Namespaces: []string{"shop"}}
 

@@ -33,6 +33,7 @@ func mergePatch(g Gomega, obj client.Object, patch string) {
 }
 
 func TestFindingAcknowledgementSurvivesEvaluation(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("ack")
 	createNamespace(t, ns, nil)
@@ -80,6 +81,7 @@ func TestFindingAcknowledgementSurvivesEvaluation(t *testing.T) {
 }
 
 func TestFindingFallsOverdueAndRecordsItsRemediation(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("overdue")
 	createNamespace(t, ns, nil)

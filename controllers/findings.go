@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
-	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/exception"
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
@@ -31,30 +31,14 @@ const findingWriters = 8
 // syncFindings brings the control's Findings in line with its results, in the namespaces the
 // evaluator marked dirty since the last sync (all of them, and every existing Finding of the
 // control, after a sweep), and in those whose Finding falls due or expires by now. It returns
-// when the next of its Findings changes with
-// time alone (zero if none does). Failures that an active exception exempts are recorded as
-// excepted, not failing. A namespace that fails to sync does not stop the others and
-// is marked dirty again.
+// when the next of its Findings changes with time alone (zero if none does). Failures that an
+// active exception exempts are recorded as excepted, not failing. A namespace that fails to
+// sync does not stop the others and is marked dirty again.
 func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Control, exceptions *exception.Set) (time.Time, error) {
-	dirty, all := r.Evaluator.TakeDirty(control.Name)
-	namespaces := map[string]bool{}
-	for _, ns := range dirty {
-		namespaces[ns] = true
+	namespaces, err := r.namespacesToSync(ctx, control.Name)
+	if err != nil {
+		return time.Time{}, err
 	}
-	for _, ns := range r.wakes.due(control.Name, r.Now()) {
-		namespaces[ns] = true
-	}
-	if all {
-		var list ismsv1.FindingList
-		if err := r.List(ctx, &list, client.MatchingFields{findingControlIndex: control.Name}); err != nil {
-			r.Evaluator.MarkDirty(control.Name, dirty...)
-			return time.Time{}, fmt.Errorf("listing findings: %w", err)
-		}
-		for i := range list.Items {
-			namespaces[list.Items[i].Namespace] = true
-		}
-	}
-
 	// Findings are written a few at a time: after a sweep, each write waits on the API server
 	// and etcd rather than on CPU.
 	var (
@@ -63,7 +47,7 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, findingWriters)
 	)
-	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+	for _, ns := range namespaces {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -87,98 +71,59 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 	return r.wakes.next(control.Name), errors.Join(errs...)
 }
 
+// namespacesToSync takes the control's dirty namespaces from the evaluator and adds those
+// whose Finding's time has come, and after a sweep those of every existing Finding, sorted.
+// When listing the Findings fails, the dirty namespaces are marked dirty again.
+func (r *ControlReconciler) namespacesToSync(ctx context.Context, control string) ([]string, error) {
+	dirty, all := r.Evaluator.TakeDirty(control)
+	namespaces := map[string]bool{}
+	for _, ns := range dirty {
+		namespaces[ns] = true
+	}
+	for _, ns := range r.wakes.due(control, r.Now()) {
+		namespaces[ns] = true
+	}
+	if all {
+		var list ismsv1.FindingList
+		if err := r.List(ctx, &list, client.MatchingFields{findingControlIndex: control}); err != nil {
+			r.Evaluator.MarkDirty(control, dirty...)
+			return nil, fmt.Errorf("listing findings: %w", err)
+		}
+		for i := range list.Items {
+			namespaces[list.Items[i].Namespace] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(namespaces)), nil
+}
+
 // syncFinding creates, updates or deletes the Finding of one (control, namespace), reading it
 // through reader, and returns when it next changes with time alone (see
 // finding.Policy.WakeAt).
 func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
 	key := client.ObjectKey{Namespace: ns, Name: control.Name}
-	current, err := readFinding(ctx, reader, key)
+	f, fromAPIServer, err := r.currentFinding(ctx, reader, key)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if current != nil && reader == client.Reader(r.Client) && !r.versions.current(current) {
-		// The cache has not seen our last write to this Finding yet (or someone else wrote
-		// since). Deciding from it could skip a write that undoes that one, say for a subject
-		// that failed and passed again within milliseconds, and leave the Finding wrong until
-		// the next sweep: the API server has the truth.
-		reader = r.APIReader
-		if current, err = readFinding(ctx, reader, key); err != nil {
-			return time.Time{}, err
-		}
-	}
-	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
-	failing, excepted := partition(failures, exceptions, nil)
-	evidence := finding.Evidence{
-		Failing:      failing,
-		Excepted:     excepted,
-		ObservedAt:   observedAt,
-		PolicyDigest: control.Status.PolicyDigest,
-		Severity:     control.Spec.Severity,
-	}
+	evidence := r.findingEvidence(control, ns, exceptions)
 	now := r.Now()
-
-	if current == nil {
-		d := finding.Decide(ismsv1.FindingStatus{}, evidence, r.Workflow, now)
-		if !slices.Contains(d.Transitions, finding.Opened) {
-			r.Metrics.ForgetFinding(control.Name, ns)
-			return time.Time{}, nil
+	if f == nil {
+		existing, wake, err := r.createFinding(ctx, control, ns, evidence, now)
+		if err != nil || existing == nil {
+			return wake, err
 		}
-		f := newFinding(control, ns)
-		if err := controllerutil.SetControllerReference(control, f, r.Scheme()); err != nil {
-			return time.Time{}, fmt.Errorf("setting owner: %w", err)
-		}
-		err := r.Create(ctx, f)
-		switch {
-		case err == nil:
-			r.versions.wrote(f)
-			f.Status = d.Status
-			if err := r.Status().Update(ctx, f); err != nil {
-				return time.Time{}, fmt.Errorf("recording finding status: %w", err)
-			}
-			r.versions.wrote(f)
-			r.recordDecision(f, d)
-			return r.Workflow.WakeAt(f.Status), nil
-		case apierrors.IsAlreadyExists(err):
-			// Created by an earlier sync that the cache has not seen yet: read it from the API
-			// server and update it below.
-			reader = r.APIReader
-			if current, err = readFinding(ctx, reader, key); err != nil {
-				return time.Time{}, err
-			}
-			if current == nil {
-				return time.Time{}, fmt.Errorf("finding %s was deleted while it was being created", key)
-			}
-		default:
-			return time.Time{}, fmt.Errorf("creating finding: %w", err)
-		}
+		f, fromAPIServer = existing, true
 	}
-
-	f := current
-	if reader != client.Reader(r.Client) {
+	if fromAPIServer {
 		r.versions.wrote(f) // the latest there is: once the cache holds it, the cache will do
 	}
 	if len(evidence.Failing) == 0 && r.Workflow.Expired(f.Status, now) {
 		// Resolved for longer than the retention: deleted, so that etcd holds the open
 		// Findings and the recent past only.
-		if err := r.Delete(ctx, f, client.Preconditions{UID: &f.UID}); err != nil && !apierrors.IsNotFound(err) {
-			return time.Time{}, fmt.Errorf("deleting expired finding: %w", err)
-		}
-		r.versions.forget(ns, control.Name)
-		r.Metrics.ForgetFinding(control.Name, ns)
-		return time.Time{}, nil
+		return time.Time{}, r.deleteFinding(ctx, f, control.Name)
 	}
-	desired := newFinding(control, ns)
-	desired.Spec.Acknowledgement = f.Spec.Acknowledgement // the owners', never the operator's
-	if !equality.Semantic.DeepEqual(f.Spec, desired.Spec) || !hasLabels(f.Labels, desired.Labels) {
-		f.Spec = desired.Spec
-		if f.Labels == nil {
-			f.Labels = map[string]string{}
-		}
-		maps.Copy(f.Labels, desired.Labels)
-		if err := r.Update(ctx, f); err != nil {
-			return time.Time{}, fmt.Errorf("updating finding: %w", err)
-		}
-		r.versions.wrote(f)
+	if err := r.syncFindingSpec(ctx, f, control); err != nil {
+		return time.Time{}, err
 	}
 	evidence.Acknowledgement = f.Spec.Acknowledgement
 	d := finding.Decide(f.Status, evidence, r.Workflow, now)
@@ -186,13 +131,116 @@ func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reade
 		r.Metrics.SetFinding(control.Name, ns, f.Spec.Severity, f.Status.State, finding.IsOverdue(f.Status))
 		return r.Workflow.WakeAt(f.Status), nil
 	}
+	if err := r.writeDecision(ctx, f, d); err != nil {
+		return time.Time{}, err
+	}
+	return r.Workflow.WakeAt(f.Status), nil
+}
+
+// currentFinding reads a Finding through reader, nil if there is none, and reports whether it
+// came from the API server. When the cache has not seen the operator's last write to it (or
+// someone else wrote since), deciding from the cache could skip a write that undoes that one,
+// say for a subject that failed and passed again within milliseconds, and leave the Finding
+// wrong until the next sweep: it is read again from the API server, which has the truth.
+func (r *ControlReconciler) currentFinding(ctx context.Context, reader client.Reader, key client.ObjectKey) (*ismsv1.Finding, bool, error) {
+	f, err := readFinding(ctx, reader, key)
+	if err != nil {
+		return nil, false, err
+	}
+	fromAPIServer := reader != client.Reader(r.Client)
+	if f != nil && !fromAPIServer && !r.versions.current(f) {
+		f, err = readFinding(ctx, r.APIReader, key)
+		return f, true, err
+	}
+	return f, fromAPIServer, nil
+}
+
+// findingEvidence is what the evaluator says about the control in the namespace, with the
+// failures the exceptions exempt set apart.
+func (r *ControlReconciler) findingEvidence(control *ismsv1.Control, ns string, exceptions *exception.Set) finding.Evidence {
+	failures, observedAt := r.Evaluator.Failures(control.Name, ns)
+	failing, excepted := exception.Classify(failures, exceptions).FindingSubjects()
+	return finding.Evidence{
+		Failing:      failing,
+		Excepted:     excepted,
+		ObservedAt:   observedAt,
+		PolicyDigest: control.Status.PolicyDigest,
+		Severity:     control.Spec.Severity,
+	}
+}
+
+// createFinding creates the Finding of (control, ns), with its status, when the evidence opens
+// one, and returns when it next changes with time alone. When an earlier sync created it and
+// the cache has not seen it yet, it returns the Finding as the API server holds it instead, to
+// be updated.
+func (r *ControlReconciler) createFinding(ctx context.Context, control *ismsv1.Control, ns string, evidence finding.Evidence, now time.Time) (*ismsv1.Finding, time.Time, error) {
+	d := finding.Decide(ismsv1.FindingStatus{}, evidence, r.Workflow, now)
+	if !slices.Contains(d.Transitions, finding.Opened) {
+		r.Metrics.ForgetFinding(control.Name, ns)
+		return nil, time.Time{}, nil
+	}
+	f := newFinding(control, ns)
+	if err := controllerutil.SetControllerReference(control, f, r.Scheme()); err != nil {
+		return nil, time.Time{}, fmt.Errorf("setting owner: %w", err)
+	}
+	switch err := r.Create(ctx, f); {
+	case err == nil:
+		r.versions.wrote(f)
+		if err := r.writeDecision(ctx, f, d); err != nil {
+			return nil, time.Time{}, err
+		}
+		return nil, r.Workflow.WakeAt(f.Status), nil
+	case apierrors.IsAlreadyExists(err):
+		key := client.ObjectKeyFromObject(f)
+		existing, err := readFinding(ctx, r.APIReader, key)
+		if err == nil && existing == nil {
+			err = fmt.Errorf("finding %s was deleted while it was being created", key)
+		}
+		return existing, time.Time{}, err
+	default:
+		return nil, time.Time{}, fmt.Errorf("creating finding: %w", err)
+	}
+}
+
+// deleteFinding deletes a Finding resolved for longer than the retention, and forgets it.
+func (r *ControlReconciler) deleteFinding(ctx context.Context, f *ismsv1.Finding, control string) error {
+	if err := r.Delete(ctx, f, client.Preconditions{UID: &f.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting expired finding: %w", err)
+	}
+	r.versions.forget(f.Namespace, control)
+	r.Metrics.ForgetFinding(control, f.Namespace)
+	return nil
+}
+
+// syncFindingSpec puts back the spec and labels the control gives its Finding, keeping the
+// acknowledgement, which is the owners' and never the operator's.
+func (r *ControlReconciler) syncFindingSpec(ctx context.Context, f *ismsv1.Finding, control *ismsv1.Control) error {
+	desired := newFinding(control, f.Namespace)
+	desired.Spec.Acknowledgement = f.Spec.Acknowledgement
+	if equality.Semantic.DeepEqual(f.Spec, desired.Spec) && hasLabels(f.Labels, desired.Labels) {
+		return nil
+	}
+	f.Spec = desired.Spec
+	if f.Labels == nil {
+		f.Labels = map[string]string{}
+	}
+	maps.Copy(f.Labels, desired.Labels)
+	if err := r.Update(ctx, f); err != nil {
+		return fmt.Errorf("updating finding: %w", err)
+	}
+	r.versions.wrote(f)
+	return nil
+}
+
+// writeDecision writes the status Decide gave a Finding, and announces its transitions.
+func (r *ControlReconciler) writeDecision(ctx context.Context, f *ismsv1.Finding, d finding.Decision) error {
 	f.Status = d.Status
 	if err := r.Status().Update(ctx, f); err != nil {
-		return time.Time{}, fmt.Errorf("updating finding status: %w", err)
+		return fmt.Errorf("updating finding status: %w", err)
 	}
 	r.versions.wrote(f)
 	r.recordDecision(f, d)
-	return r.Workflow.WakeAt(f.Status), nil
+	return nil
 }
 
 // recordDecision announces a Finding's transitions and updates the Finding metrics.
@@ -209,17 +257,17 @@ func (r *ControlReconciler) recordDecision(f *ismsv1.Finding, d finding.Decision
 func (r *ControlReconciler) recordTransition(f *ismsv1.Finding, t finding.Transition) {
 	switch t {
 	case finding.Opened:
-		r.Recorder.Eventf(f, nil, "Warning", "FindingOpened", "Evaluate", f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeWarning, ismsv1.EventFindingOpened, "Evaluate", "%s", f.Status.Message)
 	case finding.Reopened:
-		r.Recorder.Eventf(f, nil, "Warning", "FindingReopened", "Evaluate", "Reopened (%d time(s)): %s", f.Status.ReopenCount, f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeWarning, ismsv1.EventFindingReopened, "Evaluate", "Reopened (%d time(s)): %s", f.Status.ReopenCount, f.Status.Message)
 	case finding.Resolved:
-		r.Recorder.Eventf(f, nil, "Normal", "FindingResolved", "Evaluate", f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeNormal, ismsv1.EventFindingResolved, "Evaluate", "%s", f.Status.Message)
 	case finding.Acknowledged:
-		r.Recorder.Eventf(f, nil, "Normal", "FindingAcknowledged", "Triage", "Acknowledged by %s", f.Spec.Acknowledgement.By)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeNormal, ismsv1.EventFindingAcknowledged, "Triage", "Acknowledged by %s", f.Spec.Acknowledgement.By)
 	case finding.Unacknowledged:
-		r.Recorder.Eventf(f, nil, "Normal", "FindingUnacknowledged", "Triage", "The acknowledgement was removed while subjects still fail")
+		r.Recorder.Eventf(f, nil, corev1.EventTypeNormal, ismsv1.EventFindingUnacknowledged, "Triage", "The acknowledgement was removed while subjects still fail")
 	case finding.Overdue:
-		r.Recorder.Eventf(f, nil, "Warning", "FindingOverdue", "Evaluate", "Still open after its due date %s: %s", f.Status.DueAt.UTC().Format(time.RFC3339), f.Status.Message)
+		r.Recorder.Eventf(f, nil, corev1.EventTypeWarning, ismsv1.EventFindingOverdue, "Evaluate", "Still open after its due date %s: %s", f.Status.DueAt.UTC().Format(time.RFC3339), f.Status.Message)
 	}
 }
 
@@ -244,23 +292,6 @@ func newFinding(control *ismsv1.Control, ns string) *ismsv1.Finding {
 			Frameworks: control.Spec.Frameworks,
 		},
 	}
-}
-
-func findingSubjects(results []evaluation.SubjectResult) []finding.Subject {
-	out := make([]finding.Subject, 0, len(results))
-	for _, res := range results {
-		s := finding.Subject{
-			APIVersion: res.Subject.APIVersion,
-			Kind:       res.Subject.Kind,
-			Name:       res.Subject.Name,
-			UID:        string(res.Subject.UID),
-		}
-		for _, v := range res.Violations {
-			s.Messages = append(s.Messages, v.Message)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 func hasLabels(have, want map[string]string) bool {

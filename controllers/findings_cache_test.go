@@ -45,6 +45,7 @@ func (c *laggingCache) List(ctx context.Context, list client.ObjectList, _ ...cl
 // first failure. Decided from the cache, the third sync would find nothing to write and leave
 // the Finding resolved in etcd.
 func TestSyncFindingDoesNotTrustACacheBehindItsOwnWrites(t *testing.T) {
+	requireAPIServer(t)
 	ctx := testCtx
 	const ns, name = "lagging-cache", "lagging-cache-control"
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -99,7 +100,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	if ready.Status == metav1.ConditionFalse {
 		if prev := meta.FindStatusCondition(original.Status.Conditions, ismsv1.ConditionReady); prev == nil || prev.Reason != ready.Reason || prev.Message != ready.Message {
-			r.Recorder.Eventf(&p, nil, "Warning", ready.Reason, "Compile", ready.Message)
+			r.Recorder.Eventf(&p, nil, corev1.EventTypeWarning, ready.Reason, "Compile", "%s", ready.Message)
 		}
 	}
 	return ctrl.Result{}, nil

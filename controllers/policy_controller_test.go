@@ -73,6 +73,7 @@ func policyReady(p *ismsv1.Policy) metav1.Condition {
 // (a) and (b): a Control evaluates the Rego of the Policy it references, with its own
 // parameters, and follows the Policy when its Rego changes.
 func TestControlAppliesAReferencedPolicy(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("shared")
 	createNamespace(t, ns, nil)
@@ -113,6 +114,7 @@ violation contains {"msg": "never"} if false`
 // (c): parameters that do not match the Policy's schema make the Control an Error, with the
 // validator's message naming the field, until they are fixed.
 func TestParametersAreValidatedAgainstThePolicySchema(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("params")
 	createNamespace(t, ns, nil)
@@ -156,6 +158,7 @@ func TestParametersAreValidatedAgainstThePolicySchema(t *testing.T) {
 // (d): a Control that references a Policy that does not exist waits for it, and is evaluated
 // once the Policy is created, without being touched.
 func TestControlWaitsForAMissingPolicy(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("waits")
 	createNamespace(t, ns, nil)
@@ -193,6 +196,7 @@ func TestControlWaitsForAMissingPolicy(t *testing.T) {
 
 // (e): spec.policy holds exactly one of rego and ref.
 func TestControlNeedsExactlyOneOfRegoAndRef(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	both := control(uniqueName("both"), deploymentTargets(), privilegedPolicy)
 	both.Spec.Policy.Ref = &ismsv1.PolicyReference{Name: "some-policy"}
@@ -210,6 +214,7 @@ func TestControlNeedsExactlyOneOfRegoAndRef(t *testing.T) {
 
 // (f): a Policy's status says whether it compiles and its schema is usable.
 func TestPolicyStatus(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	good, broken, badSchema := uniqueName("good"), uniqueName("broken"), uniqueName("bad-schema")
 	g.Expect(k8s.Create(testCtx, sharedPolicy(good, registriesPolicy, registriesSchema))).To(Succeed())

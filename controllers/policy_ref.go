@@ -49,13 +49,12 @@ func (r *ControlReconciler) referencedPolicy(ctx context.Context, control *ismsv
 // policyUnusable records a control whose spec.policy.ref cannot be used. A missing Policy is
 // waited for: the Policy watch queues the control when it is created. Invalid parameters or an
 // invalid schema are terminal until the Control or the Policy changes, which queues it again.
-func (r *ControlReconciler) policyUnusable(control *ismsv1.Control, pe *params.Error) (ctrl.Result, error) {
-	setNotReady(control, pe.Reason, pe.Message)
-	control.Status.ObservedGeneration = control.Generation
+func (r *ControlReconciler) policyUnusable(s *controlScope, pe *params.Error) error {
+	r.setNotReady(s, pe.Reason, pe.Message)
 	if pe.Reason == ismsv1.ReasonPolicyNotFound {
-		return ctrl.Result{}, nil
+		return nil
 	}
-	return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("control %s: %w", control.Name, pe))
+	return reconcile.TerminalError(fmt.Errorf("control %s: %w", s.control.Name, pe))
 }
 
 // controlsOfPolicy maps a Policy to the Controls that reference it.

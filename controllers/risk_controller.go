@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -235,9 +236,9 @@ func (r *RiskReconciler) announce(original, rk *ismsv1.Risk) {
 	switch {
 	case previous == cond.Status:
 	case cond.Status == metav1.ConditionFalse:
-		r.Recorder.Eventf(rk, nil, "Warning", ismsv1.EventRiskOutOfAppetite, "Score", cond.Message)
+		r.Recorder.Eventf(rk, nil, corev1.EventTypeWarning, ismsv1.EventRiskOutOfAppetite, "Score", "%s", cond.Message)
 	case previous == metav1.ConditionFalse:
-		r.Recorder.Eventf(rk, nil, "Normal", ismsv1.EventRiskWithinAppetite, "Score", cond.Message)
+		r.Recorder.Eventf(rk, nil, corev1.EventTypeNormal, ismsv1.EventRiskWithinAppetite, "Score", "%s", cond.Message)
 	}
 }
 

@@ -74,6 +74,7 @@ func riskEventReasons(g Gomega, name string) []string {
 }
 
 func TestRiskFollowsItsControls(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ns := uniqueName("risk")
 	createNamespace(t, ns, nil)
@@ -143,6 +144,7 @@ func TestRiskFollowsItsControls(t *testing.T) {
 }
 
 func TestRiskReportsMissingControlAndOverdueReview(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	ctlName := uniqueName("risk-later")
 	name := uniqueName("missing-control")
@@ -187,6 +189,7 @@ func TestRiskReportsMissingControlAndOverdueReview(t *testing.T) {
 }
 
 func TestRiskValidationRejectsInvalidRisks(t *testing.T) {
+	requireAPIServer(t)
 	tests := map[string]struct {
 		mutate  func(*ismsv1.Risk)
 		wantErr string // "" when the API server must accept the Risk
@@ -258,6 +261,7 @@ isms_risks{level="Medium"} 0
 
 // The shipped sample Risk must be valid and scored.
 func TestRiskSampleIsScored(t *testing.T) {
+	requireAPIServer(t)
 	g := NewWithT(t)
 	data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "samples", "risks", "isms_risk_lateral_movement.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())

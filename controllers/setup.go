@@ -52,10 +52,25 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("the operator's namespace must be set")
 	}
-	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		return fmt.Errorf("creating dynamic client: %w", err)
+	r := newControlReconciler(mgr, opts)
+	for _, step := range []func(ctrl.Manager) error{
+		r.addRunnables,
+		r.addIndexes,
+		r.setupExceptions,
+		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks) },
+		setupRisks,
+		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
+	} {
+		if err := step(mgr); err != nil {
+			return err
+		}
 	}
+	return r.setupControls(mgr, opts.MaxConcurrentReconciles)
+}
+
+// newControlReconciler builds the Control reconciler and the core it feeds: one inventory
+// shared by the policy engine and the evaluator.
+func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 	inventory := policy.NewInventory()
 	r := &ControlReconciler{
 		Client:     mgr.GetClient(),
@@ -74,6 +89,16 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if r.Workflow.DuePeriods == nil {
 		r.Workflow = finding.DefaultPolicy()
 	}
+	return r
+}
+
+// addRunnables adds the watches of the targeted kinds and the sweeper, which run with the
+// manager.
+func (r *ControlReconciler) addRunnables(mgr ctrl.Manager) error {
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating dynamic client: %w", err)
+	}
 	r.Watches = NewWatches(dyn, mgr.GetRESTMapper(), r, mgr.GetLogger().WithName("watches"))
 	if err := mgr.Add(r.Watches); err != nil {
 		return fmt.Errorf("adding watches: %w", err)
@@ -82,6 +107,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(r.Sweeper); err != nil {
 		return fmt.Errorf("adding the sweeper: %w", err)
 	}
+	return nil
+}
+
+// addIndexes registers the cache indexes the Control reconciler lists by.
+func (r *ControlReconciler) addIndexes(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ismsv1.Finding{}, findingControlIndex, func(obj client.Object) []string {
 		return []string{obj.(*ismsv1.Finding).Spec.Control}
 	}); err != nil {
@@ -90,6 +120,12 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := indexExceptions(mgr); err != nil {
 		return fmt.Errorf("indexing control exceptions by control: %w", err)
 	}
+	return nil
+}
+
+// setupExceptions adds the ControlException controller; an exception that expires re-syncs
+// every Finding of its controls at once.
+func (r *ControlReconciler) setupExceptions(mgr ctrl.Manager) error {
 	if err := setupExceptionWithManager(mgr, r.exceptions, func(controls []string) {
 		for _, c := range controls {
 			r.Evaluator.MarkAllDirty(c)
@@ -98,17 +134,36 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}); err != nil {
 		return fmt.Errorf("setting up the control exception controller: %w", err)
 	}
-	if opts.EnableWebhooks {
-		if err := SetupExceptionWebhookWithManager(mgr); err != nil {
-			return fmt.Errorf("setting up the control exception webhook: %w", err)
-		}
+	return nil
+}
+
+func setupWebhooks(mgr ctrl.Manager, enabled bool) error {
+	if !enabled {
+		return nil
 	}
+	if err := SetupExceptionWebhookWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the control exception webhook: %w", err)
+	}
+	return nil
+}
+
+func setupRisks(mgr ctrl.Manager) error {
 	if err := SetupRiskWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the risk controller: %w", err)
 	}
-	if err := SetupPolicyWithManager(mgr, r.Engine); err != nil {
+	return nil
+}
+
+func setupPolicies(mgr ctrl.Manager, engine *policy.Engine) error {
+	if err := SetupPolicyWithManager(mgr, engine); err != nil {
 		return fmt.Errorf("setting up the policy controller: %w", err)
 	}
+	return nil
+}
+
+// setupControls adds the Control controller: Controls, and what changes their evaluation or
+// their Findings.
+func (r *ControlReconciler) setupControls(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Control{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&ismsv1.Finding{}, handler.EnqueueRequestsFromMapFunc(r.findingChanged), builder.WithPredicates(findingEditedByOthers())).
@@ -116,7 +171,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		// A Policy's Rego or schema changes the Controls that reference it; its status does not.
 		Watches(&ismsv1.Policy{}, handler.EnqueueRequestsFromMapFunc(r.controlsOfPolicy), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, opts.MaxConcurrentReconciles)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, maxConcurrentReconciles)}).
 		Named("control").
 		Complete(r)
 }

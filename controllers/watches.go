@@ -20,6 +20,7 @@ import (
 
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/policy"
+	"github.com/isms-operator/isms-operator/internal/subject"
 )
 
 // SubjectHandler receives what the watches see.
@@ -167,7 +168,7 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 			out := &evaluation.SubjectList{Items: make([]*evaluation.Subject, 0, len(list.Items))}
 			out.ResourceVersion, out.Continue = list.GetResourceVersion(), list.GetContinue()
 			for i := range list.Items {
-				s, err := newSubject(gvk, &list.Items[i], w.convert)
+				s, err := subject.FromUnstructured(gvk, &list.Items[i], w.convert)
 				if err != nil {
 					return nil, err
 				}
@@ -194,7 +195,7 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 					}}
 					return ev, true
 				}
-				s, err := newSubject(gvk, u, w.convert)
+				s, err := subject.FromUnstructured(gvk, u, w.convert)
 				if err != nil {
 					w.log.Error(err, "Dropping an object that cannot be converted", "kind", gvk.Kind, "namespace", u.GetNamespace(), "name", u.GetName())
 					return ev, false

@@ -203,6 +203,18 @@ const (
 	ReasonInvalidParameters = "InvalidParameters"
 )
 
+// Event reasons of a Control. A Control that becomes unusable (its result turns Error because
+// PolicyReady is False) is announced by a Warning whose reason is PolicyReady's: CompileError,
+// TargetsUnresolved, PolicyNotFound or InvalidParameters.
+const (
+	// EventControlFailing: the result turned Fail.
+	EventControlFailing = "ControlFailing"
+	// EventControlError: the result turned Error because subjects could not be evaluated.
+	EventControlError = "ControlError"
+	// EventControlPassing: the result turned Pass after Fail or Error.
+	EventControlPassing = "ControlPassing"
+)
+
 // ControlStatus is the observed compliance of a Control.
 type ControlStatus struct {
 	// observedGeneration is the generation of the spec the status describes.

@@ -20,6 +20,16 @@ const (
 // ExceptionConditionActive is True while the exception exempts its subjects.
 const ExceptionConditionActive = "Active"
 
+// Reasons of the Active condition of a ControlException, and its Event.
+const (
+	// ReasonExceptionApproved: Active is True, until expiresAt.
+	ReasonExceptionApproved = "Approved"
+	// ReasonExceptionExpired: Active is False, since expiresAt.
+	ReasonExceptionExpired = "Expired"
+	// EventExceptionExpired: the exception expired; its subjects count as failing again.
+	EventExceptionExpired = "ExceptionExpired"
+)
+
 // ExceptedObject names one object.
 type ExceptedObject struct {
 	// apiVersion of the object, e.g. apps/v1; any version when unset.

@@ -48,6 +48,34 @@ func (s FindingState) IsOpen() bool {
 // FindingConditionOverdue is True while an open Finding is past its status.dueAt.
 const FindingConditionOverdue = "Overdue"
 
+// Reasons of a Finding's Overdue condition.
+const (
+	// ReasonPastDue: Overdue is True, subjects still fail after status.dueAt.
+	ReasonPastDue = "PastDue"
+	// ReasonWithinDue: Overdue is False, status.dueAt is ahead.
+	ReasonWithinDue = "WithinDue"
+	// ReasonNoDueDate: Overdue is False, Findings of severity info have no due date.
+	ReasonNoDueDate = "NoDueDate"
+	// ReasonFindingResolved: Overdue is False, the Finding is resolved.
+	ReasonFindingResolved = "Resolved"
+)
+
+// Event reasons of a Finding, one per transition of its lifecycle.
+const (
+	// EventFindingOpened: subjects fail where no Finding was open.
+	EventFindingOpened = "FindingOpened"
+	// EventFindingReopened: subjects fail again after the Finding was resolved.
+	EventFindingReopened = "FindingReopened"
+	// EventFindingResolved: no subject fails any more (or every failing one is excepted).
+	EventFindingResolved = "FindingResolved"
+	// EventFindingAcknowledged: its owners set spec.acknowledgement.
+	EventFindingAcknowledged = "FindingAcknowledged"
+	// EventFindingUnacknowledged: the acknowledgement was removed while subjects still fail.
+	EventFindingUnacknowledged = "FindingUnacknowledged"
+	// EventFindingOverdue: still open after its due date.
+	EventFindingOverdue = "FindingOverdue"
+)
+
 // Labels the operator sets on every Finding, for selection with kubectl -l.
 const (
 	LabelControl  = "isms.dev/control"

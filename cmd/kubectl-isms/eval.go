@@ -51,8 +51,9 @@ same objects, with no cluster: for CI, before the manifests are applied.
 Every -f names a file, a directory (read recursively: *.yaml, *.yml, *.json) or - for
 standard input. Files hold YAML documents separated by ---, or JSON; a List's items are
 read one by one. Objects of apiVersion isms.dev/v1alpha1 and kind Control are the Controls
-evaluated, those of kind Policy the Policies their spec.policy.ref may name; every other
-object is a manifest. --library adds the Policies and Controls of the embedded policy library
+evaluated, those of kind Policy the Policies their spec.policy.ref may name, those of kind
+ControlException the exceptions that exempt failing subjects (while active, at the time of
+the run, as in the operator); every other object is a manifest. --library adds the Policies and Controls of the embedded policy library
 (config/library); a Control or Policy of the same name in the files replaces it.
 
 As in the operator, the policies read data.inventory holding the objects of the kinds the
@@ -85,89 +86,34 @@ evaluated (result Error); 2 on usage or input errors.`,
 }
 
 func (o *evalOptions) run(cmd *cobra.Command) error {
-	threshold, err := offline.ParseThreshold(o.failOn)
+	threshold, err := o.check()
 	if err != nil {
-		return usageError{err}
-	}
-	if o.output != "table" && o.output != "json" && o.output != "yaml" {
-		return usagef("--output must be table, json or yaml; got %q", o.output)
-	}
-	if len(o.files) == 0 {
-		return usagef("no input: give manifests with -f FILE, -f DIR or -f - (stdin)")
+		return err
 	}
 	in, err := load(o.files, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
-	controls, pols := in.controls, in.policies
-	if o.library {
-		lib, err := policies.LoadFS(policies.FS)
-		if err != nil {
-			return fmt.Errorf("loading the embedded library: %w", err)
-		}
-		libControls, libPolicies, err := library.Controls(lib, library.DefaultOwner)
-		if err != nil {
-			return err
-		}
-		for _, c := range libControls {
-			if _, overridden := in.controlSource[c.Name]; !overridden {
-				controls = append(controls, c)
-			}
-		}
-		for _, p := range libPolicies {
-			if _, overridden := in.policySource[p.Name]; !overridden {
-				pols = append(pols, p)
-			}
-		}
+	controls, pols, err := o.withLibrary(in)
+	if err != nil {
+		return err
 	}
 	if len(controls) == 0 {
 		return usagef("no Control to evaluate: the inputs hold no object of apiVersion %s and kind Control, and --library is not set", ismsv1.GroupVersion)
 	}
-
 	report, err := offline.Evaluate(cmd.Context(), controls, in.objects, offline.Options{
 		ClusterNamespace: o.clusterNamespace,
 		DefaultNamespace: o.defaultNamespace,
 		Policy:           policy.Options{Timeout: o.timeout},
 		Policies:         pols,
+		Exceptions:       in.exceptions,
 	})
 	if err != nil {
 		return usageError{err} // an object that cannot be converted
 	}
 	breaches := report.Breaches(threshold)
-	out := EvalReport{
-		APIVersion: ismsv1.GroupVersion.String(),
-		Kind:       "EvaluationReport",
-		FailOn:     string(threshold),
-		Failed:     len(breaches) > 0,
-		Summary:    map[ismsv1.ControlResult]int{ismsv1.ResultPass: 0, ismsv1.ResultFail: 0, ismsv1.ResultError: 0, ismsv1.ResultNotApplicable: 0},
-		Report:     report,
-	}
-	for _, c := range report.Controls {
-		out.Summary[c.Result]++
-	}
-
-	w := cmd.OutOrStdout()
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return err
-		}
-	case "yaml":
-		js, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		y, err := yaml.JSONToYAML(js)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(y); err != nil {
-			return err
-		}
-	default:
-		printEvalTable(w, out)
+	if err := writeEvalReport(cmd.OutOrStdout(), o.output, newEvalReport(report, threshold, len(breaches) > 0)); err != nil {
+		return err
 	}
 	if len(breaches) > 0 {
 		names := make([]string, len(breaches))
@@ -177,6 +123,88 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 		return failedError{fmt.Sprintf("FAIL: %d control(s) at or above --fail-on=%s: %s", len(breaches), threshold, strings.Join(names, ", "))}
 	}
 	return nil
+}
+
+// check validates the flags and returns the --fail-on threshold.
+func (o *evalOptions) check() (offline.Threshold, error) {
+	threshold, err := offline.ParseThreshold(o.failOn)
+	if err != nil {
+		return "", usageError{err}
+	}
+	if o.output != "table" && o.output != "json" && o.output != "yaml" {
+		return "", usagef("--output must be table, json or yaml; got %q", o.output)
+	}
+	if len(o.files) == 0 {
+		return "", usagef("no input: give manifests with -f FILE, -f DIR or -f - (stdin)")
+	}
+	return threshold, nil
+}
+
+// withLibrary returns the Controls and Policies of the inputs, with, for --library, those of
+// the embedded library that the inputs do not replace.
+func (o *evalOptions) withLibrary(in *input) ([]ismsv1.Control, []ismsv1.Policy, error) {
+	controls, pols := in.controls, in.policies
+	if !o.library {
+		return controls, pols, nil
+	}
+	lib, err := policies.LoadFS(policies.FS)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the embedded library: %w", err)
+	}
+	libControls, libPolicies, err := library.Controls(lib, library.DefaultOwner)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range libControls {
+		if _, overridden := in.controlSource[c.Name]; !overridden {
+			controls = append(controls, c)
+		}
+	}
+	for _, p := range libPolicies {
+		if _, overridden := in.policySource[p.Name]; !overridden {
+			pols = append(pols, p)
+		}
+	}
+	return controls, pols, nil
+}
+
+func newEvalReport(report offline.Report, threshold offline.Threshold, failed bool) EvalReport {
+	out := EvalReport{
+		APIVersion: ismsv1.GroupVersion.String(),
+		Kind:       "EvaluationReport",
+		FailOn:     string(threshold),
+		Failed:     failed,
+		Summary:    map[ismsv1.ControlResult]int{ismsv1.ResultPass: 0, ismsv1.ResultFail: 0, ismsv1.ResultError: 0, ismsv1.ResultNotApplicable: 0},
+		Report:     report,
+	}
+	for _, c := range report.Controls {
+		out.Summary[c.Result]++
+	}
+	return out
+}
+
+// writeEvalReport writes the report as a table, JSON or YAML.
+func writeEvalReport(w io.Writer, output string, out EvalReport) error {
+	switch output {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "yaml":
+		js, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		y, err := yaml.JSONToYAML(js)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(y)
+		return err
+	default:
+		printEvalTable(w, out)
+		return nil
+	}
 }
 
 // printEvalTable writes the results table, the failing subjects and the controls in error.
@@ -204,10 +232,24 @@ func printEvalTable(w io.Writer, r EvalReport) {
 			fmt.Fprintf(w, "\n%s (%s, %s) cannot be evaluated (%s):\n  %s\n", c.Name, c.ID, c.Severity, c.Reason,
 				strings.ReplaceAll(strings.TrimSpace(c.Message), "\n", "\n  "))
 		}
+		printExcepted(w, c)
 	}
 	fmt.Fprintf(w, "\n%d control(s): %d Fail, %d Error, %d Pass, %d NotApplicable; %d object(s) evaluated or read, %d of other kinds ignored.\n",
 		len(r.Controls), r.Summary[ismsv1.ResultFail], r.Summary[ismsv1.ResultError], r.Summary[ismsv1.ResultPass],
 		r.Summary[ismsv1.ResultNotApplicable], r.Objects, r.Ignored)
+}
+
+// printExcepted lists the failing subjects of a control that ControlExceptions exempt.
+func printExcepted(w io.Writer, c offline.ControlResult) {
+	if c.Excepted == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s (%s): %d failing subject(s) excepted:\n", c.Name, c.ID, c.Excepted)
+	for _, ns := range c.Namespaces {
+		for _, s := range ns.Excepted {
+			fmt.Fprintf(w, "  %s %s (ControlException %s)\n", s.Kind, qualified(s.Namespace, s.Name), s.Exception)
+		}
+	}
 }
 
 func offlineSeverity(s ismsv1.Severity) int { return offline.SeverityRank(s) }

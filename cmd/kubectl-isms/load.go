@@ -19,17 +19,20 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/exception"
 )
 
-// input is what `eval -f` read: the Controls, the Policies they may reference and every other
-// object.
+// input is what `eval -f` read: the Controls, the Policies they may reference, the
+// ControlExceptions that may exempt their failures and every other object.
 type input struct {
-	controls []ismsv1.Control
-	policies []ismsv1.Policy
-	objects  []*unstructured.Unstructured
-	// where each Control, Policy and object came from, for messages: "file: document N".
-	controlSource map[string]string
-	policySource  map[string]string
+	controls   []ismsv1.Control
+	policies   []ismsv1.Policy
+	exceptions []ismsv1.ControlException
+	objects    []*unstructured.Unstructured
+	// where each Control, Policy and ControlException came from, for messages: "file: document N".
+	controlSource   map[string]string
+	policySource    map[string]string
+	exceptionSource map[string]string
 }
 
 // kustomizeGroup is the group of kustomization.yaml files, which are skipped.
@@ -42,7 +45,7 @@ var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": t
 // load reads the paths: files, directories (recursively, *.yaml, *.yml and *.json in lexical
 // order) and "-" for stdin. Every error names the file and the document.
 func load(paths []string, stdin io.Reader) (*input, error) {
-	in := &input{controlSource: map[string]string{}, policySource: map[string]string{}}
+	in := &input{controlSource: map[string]string{}, policySource: map[string]string{}, exceptionSource: map[string]string{}}
 	seen := map[string]string{} // object identity -> source
 	stdinRead := false
 	for _, p := range paths {
@@ -149,29 +152,10 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[
 		return usagef("%s: an object needs apiVersion, kind and metadata.name", where)
 	}
 	gvk := u.GroupVersionKind()
-	if gvk.GroupVersion() == ismsv1.GroupVersion && gvk.Kind == "Control" {
-		c, err := decodeControl(u)
-		if err != nil {
-			return usagef("%s: Control %s: %v", where, u.GetName(), err)
+	if gvk.GroupVersion() == ismsv1.GroupVersion {
+		if handled, err := in.addISMSObject(where, gvk.Kind, u); handled || err != nil {
+			return err
 		}
-		if other, ok := in.controlSource[c.Name]; ok {
-			return usagef("%s: Control %s is also defined in %s", where, c.Name, other)
-		}
-		in.controlSource[c.Name] = where
-		in.controls = append(in.controls, *c)
-		return nil
-	}
-	if gvk.GroupVersion() == ismsv1.GroupVersion && gvk.Kind == "Policy" {
-		p, err := decodePolicy(u)
-		if err != nil {
-			return usagef("%s: Policy %s: %v", where, u.GetName(), err)
-		}
-		if other, ok := in.policySource[p.Name]; ok {
-			return usagef("%s: Policy %s is also defined in %s", where, p.Name, other)
-		}
-		in.policySource[p.Name] = where
-		in.policies = append(in.policies, *p)
-		return nil
 	}
 	id := strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
 	if other, ok := seen[id]; ok {
@@ -179,6 +163,51 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[
 	}
 	seen[id] = where
 	in.objects = append(in.objects, u)
+	return nil
+}
+
+// addISMSObject files a Control, Policy or ControlException, and reports whether u is one.
+func (in *input) addISMSObject(where, kind string, u *unstructured.Unstructured) (bool, error) {
+	switch kind {
+	case "Control":
+		c, err := decodeControl(u)
+		if err != nil {
+			return true, usagef("%s: Control %s: %v", where, u.GetName(), err)
+		}
+		if err := fileOnce(in.controlSource, where, kind, c.Name); err != nil {
+			return true, err
+		}
+		in.controls = append(in.controls, *c)
+	case "Policy":
+		p, err := decodePolicy(u)
+		if err != nil {
+			return true, usagef("%s: Policy %s: %v", where, u.GetName(), err)
+		}
+		if err := fileOnce(in.policySource, where, kind, p.Name); err != nil {
+			return true, err
+		}
+		in.policies = append(in.policies, *p)
+	case "ControlException":
+		ex, err := decodeControlException(u)
+		if err != nil {
+			return true, usagef("%s: ControlException %s: %v", where, u.GetName(), err)
+		}
+		if err := fileOnce(in.exceptionSource, where, kind, ex.Name); err != nil {
+			return true, err
+		}
+		in.exceptions = append(in.exceptions, *ex)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// fileOnce records where the object of a kind and name came from, and rejects a second one.
+func fileOnce(sources map[string]string, where, kind, name string) error {
+	if other, ok := sources[name]; ok {
+		return usagef("%s: %s %s is also defined in %s", where, kind, name, other)
+	}
+	sources[name] = where
 	return nil
 }
 
@@ -225,6 +254,24 @@ func decodePolicy(u *unstructured.Unstructured) (*ismsv1.Policy, error) {
 		return nil, errors.New("spec.rego is required")
 	}
 	return &p, nil
+}
+
+// decodeControlException decodes a ControlException strictly and checks what the API server
+// would reject (the CRD's schema and CEL rules: exception.Validate). One that has expired is
+// valid: it exempts nothing.
+func decodeControlException(u *unstructured.Unstructured) (*ismsv1.ControlException, error) {
+	js, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	var ex ismsv1.ControlException
+	if err := yaml.UnmarshalStrict(js, &ex); err != nil {
+		return nil, err
+	}
+	if errs := exception.Validate(&ex); len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
+	return &ex, nil
 }
 
 func qualified(namespace, name string) string {

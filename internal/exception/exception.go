@@ -161,12 +161,12 @@ func NextStatus(ex *ismsv1.ControlException, matched int, now time.Time) (ismsv1
 	}
 	if Active(ex, now) {
 		st.Phase = ismsv1.ExceptionActive
-		cond.Status, cond.Reason = metav1.ConditionTrue, "Approved"
+		cond.Status, cond.Reason = metav1.ConditionTrue, ismsv1.ReasonExceptionApproved
 		cond.Message = fmt.Sprintf("Approved by %s; expires at %s.", ex.Spec.ApprovedBy, ex.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	} else {
 		st.Phase = ismsv1.ExceptionExpired
 		st.MatchedSubjects = 0
-		cond.Status, cond.Reason = metav1.ConditionFalse, "Expired"
+		cond.Status, cond.Reason = metav1.ConditionFalse, ismsv1.ReasonExceptionExpired
 		cond.Message = fmt.Sprintf("Expired at %s: the subjects it exempted count as failing again.", ex.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)

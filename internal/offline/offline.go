@@ -7,8 +7,9 @@
 //
 // As in the operator, objects of the kinds no Control targets or lists in spec.inventory are
 // ignored (the operator does not watch them), data.inventory holds the objects of the kinds the
-// Controls list in spec.inventory, and the labels of Namespaces among the objects scope
-// targets.namespaceSelector.
+// Controls list in spec.inventory, the labels of Namespaces among the objects scope
+// targets.namespaceSelector, and the ControlExceptions given exempt failing subjects through
+// internal/exception, as the Control reconciler applies them.
 package offline
 
 import (
@@ -25,6 +26,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evaluation"
+	"github.com/isms-operator/isms-operator/internal/exception"
 	"github.com/isms-operator/isms-operator/internal/params"
 	"github.com/isms-operator/isms-operator/internal/policy"
 	"github.com/isms-operator/isms-operator/internal/subject"
@@ -44,12 +46,15 @@ type Options struct {
 	DefaultNamespace string
 	// Policy bounds each evaluation, as the operator's --evaluation-timeout does.
 	Policy policy.Options
-	// Now is the evaluator's clock; default time.Now.
+	// Now is the evaluator's clock, read once for the exceptions; default time.Now.
 	Now func() time.Time
 	// Policies are the Policies that the controls' spec.policy.ref may name, as in the cluster.
 	// When two have the same name, the last one counts. A reference to a Policy not among them
 	// gives the control the result Error (PolicyNotFound), as the operator reports it.
 	Policies []ismsv1.Policy
+	// Exceptions are the ControlExceptions, as in the cluster. Those active at Now exempt the
+	// failing subjects they select from the controls they name.
+	Exceptions []ismsv1.ControlException
 }
 
 // Report is the result of an evaluation. Its JSON form is the output of
@@ -75,22 +80,27 @@ type ControlResult struct {
 	// would say.
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
-	// Evaluated, Failing and Errored count subjects, as the Control's status does.
+	// Evaluated, Failing, Errored and Excepted count subjects, as the Control's status does:
+	// the excepted subjects (exempted by an active ControlException) are not failing.
 	Evaluated int `json:"evaluated"`
 	Failing   int `json:"failing"`
 	Errored   int `json:"errored"`
+	Excepted  int `json:"excepted"`
 	// PolicyDigest is the sha256 of the Rego, as in the Control's status; empty when it does
 	// not compile.
 	PolicyDigest string `json:"policyDigest,omitempty"`
-	// Namespaces hold the failing subjects by the namespace their Finding would live in,
-	// sorted by namespace; subjects are sorted by kind, namespace and name.
+	// Namespaces hold the failing and the excepted subjects by the namespace their Finding
+	// would live in, sorted by namespace; subjects are sorted by kind, namespace and name.
 	Namespaces []NamespaceFailures `json:"namespaces,omitempty"`
 }
 
-// NamespaceFailures are the failing subjects one Finding would list.
+// NamespaceFailures are the failing subjects one Finding would list. When every failing
+// subject of the namespace is excepted, Subjects is empty and the Finding would not be open.
 type NamespaceFailures struct {
 	Namespace string           `json:"namespace"`
 	Subjects  []FailingSubject `json:"subjects"`
+	// Excepted are the failing subjects that an active ControlException exempts.
+	Excepted []ExceptedSubject `json:"excepted,omitempty"`
 }
 
 // FailingSubject is one failing object and the policy's messages about it.
@@ -101,6 +111,13 @@ type FailingSubject struct {
 	Namespace string   `json:"namespace,omitempty"`
 	Name      string   `json:"name"`
 	Messages  []string `json:"messages"`
+}
+
+// ExceptedSubject is a failing object that a ControlException exempts.
+type ExceptedSubject struct {
+	FailingSubject
+	// Exception names the ControlException.
+	Exception string `json:"exception"`
 }
 
 // FailingSubjects returns every failing subject of the control, across namespaces.
@@ -116,64 +133,119 @@ func (c *ControlResult) FailingSubjects() []FailingSubject {
 // do not compile, whose spec.policy.ref names no Policy of opts.Policies or whose parameters
 // do not match that Policy's schema, or whose selectors are invalid, gets the result Error (with
 // the reason the operator would give in PolicyReady); the others are still
-// evaluated. Objects are not modified. When two objects have the same identity (uid, or
-// apiVersion, kind, namespace and name for objects without one), the last one counts. An error
-// is returned only when ctx ends or an object cannot be converted.
+// evaluated. The failing subjects that an exception of opts.Exceptions exempts at opts.Now are
+// excepted, as in the operator: they do not count as failing. Objects are not modified. When
+// two objects have the same identity (uid, or apiVersion, kind, namespace and name for objects
+// without one), the last one counts. An error is returned only when ctx ends or an object
+// cannot be converted.
 func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstructured.Unstructured, opts Options) (Report, error) {
-	if opts.ClusterNamespace == "" {
-		opts.ClusterNamespace = DefaultClusterNamespace
-	}
-	inv := policy.NewInventory()
-	engine := policy.NewEngine(inv, opts.Policy)
-	ev := evaluation.NewEvaluator(inv, opts.ClusterNamespace, opts.Now)
-
-	policies := make(map[string]*ismsv1.Policy, len(opts.Policies))
-	for i := range opts.Policies {
-		policies[opts.Policies[i].Name] = &opts.Policies[i]
-	}
-
+	e := newRun(opts)
 	results := make([]ControlResult, len(controls))
-	// The operator watches Namespaces and the kinds of every Control it could register.
-	watched := map[schema.GroupKind]bool{evaluation.NamespaceGroupKind: true}
-	var inventoryKinds []schema.GroupKind
 	var registered []int
 	for i := range controls {
-		c := &controls[i]
-		r := &results[i]
-		*r = ControlResult{Name: c.Name, ID: c.Spec.ID, Title: c.Spec.Title, Severity: c.Spec.Severity}
-		def, err := Define(ctx, engine, c, policies)
+		ok, err := e.register(ctx, &controls[i], &results[i])
 		if err != nil {
-			var ce *policy.CompileError
-			var pe *params.Error
-			switch {
-			case errors.As(err, &pe):
-				r.Result, r.Reason, r.Message = ismsv1.ResultError, pe.Reason, pe.Message
-			case errors.As(err, &ce):
-				r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonCompileError, ce.Message
-			default:
-				return Report{}, err
-			}
-			continue
+			return Report{}, err
 		}
-		r.PolicyDigest = def.Policy.Digest
-		if _, err := ev.SetControl(def); err != nil {
-			r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonTargetsUnresolved, err.Error()
-			continue
+		if ok {
+			registered = append(registered, i)
 		}
-		for _, gk := range append(evaluation.GroupKinds(c.Spec.Targets.Kinds), evaluation.GroupKinds(c.Spec.Inventory)...) {
-			watched[gk] = true
-		}
-		inventoryKinds = append(inventoryKinds, evaluation.GroupKinds(c.Spec.Inventory)...)
-		registered = append(registered, i)
 	}
-
-	subjects, ignored, err := Subjects(objects, watched, opts.DefaultNamespace)
+	subjects, ignored, err := Subjects(objects, e.watched, opts.DefaultNamespace)
 	if err != nil {
 		return Report{}, err
 	}
+	names := make([]string, 0, len(registered))
+	for _, i := range registered {
+		names = append(names, results[i].Name)
+	}
+	if err := e.sweep(ctx, names, subjects); err != nil {
+		return Report{}, err
+	}
+	for _, i := range registered {
+		e.judge(&results[i])
+	}
+	sort.SliceStable(results, func(i, j int) bool {
+		if results[i].ID != results[j].ID {
+			return results[i].ID < results[j].ID
+		}
+		return results[i].Name < results[j].Name
+	})
+	return Report{Objects: len(subjects), Ignored: ignored, Controls: results}, nil
+}
+
+// run is one Evaluate: the operator's engine and evaluator, over one inventory.
+type run struct {
+	engine     *policy.Engine
+	ev         *evaluation.Evaluator
+	policies   map[string]*ismsv1.Policy
+	exceptions []ismsv1.ControlException
+	now        time.Time
+	// watched are the kinds the operator would watch: Namespaces and the kinds of every
+	// Control it could register.
+	watched        map[schema.GroupKind]bool
+	inventoryKinds []schema.GroupKind
+}
+
+func newRun(opts Options) *run {
+	if opts.ClusterNamespace == "" {
+		opts.ClusterNamespace = DefaultClusterNamespace
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	inv := policy.NewInventory()
+	e := &run{
+		engine:     policy.NewEngine(inv, opts.Policy),
+		ev:         evaluation.NewEvaluator(inv, opts.ClusterNamespace, opts.Now),
+		policies:   make(map[string]*ismsv1.Policy, len(opts.Policies)),
+		exceptions: opts.Exceptions,
+		now:        opts.Now(),
+		watched:    map[schema.GroupKind]bool{evaluation.NamespaceGroupKind: true},
+	}
+	for i := range opts.Policies {
+		e.policies[opts.Policies[i].Name] = &opts.Policies[i]
+	}
+	return e
+}
+
+// register defines the control and registers it with the evaluator, as the Control reconciler
+// does, filling in r. It reports whether the control was registered: one that cannot be gets
+// the result Error, with the reason PolicyReady would give.
+func (e *run) register(ctx context.Context, c *ismsv1.Control, r *ControlResult) (bool, error) {
+	*r = ControlResult{Name: c.Name, ID: c.Spec.ID, Title: c.Spec.Title, Severity: c.Spec.Severity}
+	def, err := Define(ctx, e.engine, c, e.policies)
+	if err != nil {
+		var ce *policy.CompileError
+		var pe *params.Error
+		switch {
+		case errors.As(err, &pe):
+			r.Result, r.Reason, r.Message = ismsv1.ResultError, pe.Reason, pe.Message
+		case errors.As(err, &ce):
+			r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonCompileError, ce.Message
+		default:
+			return false, err
+		}
+		return false, nil
+	}
+	r.PolicyDigest = def.Policy.Digest
+	if _, err := e.ev.SetControl(def); err != nil {
+		r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonTargetsUnresolved, err.Error()
+		return false, nil
+	}
+	for _, gk := range append(evaluation.GroupKinds(c.Spec.Targets.Kinds), evaluation.GroupKinds(c.Spec.Inventory)...) {
+		e.watched[gk] = true
+	}
+	e.inventoryKinds = append(e.inventoryKinds, evaluation.GroupKinds(c.Spec.Inventory)...)
+	return true, nil
+}
+
+// sweep feeds the subjects to the evaluator, loads the inventory and sweeps the controls once,
+// as the operator's watches and sweeper do.
+func (e *run) sweep(ctx context.Context, controls []string, subjects []*evaluation.Subject) error {
 	for _, s := range subjects {
-		if _, err := ev.Upsert(ctx, s); err != nil {
-			return Report{}, err
+		if _, err := e.ev.Upsert(ctx, s); err != nil {
+			return err
 		}
 	}
 	// The Upserts above only recorded the Namespaces' labels: events skip controls never swept.
@@ -186,46 +258,49 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 		}
 		return out
 	}
-	if err := ev.LoadInventory(ctx, inventoryKinds, ofKinds); err != nil {
-		return Report{}, err
+	if err := e.ev.LoadInventory(ctx, e.inventoryKinds, ofKinds); err != nil {
+		return err
 	}
-	// One sweep of every Control over the objects, as the operator's sweeper makes it.
-	names := make([]string, 0, len(registered))
-	for _, i := range registered {
-		names = append(names, results[i].Name)
+	_, err := e.ev.SweepControls(ctx, controls, subjects)
+	return err
+}
+
+// judge fills in a swept control's verdict, counts and subjects, with its exceptions applied
+// as the Control reconciler applies them.
+func (e *run) judge(r *ControlResult) {
+	set := exception.NewSet(e.exceptions, r.Name, e.now)
+	failures := func(ns string) []evaluation.SubjectResult {
+		f, _ := e.ev.Failures(r.Name, ns)
+		return f
 	}
-	if _, err := ev.SweepControls(ctx, names, subjects); err != nil {
-		return Report{}, err
-	}
-	for _, i := range registered {
-		r := &results[i]
-		sum := ev.Summarize(r.Name)
-		verdict := evaluation.Judge(sum)
-		r.Result, r.Reason, r.Message = verdict.Result, verdict.Reason, verdict.Message
-		r.Evaluated, r.Failing, r.Errored = sum.Evaluated, sum.Failing, sum.Errored
-		for _, ns := range sum.FailingNamespaces {
-			failures, _ := ev.Failures(r.Name, ns)
-			nf := NamespaceFailures{Namespace: ns}
-			for _, f := range failures {
-				fs := FailingSubject{
-					APIVersion: f.Subject.APIVersion, Kind: f.Subject.Kind,
-					Namespace: f.Subject.Namespace, Name: f.Subject.Name, Messages: []string{},
-				}
-				for _, v := range f.Violations {
-					fs.Messages = append(fs.Messages, v.Message)
-				}
-				nf.Subjects = append(nf.Subjects, fs)
-			}
-			r.Namespaces = append(r.Namespaces, nf)
+	sum := e.ev.Summarize(r.Name)
+	namespaces := sum.FailingNamespaces
+	sum, counts := exception.ApplyToSummary(sum, set, failures)
+	verdict := evaluation.Judge(sum)
+	r.Result, r.Reason, r.Message = verdict.Result, verdict.Reason, verdict.Message
+	r.Evaluated, r.Failing, r.Errored, r.Excepted = sum.Evaluated, sum.Failing, sum.Errored, counts.Total()
+	for _, ns := range namespaces {
+		split := exception.Classify(failures(ns), set)
+		nf := NamespaceFailures{Namespace: ns, Subjects: make([]FailingSubject, 0, len(split.Failing))}
+		for _, f := range split.Failing {
+			nf.Subjects = append(nf.Subjects, failingSubject(f))
 		}
-	}
-	sort.SliceStable(results, func(i, j int) bool {
-		if results[i].ID != results[j].ID {
-			return results[i].ID < results[j].ID
+		for _, x := range split.Excepted {
+			nf.Excepted = append(nf.Excepted, ExceptedSubject{FailingSubject: failingSubject(x.SubjectResult), Exception: x.Exception})
 		}
-		return results[i].Name < results[j].Name
-	})
-	return Report{Objects: len(subjects), Ignored: ignored, Controls: results}, nil
+		r.Namespaces = append(r.Namespaces, nf)
+	}
+}
+
+func failingSubject(f evaluation.SubjectResult) FailingSubject {
+	fs := FailingSubject{
+		APIVersion: f.Subject.APIVersion, Kind: f.Subject.Kind,
+		Namespace: f.Subject.Namespace, Name: f.Subject.Name, Messages: []string{},
+	}
+	for _, v := range f.Violations {
+		fs.Messages = append(fs.Messages, v.Message)
+	}
+	return fs
 }
 
 // Define resolves a Control's spec.policy.ref among policies (by name) and defines it with

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -154,19 +155,38 @@ type want struct {
 	errored   int
 	// failures are "findingNamespace: Kind namespace/name" entries.
 	failures []string
+	// excepted are "findingNamespace: Kind namespace/name by exception" entries.
+	excepted []string
 	message  string // a substring of the message
 }
 
+var exceptionsNow = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// controlException is an exception approved a day before exceptionsNow, expiring after
+// lifetime (negative: expired by then).
+func controlException(name string, lifetime time.Duration, subjects ismsv1.ExceptionSubjects, controls ...string) ismsv1.ControlException {
+	return ismsv1.ControlException{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: ismsv1.ControlExceptionSpec{
+			Controls: controls, Subjects: subjects, Justification: "vendor image", ApprovedBy: "ciso",
+			ApprovedAt: metav1.NewTime(exceptionsNow.Add(-24 * time.Hour)), ExpiresAt: metav1.NewTime(exceptionsNow.Add(lifetime)),
+		},
+	}
+}
+
+// evaluateCase is a case of TestEvaluate.
+type evaluateCase struct {
+	name     string
+	controls []ismsv1.Control
+	objects  string
+	opts     Options
+	want     map[string]want
+	objs     int
+	ignored  int
+}
+
 func TestEvaluate(t *testing.T) {
-	tests := []struct {
-		name     string
-		controls []ismsv1.Control
-		objects  string
-		opts     Options
-		want     map[string]want
-		objs     int
-		ignored  int
-	}{
+	tests := []evaluateCase{
 		{
 			name:     "a failing and a passing workload",
 			controls: []ismsv1.Control{control("priv", "high", privilegedRego, deployments)},
@@ -331,6 +351,7 @@ spec: {template: {spec: {containers: [{name: a}]}}}
 			objs: 2,
 		},
 	}
+	tests = append(tests, exceptionCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := objects(t, tc.objects)
@@ -376,6 +397,15 @@ spec: {template: {spec: {containers: [{name: a}]}}}
 				if !slices.Equal(failures, w.failures) {
 					t.Errorf("%s: failures %q, want %q", got.Name, failures, w.failures)
 				}
+				var excepted []string
+				for _, ns := range got.Namespaces {
+					for _, s := range ns.Excepted {
+						excepted = append(excepted, ns.Namespace+": "+s.Kind+" "+s.Namespace+"/"+s.Name+" by "+s.Exception)
+					}
+				}
+				if !slices.Equal(excepted, w.excepted) || got.Excepted != len(w.excepted) {
+					t.Errorf("%s: %d excepted %q, want %q", got.Name, got.Excepted, excepted, w.excepted)
+				}
 				if got.Failing != len(got.FailingSubjects()) {
 					t.Errorf("%s: failing %d but %d subjects listed", got.Name, got.Failing, len(got.FailingSubjects()))
 				}
@@ -386,6 +416,42 @@ spec: {template: {spec: {containers: [{name: a}]}}}
 				}
 			}
 		})
+	}
+}
+
+// exceptionCases apply ControlExceptions as the operator does: active ones exempt the subjects
+// they select from the controls they name, at Options.Now.
+func exceptionCases() []evaluateCase {
+	priv := []ismsv1.Control{control("priv", "high", privilegedRego, deployments)}
+	clock := func() time.Time { return exceptionsNow }
+	sandbox := ismsv1.ExceptionSubjects{Namespaces: []string{"sandbox"}}
+	unlabelled := ismsv1.ExceptionSubjects{LabelSelector: &metav1.LabelSelector{
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpDoesNotExist}}}}
+	api := ismsv1.ExceptionSubjects{Objects: []ismsv1.ExceptedObject{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "payments", Name: "api"}}}
+	bothFail := want{result: ismsv1.ResultFail, evaluated: 3, failing: 2,
+		failures: []string{"payments: Deployment payments/api", "sandbox: Deployment sandbox/toy"}}
+	return []evaluateCase{
+		{
+			name: "an active exception of a namespace", controls: priv, objects: manifests, objs: 5, ignored: 2,
+			opts: Options{Now: clock, Exceptions: []ismsv1.ControlException{controlException("sandbox", time.Hour, sandbox, "priv")}},
+			want: map[string]want{"priv": {result: ismsv1.ResultFail, evaluated: 3, failing: 1, message: "1 of 3 subjects fail",
+				failures: []string{"payments: Deployment payments/api"}, excepted: []string{"sandbox: Deployment sandbox/toy by sandbox"}}},
+		},
+		{
+			name: "every failure excepted, by a label selector and a named object: Pass", controls: priv, objects: manifests, objs: 5, ignored: 2,
+			opts: Options{Now: clock, Exceptions: []ismsv1.ControlException{
+				controlException("b-unlabelled", time.Hour, unlabelled, "priv"), controlException("a-api", time.Hour, api, "other", "priv")}},
+			want: map[string]want{"priv": {result: ismsv1.ResultPass, reason: ismsv1.ReasonAllSubjectsPass, evaluated: 3, excepted: []string{
+				"payments: Deployment payments/api by a-api", "sandbox: Deployment sandbox/toy by b-unlabelled"}}},
+		},
+		{
+			name: "an expired exception exempts nothing", controls: priv, objects: manifests, objs: 5, ignored: 2, want: map[string]want{"priv": bothFail},
+			opts: Options{Now: clock, Exceptions: []ismsv1.ControlException{controlException("sandbox", -time.Second, sandbox, "priv")}},
+		},
+		{
+			name: "an exception of another control exempts nothing", controls: priv, objects: manifests, objs: 5, ignored: 2, want: map[string]want{"priv": bothFail},
+			opts: Options{Now: clock, Exceptions: []ismsv1.ControlException{controlException("sandbox", time.Hour, sandbox, "other")}},
+		},
 	}
 }
 

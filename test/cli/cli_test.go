@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -112,6 +113,7 @@ type evalReport struct {
 		Evaluated    int    `json:"evaluated"`
 		Failing      int    `json:"failing"`
 		Errored      int    `json:"errored"`
+		Excepted     int    `json:"excepted"`
 		PolicyDigest string `json:"policyDigest"`
 		Namespaces   []struct {
 			Namespace string `json:"namespace"`
@@ -122,6 +124,14 @@ type evalReport struct {
 				Name       string   `json:"name"`
 				Messages   []string `json:"messages"`
 			} `json:"subjects"`
+			Excepted []struct {
+				APIVersion string   `json:"apiVersion"`
+				Kind       string   `json:"kind"`
+				Namespace  string   `json:"namespace"`
+				Name       string   `json:"name"`
+				Messages   []string `json:"messages"`
+				Exception  string   `json:"exception"`
+			} `json:"excepted"`
 		} `json:"namespaces"`
 	} `json:"controls"`
 }
@@ -133,6 +143,26 @@ func decodeStrict(t *testing.T, data []byte, v any) {
 	if err := dec.Decode(v); err != nil {
 		t.Fatalf("decoding the output: %v\n%s", err, data)
 	}
+}
+
+// excepted returns "namespace:Kind/name by exception" per control that has excepted subjects.
+func (r evalReport) excepted() map[string]string {
+	out := map[string]string{}
+	for _, c := range r.Controls {
+		var subjects []string
+		for _, ns := range c.Namespaces {
+			for _, s := range ns.Excepted {
+				subjects = append(subjects, ns.Namespace+":"+s.Kind+"/"+s.Name+" by "+s.Exception)
+			}
+		}
+		if len(subjects) != c.Excepted {
+			subjects = append(subjects, fmt.Sprintf("(%d counted)", c.Excepted))
+		}
+		if len(subjects) > 0 {
+			out[c.ID] = strings.Join(subjects, ",")
+		}
+	}
+	return out
 }
 
 // verdicts returns "ID Result failing-subjects" per control.
@@ -189,6 +219,65 @@ func TestEvalJSON(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "FAIL: 2 control(s) at or above --fail-on=high") {
 		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// exceptionYAML is a ControlException approved a day ago that expires after lifetime (negative:
+// it has expired).
+func exceptionYAML(name string, lifetime time.Duration, controls, subjects string) string {
+	now := time.Now().UTC()
+	return fmt.Sprintf(`apiVersion: isms.dev/v1alpha1
+kind: ControlException
+metadata: {name: %s}
+spec:
+  controls: %s
+  subjects: %s
+  justification: accepted until the vendor ships a fix
+  approvedBy: ciso@example.com
+  approvedAt: %s
+  expiresAt: %s
+`, name, controls, subjects, now.Add(-24*time.Hour).Format(time.RFC3339), now.Add(lifetime).Format(time.RFC3339))
+}
+
+func TestEvalAppliesExceptions(t *testing.T) {
+	exceptions := strings.Join([]string{
+		exceptionYAML("api-vendor-image", time.Hour, "[test-prod-no-privileged]", "{objects: [{kind: Deployment, namespace: payments, name: api}]}"),
+		exceptionYAML("prod-netpol", time.Hour, "[isms-k8s-004-namespace-network-policy]", "{labelSelector: {matchLabels: {env: prod}}}"),
+		exceptionYAML("replicas-expired", -time.Minute, "[test-min-replicas]", "{namespaces: [payments]}"),
+		exceptionYAML("other-control", time.Hour, "[isms-k8s-999-none]", "{namespaces: [payments, sandbox]}"),
+	}, "---\n")
+	file := filepath.Join(t.TempDir(), "exceptions.yaml")
+	if err := os.WriteFile(file, []byte(exceptions), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := kubectlISMS(t, "", append([]string{"eval", "-o", "json", "-f", file}, fixtures...)...)
+	r.expectCode(t, 1) // ISMS-K8S-001 (high) still fails; TEST-001 (critical) is excepted
+	var report evalReport
+	decodeStrict(t, []byte(r.stdout), &report)
+	want := map[string]string{
+		"ISMS-K8S-001": "Fail payments:Deployment/api",
+		"ISMS-K8S-002": "Fail sandbox:Deployment/toy",
+		"ISMS-K8S-003": "Fail isms-system:Namespace/sandbox",
+		"ISMS-K8S-004": "Fail isms-system:Namespace/sandbox",
+		"TEST-001":     "Pass ",
+		"TEST-002":     "Fail payments:Deployment/api",
+	}
+	if got := report.verdicts(); !equalMaps(got, want) {
+		t.Errorf("verdicts:\n got %v\nwant %v", got, want)
+	}
+	wantExcepted := map[string]string{
+		"ISMS-K8S-004": "isms-system:Namespace/payments by prod-netpol",
+		"TEST-001":     "payments:Deployment/api by api-vendor-image",
+	}
+	if got := report.excepted(); !equalMaps(got, wantExcepted) {
+		t.Errorf("excepted:\n got %v\nwant %v", got, wantExcepted)
+	}
+	if !strings.Contains(r.stderr, "FAIL: 1 control(s) at or above --fail-on=high: isms-k8s-001-no-privileged (high, Fail)") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	table := kubectlISMS(t, "", append([]string{"eval", "-f", file}, fixtures...)...)
+	if want := "test-prod-no-privileged (TEST-001): 1 failing subject(s) excepted:\n  Deployment payments/api (ControlException api-vendor-image)\n"; !strings.Contains(table.stdout, want) {
+		t.Errorf("table lacks %q:\n%s", want, table.stdout)
 	}
 }
 
@@ -330,6 +419,7 @@ func TestEvalInputErrors(t *testing.T) {
 	badControl := write("control.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, title: x, owner: o, severity: severe, targets: {kinds: [{apiGroups: [''], kinds: [Pod]}]}, policy: {rego: 'package x'}}\n")
 	neither := write("neither.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, title: x, owner: o, severity: high, targets: {kinds: [{apiGroups: [''], kinds: [Pod]}]}, policy: {}}\n")
 	dupPolicy := write("policies.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {rego: 'package p'}\n---\napiVersion: isms.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {rego: 'package q'}\n")
+	badException := write("exception.yaml", "apiVersion: isms.dev/v1alpha1\nkind: ControlException\nmetadata: {name: e}\nspec: {controls: [c], subjects: {}, justification: j, approvedBy: ciso, approvedAt: '2025-01-01T00:00:00Z', expiresAt: '2027-01-01T00:00:00Z'}\n")
 	unknownField := write("unknown.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, severityy: high}\n")
 	for _, tc := range []struct {
 		name string
@@ -343,6 +433,7 @@ func TestEvalInputErrors(t *testing.T) {
 		{"invalid control", []string{"eval", "-f", badControl}, badControl + `: document 1: Control c: spec.severity "severe"`},
 		{"neither rego nor ref", []string{"eval", "-f", neither}, neither + ": document 1: Control c: exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set"},
 		{"duplicate policy", []string{"eval", "-f", dupPolicy, "--library"}, dupPolicy + ": document 2: Policy p is also defined in " + dupPolicy + ": document 1"},
+		{"invalid exception", []string{"eval", "-f", badException, "--library"}, badException + ": document 1: ControlException e: [spec.subjects: Invalid value: \"\": at least one of namespaces, labelSelector or objects must be set, spec: Invalid value: \"2027-01-01T00:00:00Z\": expiresAt must be at most 365 days after approvedAt]"},
 		{"unknown field", []string{"eval", "-f", unknownField}, `Control c: error unmarshaling JSON: while decoding JSON: json: unknown field "severityy"`},
 		{"no control", []string{"eval", "-f", "testdata/manifests"}, "no Control to evaluate"},
 		{"no input", []string{"eval", "--library"}, "no input"},
