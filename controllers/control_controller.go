@@ -46,7 +46,7 @@ type ControlReconciler struct {
 	Metrics   *Metrics
 	Now       func() time.Time
 	// Workflow sets Findings' due dates and how long resolved ones are kept.
-	Workflow finding.Policy
+	Workflow finding.Workflow
 
 	// exceptions records what the control reconciles learn about ControlExceptions.
 	exceptions *exceptionMatches

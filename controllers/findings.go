@@ -89,7 +89,7 @@ func (r *ControlReconciler) syncFindings(ctx context.Context, control *ismsv1.Co
 
 // syncFinding creates, updates or deletes the Finding of one (control, namespace), reading it
 // through reader, and returns when it next changes with time alone (see
-// finding.Policy.WakeAt).
+// finding.Workflow.WakeAt).
 func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
 	key := client.ObjectKey{Namespace: ns, Name: control.Name}
 	current, err := readFinding(ctx, reader, key)

@@ -73,7 +73,7 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 	r := &ControlReconciler{
 		Client: cache, APIReader: k8s, Evaluator: ev,
 		Recorder: events.NewFakeRecorder(100), Metrics: NewMetrics(prometheus.NewRegistry()),
-		Now: time.Now, Workflow: finding.DefaultPolicy(),
+		Now: time.Now, Workflow: finding.DefaultWorkflow(),
 		wakes: newWakeTimes(), versions: newFindingVersions(),
 	}
 	subject := func(bad bool) *evaluation.Subject {

@@ -71,10 +71,10 @@ type Decision struct {
 	TimeToRemediate time.Duration
 }
 
-// Decide returns the Finding status that the evidence calls for under pol, and the transitions
+// Decide returns the Finding status that the evidence calls for under wf, and the transitions
 // from prev. A Finding that has never been opened and has no failing subjects stays empty:
 // callers create Findings only when Decide reports Opened.
-func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) Decision {
+func Decide(prev ismsv1.FindingStatus, ev Evidence, wf Workflow, now time.Time) Decision {
 	next := *prev.DeepCopy()
 	d := Decision{}
 	if prev.State != "" || len(ev.Failing) > 0 {
@@ -131,7 +131,7 @@ func Decide(prev ismsv1.FindingStatus, ev Evidence, pol Policy, now time.Time) D
 		next.OpenedAt = openedAt(next)
 		next.DueAt = nil
 		if opened := next.OpenedAt; opened != nil {
-			if period, ok := pol.DuePeriod(ev.Severity); ok {
+			if period, ok := wf.DuePeriod(ev.Severity); ok {
 				next.DueAt = timeRef(opened.Add(period))
 			}
 		}

@@ -369,10 +369,10 @@ func jsonSize(t *testing.T, v any) int {
 	return len(data)
 }
 
-// next is Decide under the default Policy, reduced to the state transition the table tests
+// next is Decide under the default Workflow, reduced to the state transition the table tests
 // of the original state machine check.
 func next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.FindingStatus, Transition) {
-	d := Decide(prev, ev, DefaultPolicy(), now)
+	d := Decide(prev, ev, DefaultWorkflow(), now)
 	tr := NoTransition
 	if len(d.Transitions) > 0 {
 		switch d.Transitions[0] {
