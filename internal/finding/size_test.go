@@ -75,8 +75,4 @@ func TestWorstCaseFindingFitsIn4KiB(t *testing.T) {
 	}
 }
 
-func TestTmpBreakdown(t *testing.T) {
-	long := func(prefix string, n int) string { return (prefix + strings.Repeat("x", n))[:n] }
-	_ = long
-}
 func ptr[T any](v T) *T { return &v }
