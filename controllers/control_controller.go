@@ -143,7 +143,7 @@ func (r *ControlReconciler) evaluate(ctx context.Context, control *ismsv1.Contro
 		status.ObservedGeneration = control.Generation
 		return ctrl.Result{RequeueAfter: unresolvedRetry}, nil
 	}
-	if _, err := r.Evaluator.SetControl(def); err != nil {
+	if err := r.Evaluator.SetControl(def); err != nil {
 		setNotReady(control, ismsv1.ReasonTargetsUnresolved, err.Error())
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}

@@ -112,13 +112,13 @@ func (e *Evaluator) NamespaceOf(s SubjectRef) string {
 	return s.Namespace
 }
 
-// SetControl registers or updates a control. It reports whether the control must be swept
-// (it is new, or its policy, parameters or scope changed); results are kept until that sweep
-// so that a spec change does not flap Findings.
-func (e *Evaluator) SetControl(def ControlDefinition) (needsSweep bool, err error) {
+// SetControl registers or updates a control. A new control, or one whose policy, parameters or
+// scope changed, must be swept (NeedsSweep); its results are kept until that sweep so that a
+// spec change does not flap Findings.
+func (e *Evaluator) SetControl(def ControlDefinition) error {
 	m, err := NewMatcher(def.Targets)
 	if err != nil {
-		return false, err
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -142,7 +142,7 @@ func (e *Evaluator) SetControl(def ControlDefinition) (needsSweep bool, err erro
 	if changed {
 		cs.needsSweep = true
 	}
-	return cs.needsSweep || !cs.swept, nil
+	return nil
 }
 
 // RemoveControl forgets a control.

@@ -156,7 +156,7 @@ func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstruc
 			continue
 		}
 		r.PolicyDigest = def.Policy.Digest
-		if _, err := ev.SetControl(def); err != nil {
+		if err := ev.SetControl(def); err != nil {
 			r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonTargetsUnresolved, err.Error()
 			continue
 		}
