@@ -43,8 +43,8 @@ type controlState struct {
 	// observed is when a failure in a namespace was last confirmed, for Finding.lastSeen.
 	observed map[string]time.Time
 
-	// touched, while a sweep runs outside the lock, collects the subjects that events
-	// evaluated or forgot meanwhile: their event results are newer than the sweep's.
+	// touched is non-nil while a sweep of the control runs, and collects the subjects that
+	// events evaluated or forgot meanwhile (see "Events and sweeps" in sweep.go).
 	touched map[types.UID]struct{}
 
 	// dirty holds the namespaces whose Findings may no longer match the results, and allDirty
@@ -55,13 +55,29 @@ type controlState struct {
 
 	swept bool
 	// sweptBatch is the sweep batch the results come from (see Subject.sweptIn).
-	sweptBatch    uint64
+	sweptBatch uint64
+	// needsSweep: the control changed, or data it reads did, since its last sweep.
 	needsSweep    bool
 	lastEvaluated time.Time
 	lastSweep     time.Time
 }
 
 // Evaluator holds the results of every Control. It is safe for concurrent use.
+//
+// Its locks, and what may be taken under each:
+//   - invMu orders the writes to data.inventory (LoadInventory, and the inventory part of Upsert
+//     and Delete). Upsert and Delete release it before they take mu: invMu and mu are never
+//     held together, in either order. Under invMu, LoadInventory calls its list function (the
+//     watches' stores, which lock themselves) and writes to the inventory store.
+//   - mu guards controls, namespaceLabels and every controlState. Events evaluate policies
+//     under it; a sweep takes it only to snapshot and to merge, and evaluates without it.
+//   - The policy package's locks are leaves, taken under either or under none, and taking
+//     neither: the inventory store's read-write lock (writes under invMu, reads by every
+//     evaluation) and the deadline watchdog's (every evaluation).
+//
+// batches and Subject.sweptIn are atomics, read and written without a lock. How events and a
+// sweep that runs meanwhile agree on a subject is described under "Events and sweeps" in
+// sweep.go.
 type Evaluator struct {
 	inventory *policy.Inventory
 	// invMu orders the inventory's writes, so that loading a kind (LoadInventory) and the

@@ -14,6 +14,37 @@ import (
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
+// Events and sweeps
+//
+// A sweep evaluates outside e.mu, so that events keep being evaluated while it runs (a sweep of
+// 10k objects takes seconds), and an event and a sweep can then judge the same subject. The
+// newer judgement wins: the subjects a sweep evaluates were listed before it started, and an
+// event delivered during the sweep carries an object at least as new, so the result an event
+// left during a sweep stands. Four mechanisms serve this, all under e.mu unless said:
+//
+//  1. The sweeping flag: controlState.touched is non-nil exactly while a sweep of the control
+//     runs, from sweepSnapshot to the merge in SweepControls. Sweeps of one control never
+//     overlap (the Sweeper runs one at a time); a second one would reset the set.
+//  2. The touched set: while a sweep runs, Upsert and Delete record each subject they
+//     evaluate or forget (markTouched), and mergeSweep keeps, for those subjects, the results
+//     the events left instead of the sweep's verdicts.
+//  3. awaitsEvents: a control that was never swept and is not being swept is not evaluated on
+//     events at all. The sweep it waits for lists the watch's store, which holds an object
+//     before its event is delivered; skipping halves the work of a new control, whose watch's
+//     initial list arrives as events.
+//  4. sweptThis: evaluateAll stamps each Subject it evaluated with the sweep's batch number
+//     (Subject.sweptIn, atomic), and the merge records the batch a control's results come
+//     from (controlState.sweptBatch). An event for that very Subject (a watch's initial list
+//     reaching the handler after the sweep listed the store) would change nothing, and is
+//     skipped unless another sweep is under way. An update is a new Subject: never skipped.
+//
+// At the merge, a sweep's results are also dropped when ctx ended, or when the control was
+// removed or redefined (generation or policy) since the snapshot; needsSweep asks for another.
+//
+// The caller lists the subjects before SweepControls takes its snapshot: an event handled
+// between the two is not in the touched set, and the sweep's verdict on the older object
+// replaces the event's until the subject's next event or sweep.
+
 // Sweep evaluates one control against all the given subjects; see SweepControls. It returns an
 // error if the control is not registered or ctx ends.
 func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subject) error {
@@ -31,8 +62,9 @@ func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subje
 // their target kinds) and replaces their results. It makes one pass over the subjects,
 // evaluating each against every control that matches it, on a few goroutines and outside the
 // evaluator's lock, so events keep being evaluated meanwhile; a subject an event evaluated
-// during the sweep keeps the event's result, which is the newer. Controls that are not
-// registered are skipped; it returns those it swept, and an error only if ctx ends.
+// during the sweep keeps the event's result, which is the newer (see "Events and sweeps"
+// above). Controls that are not registered are skipped; it returns those it swept, and an
+// error only if ctx ends.
 func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjects []*Subject) ([]string, error) {
 	jobs, scope := e.sweepSnapshot(controls)
 	if len(jobs) == 0 {
@@ -172,19 +204,7 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 			e.recordResult(cs, r.ref, r.res, r.err, now)
 		}
 	}
-	for key := range touched {
-		if _, ok := oldMatched[key]; ok {
-			cs.matched[key] = struct{}{}
-		}
-		if r, ok := oldErrored[key]; ok {
-			cs.errored[key] = r
-		}
-		for ns, byUID := range previous {
-			if r, ok := byUID[key]; ok {
-				e.addFailing(cs, ns, key, r)
-			}
-		}
-	}
+	e.keepTouched(cs, touched, oldMatched, oldErrored, previous)
 	for ns := range cs.failing {
 		cs.observed[ns] = now
 	}
@@ -199,20 +219,39 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 	cs.allDirty = true
 }
 
-// awaitsEvents reports whether events must evaluate the control. A control that was never
-// swept and is not being swept needs no event evaluation: the sweep it waits for lists the
-// watch's store, which holds the object before its event is delivered. Skipping these halves
-// the work of a first evaluation, when the initial list of a new watch arrives as events.
+// keepTouched puts back, for the subjects events touched during the sweep, the results they
+// had before the merge: the events' results (mechanism 2 of "Events and sweeps"). Callers
+// hold e.mu.
+func (e *Evaluator) keepTouched(cs *controlState, touched, oldMatched map[types.UID]struct{}, oldErrored map[types.UID]*SubjectResult, oldFailing map[string]map[types.UID]*SubjectResult) {
+	for key := range touched {
+		if _, ok := oldMatched[key]; ok {
+			cs.matched[key] = struct{}{}
+		}
+		if r, ok := oldErrored[key]; ok {
+			cs.errored[key] = r
+		}
+		for ns, byUID := range oldFailing {
+			if r, ok := byUID[key]; ok {
+				e.addFailing(cs, ns, key, r)
+			}
+		}
+	}
+}
+
+// awaitsEvents reports whether events must evaluate the control: not before its first sweep,
+// unless that sweep is under way (mechanism 3 of "Events and sweeps").
 func (cs *controlState) awaitsEvents() bool {
 	return cs.swept || cs.touched != nil
 }
 
 // sweptThis reports whether the control's results already hold this very object, evaluated
-// by its latest sweep, with no sweep under way since.
+// by its latest sweep, with no sweep under way since (mechanism 4 of "Events and sweeps").
 func (cs *controlState) sweptThis(s *Subject) bool {
 	return cs.touched == nil && cs.sweptBatch != 0 && atomic.LoadUint64(&s.sweptIn) == cs.sweptBatch
 }
 
+// markTouched records, while a sweep of the control runs, that an event evaluated or forgot
+// the subject (mechanism 2 of "Events and sweeps").
 func (cs *controlState) markTouched(s *Subject) {
 	if cs.touched != nil {
 		cs.touched[refOf(s).key()] = struct{}{}
