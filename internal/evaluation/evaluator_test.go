@@ -19,6 +19,7 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
+	"github.com/isms-operator/isms-operator/internal/policy/policytest"
 )
 
 const clusterNS = "isms-system"
@@ -62,14 +63,6 @@ mode = "b" if input.review.object.metadata.labels.mode
 
 violation contains {"msg": mode} if mode
 `
-
-const runawayPolicy = `package isms.runaway
-
-violation contains "never" if {
-	some i in numbers.range(1, 100000)
-	some j in numbers.range(1, 100000)
-	i == j + 100000
-}`
 
 // harness wires an evaluator to a real engine and inventory, with a clock the test moves.
 type harness struct {
@@ -581,7 +574,7 @@ func TestEvaluatorErrors(t *testing.T) {
 			wantError: "Deployment ns-a/odd: evaluating policy isms.conflict:",
 		},
 		"deadline": {
-			policy:    runawayPolicy,
+			policy:    policytest.Runaway,
 			opts:      policy.Options{Timeout: time.Millisecond},
 			subject:   func(t *testing.T) *Subject { return deploy(t, "ns-a", "odd") },
 			wantError: "Deployment ns-a/odd: " + policy.ErrDeadline.Error(),
