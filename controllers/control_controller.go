@@ -50,7 +50,7 @@ type ControlReconciler struct {
 	Metrics   *Metrics
 	Now       func() time.Time
 	// Workflow sets Findings' due dates and how long resolved ones are kept.
-	Workflow finding.Policy
+	Workflow finding.Workflow
 
 	// exceptions records what the control reconciles learn about ControlExceptions.
 	exceptions *exceptionMatches
@@ -226,7 +226,7 @@ func (r *ControlReconciler) ensureWatches(ctx context.Context, s *controlScope) 
 // registerControl registers the control's definition with the evaluator and loads the
 // objects its policy reads from the inventory.
 func (r *ControlReconciler) registerControl(ctx context.Context, s *controlScope) (bool, error) {
-	if _, err := r.Evaluator.SetControl(s.def); err != nil {
+	if err := r.Evaluator.SetControl(s.def); err != nil {
 		r.setNotReady(s, ismsv1.ReasonTargetsUnresolved, err.Error())
 		return true, reconcile.TerminalError(err)
 	}

@@ -98,7 +98,7 @@ func (r *ControlReconciler) namespacesToSync(ctx context.Context, control string
 
 // syncFinding creates, updates or deletes the Finding of one (control, namespace), reading it
 // through reader, and returns when it next changes with time alone (see
-// finding.Policy.WakeAt).
+// finding.Workflow.WakeAt).
 func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
 	key := client.ObjectKey{Namespace: ns, Name: control.Name}
 	f, fromAPIServer, err := r.currentFinding(ctx, reader, key)

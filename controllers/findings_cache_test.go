@@ -61,7 +61,7 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 	}
 	ev := evaluation.NewEvaluator(inv, operatorNamespace, nil)
 	targets := ismsv1.Targets{Kinds: []ismsv1.KindSelector{{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}}
-	if _, err := ev.SetControl(evaluation.ControlDefinition{Name: name, Generation: 1, Targets: targets, Policy: p}); err != nil {
+	if err := ev.SetControl(evaluation.ControlDefinition{Name: name, Generation: 1, Targets: targets, Policy: p}); err != nil {
 		t.Fatal(err)
 	}
 	// The Control exists only here: the suite's operator must not sync this Finding too.
@@ -74,7 +74,7 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 	r := &ControlReconciler{
 		Client: cache, APIReader: k8s, Evaluator: ev,
 		Recorder: events.NewFakeRecorder(100), Metrics: NewMetrics(prometheus.NewRegistry()),
-		Now: time.Now, Workflow: finding.DefaultPolicy(),
+		Now: time.Now, Workflow: finding.DefaultWorkflow(),
 		wakes: newWakeTimes(), versions: newFindingVersions(),
 	}
 	subject := func(bad bool) *evaluation.Subject {

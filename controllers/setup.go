@@ -38,8 +38,8 @@ type Options struct {
 	// MaxConcurrentReconciles of the Control controller.
 	MaxConcurrentReconciles int
 	// Findings sets Findings' due periods by severity and how long resolved Findings are kept;
-	// when its DuePeriods are nil, finding.DefaultPolicy() applies.
-	Findings finding.Policy
+	// when its DuePeriods are nil, finding.DefaultWorkflow() applies.
+	Findings finding.Workflow
 	// EnableWebhooks registers the ControlException validating webhook with the manager's
 	// webhook server, which then needs a serving certificate (see config/default).
 	EnableWebhooks bool
@@ -87,7 +87,7 @@ func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 		enqueue:    make(chan event.GenericEvent, 4096),
 	}
 	if r.Workflow.DuePeriods == nil {
-		r.Workflow = finding.DefaultPolicy()
+		r.Workflow = finding.DefaultWorkflow()
 	}
 	return r
 }

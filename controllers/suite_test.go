@@ -132,8 +132,8 @@ var managerDone = make(chan struct{})
 
 // testFindingPolicy is the default workflow, except that Findings of severity low fall due
 // after a few seconds, for TestFindingFallsOverdue; the other tests use severity high.
-func testFindingPolicy() finding.Policy {
-	p := finding.DefaultPolicy()
+func testFindingPolicy() finding.Workflow {
+	p := finding.DefaultWorkflow()
 	p.DuePeriods[ismsv1.SeverityLow] = lowSeverityDue
 	return p
 }

@@ -205,10 +205,22 @@ func loadPolicy(fsys fs.FS, name string) (Policy, error) {
 	}
 	p.Rego.Text = string(src)
 
+	if p.Tests, err = readTests(fsys, name); err != nil {
+		return p, err
+	}
+	if p.Examples, err = readExamples(fsys, name); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// readTests reads the policy's Rego tests: the *_test.rego files of its directory.
+func readTests(fsys fs.FS, name string) ([]Source, error) {
 	files, err := fs.ReadDir(fsys, name)
 	if err != nil {
-		return p, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	var tests []Source
 	for _, f := range files {
 		if f.IsDir() || !strings.HasSuffix(f.Name(), TestFileSuffix) {
 			continue
@@ -216,11 +228,17 @@ func loadPolicy(fsys fs.FS, name string) (Policy, error) {
 		tp := path.Join(name, f.Name())
 		text, err := fs.ReadFile(fsys, tp)
 		if err != nil {
-			return p, fmt.Errorf("%s: %w", tp, err)
+			return nil, fmt.Errorf("%s: %w", tp, err)
 		}
-		p.Tests = append(p.Tests, Source{Path: tp, Text: string(text)})
+		tests = append(tests, Source{Path: tp, Text: string(text)})
 	}
+	return tests, nil
+}
 
+// readExamples reads the policy's examples, allowed ones first; either directory may be
+// missing.
+func readExamples(fsys fs.FS, name string) ([]Example, error) {
+	var examples []Example
 	for _, kind := range []struct {
 		dir     string
 		allowed bool
@@ -231,7 +249,7 @@ func loadPolicy(fsys fs.FS, name string) (Policy, error) {
 			continue
 		}
 		if err != nil {
-			return p, fmt.Errorf("%s: %w", dir, err)
+			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		for _, f := range files {
 			if f.IsDir() || !(strings.HasSuffix(f.Name(), ".yaml") || strings.HasSuffix(f.Name(), ".yml")) {
@@ -239,13 +257,13 @@ func loadPolicy(fsys fs.FS, name string) (Policy, error) {
 			}
 			ex, err := readExample(fsys, path.Join(dir, f.Name()))
 			if err != nil {
-				return p, err
+				return nil, err
 			}
 			ex.Allowed = kind.allowed
-			p.Examples = append(p.Examples, ex)
+			examples = append(examples, ex)
 		}
 	}
-	return p, nil
+	return examples, nil
 }
 
 var validSeverity = map[Severity]bool{

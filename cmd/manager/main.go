@@ -30,7 +30,7 @@ func main() {
 		evaluationTimeout time.Duration
 		concurrency       int
 		pprofAddr         string
-		findings          = finding.DefaultPolicy()
+		findings          = finding.DefaultWorkflow()
 		enableWebhooks    bool
 		webhookPort       int
 		webhookCertDir    string

@@ -19,6 +19,7 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/policy"
+	"github.com/isms-operator/isms-operator/internal/policy/policytest"
 )
 
 const clusterNS = "isms-system"
@@ -63,14 +64,6 @@ mode = "b" if input.review.object.metadata.labels.mode
 violation contains {"msg": mode} if mode
 `
 
-const runawayPolicy = `package isms.runaway
-
-violation contains "never" if {
-	some i in numbers.range(1, 100000)
-	some j in numbers.range(1, 100000)
-	i == j + 100000
-}`
-
 // harness wires an evaluator to a real engine and inventory, with a clock the test moves.
 type harness struct {
 	t        *testing.T
@@ -110,10 +103,10 @@ func (h *harness) compile(src string) *policy.Policy {
 	return p
 }
 
+// setControl registers the control and reports whether it needs a sweep now.
 func (h *harness) setControl(def ControlDefinition) bool {
 	h.t.Helper()
-	needsSweep, err := h.ev.SetControl(def)
-	if err != nil {
+	if err := h.ev.SetControl(def); err != nil {
 		h.t.Fatalf("SetControl(%s): %v", def.Name, err)
 	}
 	// As the control reconciler does: the kinds it reads are loaded into data.inventory.
@@ -121,7 +114,7 @@ func (h *harness) setControl(def ControlDefinition) bool {
 		h.t.Fatalf("LoadInventory(%s): %v", def.Name, err)
 	}
 	h.defs[def.Name] = def
-	return needsSweep
+	return h.ev.NeedsSweep(def.Name)
 }
 
 // list is what a watch's store holds of the given kinds.
@@ -581,7 +574,7 @@ func TestEvaluatorErrors(t *testing.T) {
 			wantError: "Deployment ns-a/odd: evaluating policy isms.conflict:",
 		},
 		"deadline": {
-			policy:    runawayPolicy,
+			policy:    policytest.Runaway,
 			opts:      policy.Options{Timeout: time.Millisecond},
 			subject:   func(t *testing.T) *Subject { return deploy(t, "ns-a", "odd") },
 			wantError: "Deployment ns-a/odd: " + policy.ErrDeadline.Error(),
@@ -644,7 +637,7 @@ violation contains {"msg": "always"} if true`
 		generation int64
 		policy     string
 		swept      bool // sweep after SetControl
-		want       bool // needsSweep reported by SetControl
+		want       bool // NeedsSweep after SetControl
 	}
 	tests := map[string]struct {
 		steps []step
@@ -690,9 +683,7 @@ violation contains {"msg": "always"} if true`
 			h.upsert(deploy(t, "ns-a", "web", "sidecar"))
 			for i, s := range tc.steps {
 				def := ControlDefinition{Name: "ctl", Generation: s.generation, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(s.policy)}
-				if got := h.setControl(def); got != s.want {
-					t.Errorf("step %d: SetControl = %v, want %v", i, got, s.want)
-				}
+				h.setControl(def)
 				if got := h.ev.NeedsSweep("ctl"); got != s.want {
 					t.Errorf("step %d: NeedsSweep = %v, want %v", i, got, s.want)
 				}
@@ -732,7 +723,7 @@ func TestSetControlKeepsResultsUntilTheSweep(t *testing.T) {
 
 func TestSetControlInvalidTargets(t *testing.T) {
 	h := newHarness(t, policy.Options{})
-	_, err := h.ev.SetControl(ControlDefinition{
+	err := h.ev.SetControl(ControlDefinition{
 		Name: "ctl", Generation: 1, Policy: h.compile(privilegedPolicy),
 		Targets: ismsv1.Targets{
 			Kinds:         kinds("apps", "Deployment"),
@@ -863,7 +854,7 @@ violation contains "privileged" if input.review.object.privileged`)
 		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name)}, GVK: gvk, Value: v}
 	}
 	e := NewEvaluator(inv, "isms-system", nil)
-	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+	if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
 		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
 	}}); err != nil {
 		t.Fatal(err)
@@ -906,13 +897,13 @@ func TestSweepOfAChangedControlIsDiscarded(t *testing.T) {
 	passAll, _ := engine.Compile(ctx, "package p2\n\nviolation contains \"x\" if false")
 	targets := ismsv1.Targets{Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}}}
 	e := NewEvaluator(inv, "isms-system", nil)
-	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: failAll, Targets: targets}); err != nil {
+	if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: failAll, Targets: targets}); err != nil {
 		t.Fatal(err)
 	}
 	v, _ := ast.InterfaceToValue(map[string]any{})
 	subjects := []*Subject{{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "uid-a"}, GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Value: v}}
 	e.afterSweepSnapshot = func() {
-		if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 2, Policy: passAll, Targets: targets}); err != nil {
+		if err := e.SetControl(ControlDefinition{Name: "c", Generation: 2, Policy: passAll, Targets: targets}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -940,7 +931,7 @@ violation contains sprintf("image %s", [input.review.object.image]) if input.rev
 	}
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	e := NewEvaluator(inv, "isms-system", func() time.Time { return now })
-	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+	if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
 		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
 	}}); err != nil {
 		t.Fatal(err)
@@ -990,7 +981,7 @@ violation contains "privileged" if input.review.object.privileged`)
 		t.Fatal(err)
 	}
 	e := NewEvaluator(inv, "isms-system", nil)
-	if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+	if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
 		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
 	}}); err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ func BenchmarkSweep(b *testing.B) {
 		return func(b *testing.B) {
 			e := NewEvaluator(inv, "isms-system", nil)
 			e.workers = 1
-			if _, err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+			if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
 				Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
 			}}); err != nil {
 				b.Fatal(err)

@@ -40,7 +40,7 @@ func manySubjects(n int) []Subject {
 	return out
 }
 
-func TestNext(t *testing.T) {
+func TestDecideStateTransitions(t *testing.T) {
 	openStatus := ismsv1.FindingStatus{
 		State:        ismsv1.FindingOpen,
 		ReopenCount:  2,
@@ -224,7 +224,7 @@ func evidenceOnly(s ismsv1.FindingStatus) ismsv1.FindingStatus {
 	return s
 }
 
-func TestNextBoundsWhatItStores(t *testing.T) {
+func TestDecideBoundsWhatItStores(t *testing.T) {
 	long := strings.Repeat("x", 1000)
 	eight := []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"}
 	tests := map[string]struct {
@@ -288,7 +288,7 @@ func TestNextBoundsWhatItStores(t *testing.T) {
 	}
 }
 
-func TestNextDoesNotMutatePrev(t *testing.T) {
+func TestDecideDoesNotMutatePrev(t *testing.T) {
 	tests := map[string]struct {
 		failing []Subject
 	}{
@@ -324,7 +324,7 @@ func TestNextDoesNotMutatePrev(t *testing.T) {
 	}
 }
 
-func TestNextKeepsListedSubjectsWithinTheirBudget(t *testing.T) {
+func TestDecideKeepsListedSubjectsWithinTheirBudget(t *testing.T) {
 	for _, n := range []int{40, 120, 1000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			failing := manySubjects(n)
@@ -369,10 +369,10 @@ func jsonSize(t *testing.T, v any) int {
 	return len(data)
 }
 
-// next is Decide under the default Policy, reduced to the state transition the table tests
+// next is Decide under the default Workflow, reduced to the state transition the table tests
 // of the original state machine check.
 func next(prev ismsv1.FindingStatus, ev Evidence, now time.Time) (ismsv1.FindingStatus, Transition) {
-	d := Decide(prev, ev, DefaultPolicy(), now)
+	d := Decide(prev, ev, DefaultWorkflow(), now)
 	tr := NoTransition
 	if len(d.Transitions) > 0 {
 		switch d.Transitions[0] {

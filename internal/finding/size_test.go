@@ -41,11 +41,11 @@ func TestWorstCaseFindingFitsIn4KiB(t *testing.T) {
 		case 1:
 			ev.Excepted = excepted
 		}
-		status = Decide(status, ev, Policy{DuePeriods: map[ismsv1.Severity]time.Duration{ismsv1.SeverityHigh: time.Hour}}, now).Status
+		status = Decide(status, ev, Workflow{DuePeriods: map[ismsv1.Severity]time.Duration{ismsv1.SeverityHigh: time.Hour}}, now).Status
 		now = now.Add(2 * time.Hour) // past due: the Overdue condition is set
 	}
 	status = Decide(status, Evidence{ObservedAt: now, Failing: failing, Excepted: excepted, PolicyDigest: "sha256:" + strings.Repeat("a", 64), Severity: ismsv1.SeverityHigh},
-		Policy{DuePeriods: map[ismsv1.Severity]time.Duration{ismsv1.SeverityHigh: time.Hour}}, now.Add(2*time.Hour)).Status
+		Workflow{DuePeriods: map[ismsv1.Severity]time.Duration{ismsv1.SeverityHigh: time.Hour}}, now.Add(2*time.Hour)).Status
 
 	name := long("isms-lib-", 63)
 	f := ismsv1.Finding{
@@ -75,8 +75,4 @@ func TestWorstCaseFindingFitsIn4KiB(t *testing.T) {
 	}
 }
 
-func TestTmpBreakdown(t *testing.T) {
-	long := func(prefix string, n int) string { return (prefix + strings.Repeat("x", n))[:n] }
-	_ = long
-}
 func ptr[T any](v T) *T { return &v }

@@ -11,8 +11,9 @@ import (
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
-// Policy is the manager's configuration of the finding workflow.
-type Policy struct {
+// Workflow is the manager's configuration of the finding workflow: due dates and retention.
+// (Not to be confused with ismsv1.Policy, the CRD, or policy.Policy, compiled Rego.)
+type Workflow struct {
 	// DuePeriods are how long an open Finding of each severity may stay open; a severity
 	// without one (info, by default) has no due date.
 	DuePeriods map[ismsv1.Severity]time.Duration
@@ -29,10 +30,10 @@ const (
 	DefaultRetention   = 30 * 24 * time.Hour
 )
 
-// DefaultPolicy: critical 7 days, high 30, medium 90, low 180, info none; resolved Findings
+// DefaultWorkflow: critical 7 days, high 30, medium 90, low 180, info none; resolved Findings
 // are kept 30 days.
-func DefaultPolicy() Policy {
-	return Policy{
+func DefaultWorkflow() Workflow {
+	return Workflow{
 		DuePeriods: map[ismsv1.Severity]time.Duration{
 			ismsv1.SeverityCritical: DefaultDueCritical,
 			ismsv1.SeverityHigh:     DefaultDueHigh,
@@ -44,25 +45,25 @@ func DefaultPolicy() Policy {
 }
 
 // DuePeriod is the due period of a severity, if it has one.
-func (p Policy) DuePeriod(s ismsv1.Severity) (time.Duration, bool) {
-	d, ok := p.DuePeriods[s]
+func (w Workflow) DuePeriod(s ismsv1.Severity) (time.Duration, bool) {
+	d, ok := w.DuePeriods[s]
 	return d, ok && d > 0
 }
 
 // Expired reports whether a Resolved Finding has outlived the retention and is to be deleted.
-func (p Policy) Expired(s ismsv1.FindingStatus, now time.Time) bool {
-	return p.Retention > 0 && s.State == ismsv1.FindingResolved && s.ResolvedAt != nil &&
-		!now.Before(s.ResolvedAt.Add(p.Retention))
+func (w Workflow) Expired(s ismsv1.FindingStatus, now time.Time) bool {
+	return w.Retention > 0 && s.State == ismsv1.FindingResolved && s.ResolvedAt != nil &&
+		!now.Before(s.ResolvedAt.Add(w.Retention))
 }
 
 // WakeAt is when the Finding next changes with time alone: an open Finding becomes overdue at
 // its due date, a resolved one expires after the retention. It is zero when nothing is due.
-func (p Policy) WakeAt(s ismsv1.FindingStatus) time.Time {
+func (w Workflow) WakeAt(s ismsv1.FindingStatus) time.Time {
 	switch {
 	case s.State.IsOpen() && s.DueAt != nil && !isOverdue(s):
 		return s.DueAt.Time
-	case s.State == ismsv1.FindingResolved && s.ResolvedAt != nil && p.Retention > 0:
-		return s.ResolvedAt.Add(p.Retention)
+	case s.State == ismsv1.FindingResolved && s.ResolvedAt != nil && w.Retention > 0:
+		return s.ResolvedAt.Add(w.Retention)
 	}
 	return time.Time{}
 }

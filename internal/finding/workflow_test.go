@@ -39,7 +39,7 @@ func states(h []ismsv1.FindingHistoryEntry) []ismsv1.FindingState {
 // TestDecide walks one Finding through its life, one step per row, each step starting from the
 // status the previous one decided.
 func TestDecide(t *testing.T) {
-	pol := DefaultPolicy()
+	wf := DefaultWorkflow()
 	day := 24 * time.Hour
 	ack := &ismsv1.FindingAcknowledgement{By: "alice", Note: "fix in next release"}
 	ackPlanned := &ismsv1.FindingAcknowledgement{By: "alice", PlannedFixDate: mt(t0.Add(60 * day))}
@@ -103,7 +103,7 @@ func TestDecide(t *testing.T) {
 	}
 	var s ismsv1.FindingStatus
 	for _, step := range steps {
-		d := Decide(s, step.ev, pol, step.now)
+		d := Decide(s, step.ev, wf, step.now)
 		s = d.Status
 		if s.State != step.wantState {
 			t.Errorf("%s: state = %s, want %s", step.name, s.State, step.wantState)
@@ -132,9 +132,9 @@ func TestDecideKeepsTheLastHistoryEntries(t *testing.T) {
 	for i := range 30 {
 		now = now.Add(time.Hour)
 		if i%2 == 0 {
-			s = Decide(s, failingEvidence(ismsv1.SeverityLow, nil, now), DefaultPolicy(), now).Status
+			s = Decide(s, failingEvidence(ismsv1.SeverityLow, nil, now), DefaultWorkflow(), now).Status
 		} else {
-			s = Decide(s, passingEvidence(nil, now), DefaultPolicy(), now).Status
+			s = Decide(s, passingEvidence(nil, now), DefaultWorkflow(), now).Status
 		}
 	}
 	if len(s.History) < 6 || len(s.History) > ismsv1.MaxFindingHistory {
@@ -151,31 +151,31 @@ func TestDecideKeepsTheLastHistoryEntries(t *testing.T) {
 func TestDecideIsStable(t *testing.T) {
 	// A second decision on the same evidence changes nothing, so that the controller writes
 	// only when something moved.
-	first := Decide(ismsv1.FindingStatus{}, failingEvidence(ismsv1.SeverityHigh, nil, t0), DefaultPolicy(), t0).Status
-	again := Decide(first, failingEvidence(ismsv1.SeverityHigh, nil, t0), DefaultPolicy(), t0.Add(time.Second))
+	first := Decide(ismsv1.FindingStatus{}, failingEvidence(ismsv1.SeverityHigh, nil, t0), DefaultWorkflow(), t0).Status
+	again := Decide(first, failingEvidence(ismsv1.SeverityHigh, nil, t0), DefaultWorkflow(), t0.Add(time.Second))
 	if len(again.Transitions) != 0 || !equalStatus(first, again.Status) {
 		t.Errorf("second decision changed the status: %v\n%+v\n%+v", again.Transitions, first, again.Status)
 	}
 }
 
-func TestPolicyWakeAtAndExpired(t *testing.T) {
-	pol := Policy{DuePeriods: map[ismsv1.Severity]time.Duration{ismsv1.SeverityHigh: time.Hour}, Retention: 2 * time.Hour}
-	open := Decide(ismsv1.FindingStatus{}, failingEvidence(ismsv1.SeverityHigh, nil, t0), pol, t0).Status
-	if got := pol.WakeAt(open); !got.Equal(t0.Add(time.Hour)) {
+func TestWorkflowWakeAtAndExpired(t *testing.T) {
+	wf := Workflow{DuePeriods: map[ismsv1.Severity]time.Duration{ismsv1.SeverityHigh: time.Hour}, Retention: 2 * time.Hour}
+	open := Decide(ismsv1.FindingStatus{}, failingEvidence(ismsv1.SeverityHigh, nil, t0), wf, t0).Status
+	if got := wf.WakeAt(open); !got.Equal(t0.Add(time.Hour)) {
 		t.Errorf("open: wake at %v, want the due date", got)
 	}
-	late := Decide(open, failingEvidence(ismsv1.SeverityHigh, nil, t1), pol, t1).Status
-	if got := pol.WakeAt(late); !got.IsZero() {
+	late := Decide(open, failingEvidence(ismsv1.SeverityHigh, nil, t1), wf, t1).Status
+	if got := wf.WakeAt(late); !got.IsZero() {
 		t.Errorf("overdue: wake at %v, want none", got)
 	}
-	resolved := Decide(late, passingEvidence(nil, t2), pol, t2).Status
-	if got := pol.WakeAt(resolved); !got.Equal(t2.Add(2 * time.Hour)) {
+	resolved := Decide(late, passingEvidence(nil, t2), wf, t2).Status
+	if got := wf.WakeAt(resolved); !got.Equal(t2.Add(2 * time.Hour)) {
 		t.Errorf("resolved: wake at %v, want the end of the retention", got)
 	}
-	if pol.Expired(resolved, t2.Add(time.Hour)) || !pol.Expired(resolved, t2.Add(2*time.Hour)) {
+	if wf.Expired(resolved, t2.Add(time.Hour)) || !wf.Expired(resolved, t2.Add(2*time.Hour)) {
 		t.Error("a resolved Finding expires exactly at the end of the retention")
 	}
-	if pol.Expired(open, t2.Add(100*time.Hour)) || (Policy{}).Expired(resolved, t2.Add(1000*time.Hour)) {
+	if wf.Expired(open, t2.Add(100*time.Hour)) || (Workflow{}).Expired(resolved, t2.Add(1000*time.Hour)) {
 		t.Error("open Findings, and any Finding without a retention, never expire")
 	}
 }
@@ -185,7 +185,7 @@ func equalStatus(a, b ismsv1.FindingStatus) bool {
 }
 
 func TestDecideWithExceptions(t *testing.T) {
-	pol := DefaultPolicy()
+	wf := DefaultWorkflow()
 	web := deployment("ns", "web", "privileged")
 	api := deployment("ns", "api", "privileged")
 	exceptedWeb := web
@@ -193,19 +193,19 @@ func TestDecideWithExceptions(t *testing.T) {
 	exceptedAPI := api
 	exceptedAPI.Exception = "vendor-web"
 
-	d := Decide(ismsv1.FindingStatus{}, Evidence{Excepted: []Subject{exceptedWeb}, ObservedAt: t0, Severity: ismsv1.SeverityHigh}, pol, t0)
+	d := Decide(ismsv1.FindingStatus{}, Evidence{Excepted: []Subject{exceptedWeb}, ObservedAt: t0, Severity: ismsv1.SeverityHigh}, wf, t0)
 	if d.Status.State != "" || len(d.Transitions) != 0 {
 		t.Fatalf("only excepted failures must not open a Finding: %+v %v", d.Status, d.Transitions)
 	}
 
-	s := Decide(ismsv1.FindingStatus{}, Evidence{Failing: []Subject{api, web}, ObservedAt: t0, Severity: ismsv1.SeverityHigh}, pol, t0).Status
-	d = Decide(s, Evidence{Failing: []Subject{api}, Excepted: []Subject{exceptedWeb}, ObservedAt: t1, Severity: ismsv1.SeverityHigh}, pol, t1)
+	s := Decide(ismsv1.FindingStatus{}, Evidence{Failing: []Subject{api, web}, ObservedAt: t0, Severity: ismsv1.SeverityHigh}, wf, t0).Status
+	d = Decide(s, Evidence{Failing: []Subject{api}, Excepted: []Subject{exceptedWeb}, ObservedAt: t1, Severity: ismsv1.SeverityHigh}, wf, t1)
 	if d.Status.State != ismsv1.FindingOpen || d.Status.SubjectCount != 1 || d.Status.ExceptedCount != 1 ||
 		len(d.Status.ExceptedSubjects) != 1 || d.Status.ExceptedSubjects[0].Exception != "vendor-web" {
 		t.Errorf("partly excepted: %+v", d.Status)
 	}
 
-	d = Decide(d.Status, Evidence{Excepted: []Subject{exceptedAPI, exceptedWeb}, ObservedAt: t2, Severity: ismsv1.SeverityHigh}, pol, t2)
+	d = Decide(d.Status, Evidence{Excepted: []Subject{exceptedAPI, exceptedWeb}, ObservedAt: t2, Severity: ismsv1.SeverityHigh}, wf, t2)
 	s = d.Status
 	if s.State != ismsv1.FindingResolved || !slices.Equal(d.Transitions, []Transition{Resolved}) || d.Remediated ||
 		s.Remediations != 0 || s.ExceptedCount != 2 || s.History[len(s.History)-1].Reason != "Excepted by ControlException vendor-web" {
@@ -213,7 +213,7 @@ func TestDecideWithExceptions(t *testing.T) {
 	}
 
 	t3 := t2.Add(time.Hour)
-	d = Decide(s, Evidence{Failing: []Subject{api, web}, ObservedAt: t3, Severity: ismsv1.SeverityHigh}, pol, t3)
+	d = Decide(s, Evidence{Failing: []Subject{api, web}, ObservedAt: t3, Severity: ismsv1.SeverityHigh}, wf, t3)
 	if d.Status.State != ismsv1.FindingOpen || !slices.Equal(d.Transitions, []Transition{Reopened}) ||
 		d.Status.ReopenCount != 1 || d.Status.ExceptedCount != 0 || d.Status.ExceptedSubjects != nil {
 		t.Errorf("exception expired: reopens: %+v %v", d.Status, d.Transitions)

@@ -245,30 +245,9 @@ func runExample(ctx context.Context, p *policies.Policy, ex policies.Example) Ex
 		return fail("%s: %v", p.Rego.Path, err)
 	}
 	conv := policy.NewConverter()
-	declared := evaluation.GroupKinds(p.Metadata.Inventory)
-	var subjectValue ast.Value
-	for i, doc := range append([]map[string]any{ex.Subject}, ex.Inventory...) {
-		u := (&unstructured.Unstructured{Object: doc}).DeepCopy()
-		s, err := subject.FromUnstructured(u.GroupVersionKind(), u, conv)
-		if err != nil {
-			return fail("document %d: %v", i+1, err)
-		}
-		value := s.Materialize()
-		if i == 0 {
-			subjectValue = value
-		}
-		// The operator keeps the kinds a policy declares under inventory in data.inventory, and
-		// only those: an example that needs another kind there would pass here and fail in a
-		// cluster.
-		if !slices.Contains(declared, s.GroupKind()) {
-			if i == 0 {
-				continue
-			}
-			return fail("document %d: %s is not a kind the policy declares under inventory", i+1, s.GroupKind())
-		}
-		if err := inv.Put(ctx, s.InventoryPath(), value); err != nil {
-			return fail("document %d: %v", i+1, err)
-		}
+	subjectValue, err := loadExample(ctx, p, ex, inv, conv)
+	if err != nil {
+		return fail("%v", err)
 	}
 	var params ast.Value
 	if p.Metadata.Parameters != nil {
@@ -283,19 +262,60 @@ func runExample(ctx context.Context, p *policies.Policy, ex policies.Example) Ex
 	for _, v := range result.Violations {
 		res.Violations = append(res.Violations, v.Message)
 	}
-	switch {
-	case ex.Allowed && len(res.Violations) > 0:
-		return fail("allowed example has %d violation(s)", len(res.Violations))
-	case !ex.Allowed && len(res.Violations) == 0:
-		return fail("disallowed example has no violation")
-	}
-	for _, m := range res.Violations {
-		if strings.TrimSpace(m) == "" {
-			return fail("a violation has an empty message")
-		}
+	if problem := violationsProblem(ex.Allowed, res.Violations); problem != "" {
+		return fail("%s", problem)
 	}
 	res.Pass = true
 	return res
+}
+
+// loadExample converts an example's documents as the operator's watches do, stores those of the
+// kinds the policy declares under inventory in inv, and returns the value of the subject (the
+// first document).
+func loadExample(ctx context.Context, p *policies.Policy, ex policies.Example, inv *policy.Inventory, conv *policy.Converter) (ast.Value, error) {
+	declared := evaluation.GroupKinds(p.Metadata.Inventory)
+	var subjectValue ast.Value
+	for i, doc := range append([]map[string]any{ex.Subject}, ex.Inventory...) {
+		u := (&unstructured.Unstructured{Object: doc}).DeepCopy()
+		s, err := subject.FromUnstructured(u.GroupVersionKind(), u, conv)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %v", i+1, err)
+		}
+		value := s.Materialize()
+		if i == 0 {
+			subjectValue = value
+		}
+		// The operator keeps the kinds a policy declares under inventory in data.inventory, and
+		// only those: an example that needs another kind there would pass here and fail in a
+		// cluster.
+		if !slices.Contains(declared, s.GroupKind()) {
+			if i == 0 {
+				continue
+			}
+			return nil, fmt.Errorf("document %d: %s is not a kind the policy declares under inventory", i+1, s.GroupKind())
+		}
+		if err := inv.Put(ctx, s.InventoryPath(), value); err != nil {
+			return nil, fmt.Errorf("document %d: %v", i+1, err)
+		}
+	}
+	return subjectValue, nil
+}
+
+// violationsProblem says what is wrong with an example's violations, if anything: an allowed
+// example has none, a disallowed one some, and every message says something.
+func violationsProblem(allowed bool, violations []string) string {
+	switch {
+	case allowed && len(violations) > 0:
+		return fmt.Sprintf("allowed example has %d violation(s)", len(violations))
+	case !allowed && len(violations) == 0:
+		return "disallowed example has no violation"
+	}
+	for _, m := range violations {
+		if strings.TrimSpace(m) == "" {
+			return "a violation has an empty message"
+		}
+	}
+	return ""
 }
 
 // targets reports whether the metadata's targets name the kind of obj.
@@ -333,52 +353,70 @@ func Controls(lib []policies.Policy, owner string) ([]ismsv1.Control, []ismsv1.P
 			"isms.dev/library-policy":      p.Name,
 			"app.kubernetes.io/managed-by": "kustomize",
 		}
-		pol := ismsv1.Policy{
-			TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Policy"},
-			ObjectMeta: metav1.ObjectMeta{Name: p.PolicyName(), Labels: labels},
-			Spec: ismsv1.PolicySpec{
-				Description: p.Metadata.Description,
-				// gen-library writes the Rego as a YAML literal block, which keeps one final
-				// newline.
-				Rego: strings.TrimRight(p.Rego.Text, "\n") + "\n",
-			},
+		pol, err := libraryPolicy(p, labels)
+		if err != nil {
+			return nil, nil, err
 		}
-		if p.Metadata.ParametersSchema != nil {
-			js, err := json.Marshal(p.Metadata.ParametersSchema)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: parametersSchema: %w", p.Dir, err)
-			}
-			pol.Spec.ParametersSchema = &apiextensionsv1.JSON{Raw: js}
-		}
-		c := ismsv1.Control{
-			TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Control"},
-			ObjectMeta: metav1.ObjectMeta{Name: p.ControlName(), Labels: maps.Clone(labels)},
-			Spec: ismsv1.ControlSpec{
-				ID:          p.Metadata.ID,
-				Title:       p.Metadata.Title,
-				Description: p.Metadata.Description,
-				Owner:       owner,
-				Severity:    ismsv1.Severity(p.Metadata.Severity),
-				Policy:      ismsv1.PolicySource{Ref: &ismsv1.PolicyReference{Name: p.PolicyName()}},
-			},
-		}
-		// Deep copies: the Controls must not share slices with the loaded library.
-		for _, f := range p.Metadata.Frameworks {
-			c.Spec.Frameworks = append(c.Spec.Frameworks, *f.DeepCopy())
-		}
-		c.Spec.Targets = *p.Metadata.Targets.DeepCopy()
-		for _, k := range p.Metadata.Inventory {
-			c.Spec.Inventory = append(c.Spec.Inventory, *k.DeepCopy())
-		}
-		if p.Metadata.Parameters != nil {
-			js, err := json.Marshal(p.Metadata.Parameters)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: parameters: %w", p.Dir, err)
-			}
-			c.Spec.Parameters = &apiextensionsv1.JSON{Raw: js}
+		c, err := libraryControl(p, maps.Clone(labels), owner)
+		if err != nil {
+			return nil, nil, err
 		}
 		controls = append(controls, c)
 		pols = append(pols, pol)
 	}
 	return controls, pols, nil
+}
+
+// libraryPolicy is the Policy generated from a library policy: its Rego and parametersSchema.
+func libraryPolicy(p *policies.Policy, labels map[string]string) (ismsv1.Policy, error) {
+	pol := ismsv1.Policy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Policy"},
+		ObjectMeta: metav1.ObjectMeta{Name: p.PolicyName(), Labels: labels},
+		Spec: ismsv1.PolicySpec{
+			Description: p.Metadata.Description,
+			// gen-library writes the Rego as a YAML literal block, which keeps one final
+			// newline.
+			Rego: strings.TrimRight(p.Rego.Text, "\n") + "\n",
+		},
+	}
+	if p.Metadata.ParametersSchema != nil {
+		js, err := json.Marshal(p.Metadata.ParametersSchema)
+		if err != nil {
+			return ismsv1.Policy{}, fmt.Errorf("%s: parametersSchema: %w", p.Dir, err)
+		}
+		pol.Spec.ParametersSchema = &apiextensionsv1.JSON{Raw: js}
+	}
+	return pol, nil
+}
+
+// libraryControl is the Control generated from a library policy, referencing its Policy.
+func libraryControl(p *policies.Policy, labels map[string]string, owner string) (ismsv1.Control, error) {
+	c := ismsv1.Control{
+		TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Control"},
+		ObjectMeta: metav1.ObjectMeta{Name: p.ControlName(), Labels: labels},
+		Spec: ismsv1.ControlSpec{
+			ID:          p.Metadata.ID,
+			Title:       p.Metadata.Title,
+			Description: p.Metadata.Description,
+			Owner:       owner,
+			Severity:    ismsv1.Severity(p.Metadata.Severity),
+			Policy:      ismsv1.PolicySource{Ref: &ismsv1.PolicyReference{Name: p.PolicyName()}},
+		},
+	}
+	// Deep copies: the Controls must not share slices with the loaded library.
+	for _, f := range p.Metadata.Frameworks {
+		c.Spec.Frameworks = append(c.Spec.Frameworks, *f.DeepCopy())
+	}
+	c.Spec.Targets = *p.Metadata.Targets.DeepCopy()
+	for _, k := range p.Metadata.Inventory {
+		c.Spec.Inventory = append(c.Spec.Inventory, *k.DeepCopy())
+	}
+	if p.Metadata.Parameters != nil {
+		js, err := json.Marshal(p.Metadata.Parameters)
+		if err != nil {
+			return ismsv1.Control{}, fmt.Errorf("%s: parameters: %w", p.Dir, err)
+		}
+		c.Spec.Parameters = &apiextensionsv1.JSON{Raw: js}
+	}
+	return c, nil
 }

@@ -229,7 +229,7 @@ func (e *run) register(ctx context.Context, c *ismsv1.Control, r *ControlResult)
 		return false, nil
 	}
 	r.PolicyDigest = def.Policy.Digest
-	if _, err := e.ev.SetControl(def); err != nil {
+	if err := e.ev.SetControl(def); err != nil {
 		r.Result, r.Reason, r.Message = ismsv1.ResultError, ismsv1.ReasonTargetsUnresolved, err.Error()
 		return false, nil
 	}

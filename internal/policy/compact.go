@@ -81,64 +81,76 @@ func (c *Converter) Compact(obj map[string]any) (*Compact, error) {
 func (c *Converter) compact(x any, depth int, out *Compact) (*ast.Term, error) {
 	switch x := x.(type) {
 	case map[string]any:
-		opsMark, termsMark, kvMark := len(out.ops), len(out.terms), len(c.kv)
-		defer func() { c.kv = c.kv[:kvMark] }()
-		out.ops = binary.AppendUvarint(append(out.ops, opObject), uint64(len(x)))
-		shareable := depth > 0
-		for k, v := range x {
-			kt := c.intern(k)
-			out.terms = append(out.terms, kt)
-			vt, err := c.compact(v, depth+1, out)
-			if err != nil {
-				return nil, err
-			}
-			if vt == nil {
-				shareable = false
-				continue
-			}
-			out.ops = append(out.ops, opTerm)
-			out.terms = append(out.terms, vt)
-			c.kv = append(c.kv, [2]*ast.Term{kt, vt})
-		}
-		if !shareable {
-			return nil, nil
-		}
-		if t := c.sharedObject(c.kv[kvMark:]); t != nil {
-			out.ops, out.terms = out.ops[:opsMark], out.terms[:termsMark]
-			return t, nil
-		}
-		return nil, nil
+		return c.compactObject(x, depth, out)
 	case []any:
-		opsMark, termsMark, arrMark := len(out.ops), len(out.terms), len(c.arr)
-		defer func() { c.arr = c.arr[:arrMark] }()
-		out.ops = binary.AppendUvarint(append(out.ops, opArray), uint64(len(x)))
-		shareable := depth > 0
-		for _, v := range x {
-			vt, err := c.compact(v, depth+1, out)
-			if err != nil {
-				return nil, err
-			}
-			if vt == nil {
-				shareable = false
-				continue
-			}
-			out.ops = append(out.ops, opTerm)
-			out.terms = append(out.terms, vt)
-			c.arr = append(c.arr, vt)
-		}
-		if !shareable {
-			return nil, nil
-		}
-		if t := c.sharedArray(c.arr[arrMark:]); t != nil {
-			out.ops, out.terms = out.ops[:opsMark], out.terms[:termsMark]
-			return t, nil
-		}
-		return nil, nil
+		return c.compactArray(x, depth, out)
 	case string:
 		return c.compactString(x), nil
 	default:
 		return c.convert(x, depth)
 	}
+}
+
+// compactObject is compact for an object: its keys are interned terms, and below the top level
+// an object whose values are all terms becomes one shared term, its spine taken back out of out,
+// once another object held the same (sharedObject).
+func (c *Converter) compactObject(x map[string]any, depth int, out *Compact) (*ast.Term, error) {
+	opsMark, termsMark, kvMark := len(out.ops), len(out.terms), len(c.kv)
+	defer func() { c.kv = c.kv[:kvMark] }()
+	out.ops = binary.AppendUvarint(append(out.ops, opObject), uint64(len(x)))
+	shareable := depth > 0
+	for k, v := range x {
+		kt := c.intern(k)
+		out.terms = append(out.terms, kt)
+		vt, err := c.compact(v, depth+1, out)
+		if err != nil {
+			return nil, err
+		}
+		if vt == nil {
+			shareable = false
+			continue
+		}
+		out.ops = append(out.ops, opTerm)
+		out.terms = append(out.terms, vt)
+		c.kv = append(c.kv, [2]*ast.Term{kt, vt})
+	}
+	if !shareable {
+		return nil, nil
+	}
+	if t := c.sharedObject(c.kv[kvMark:]); t != nil {
+		out.ops, out.terms = out.ops[:opsMark], out.terms[:termsMark]
+		return t, nil
+	}
+	return nil, nil
+}
+
+// compactArray is compact for an array, shared like an object (compactObject).
+func (c *Converter) compactArray(x []any, depth int, out *Compact) (*ast.Term, error) {
+	opsMark, termsMark, arrMark := len(out.ops), len(out.terms), len(c.arr)
+	defer func() { c.arr = c.arr[:arrMark] }()
+	out.ops = binary.AppendUvarint(append(out.ops, opArray), uint64(len(x)))
+	shareable := depth > 0
+	for _, v := range x {
+		vt, err := c.compact(v, depth+1, out)
+		if err != nil {
+			return nil, err
+		}
+		if vt == nil {
+			shareable = false
+			continue
+		}
+		out.ops = append(out.ops, opTerm)
+		out.terms = append(out.terms, vt)
+		c.arr = append(c.arr, vt)
+	}
+	if !shareable {
+		return nil, nil
+	}
+	if t := c.sharedArray(c.arr[arrMark:]); t != nil {
+		out.ops, out.terms = out.ops[:opsMark], out.terms[:termsMark]
+		return t, nil
+	}
+	return nil, nil
 }
 
 // compactString returns the term for a string value. Like subtrees, and unlike keys, a string

@@ -119,24 +119,29 @@ func (c *Converter) convert(x any, depth int) (*ast.Term, error) {
 		}
 		return c.array(c.arr[mark:]), nil
 	default:
-		// Numbers: int64 and float64 in unstructured objects, json.Number from a decoder.
-		var v ast.Value
-		var err error
-		if n, ok := x.(json.Number); ok {
-			v, err = ast.NumberChecked(string(n))
-		} else {
-			v, err = ast.InterfaceToValue(x)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("converting %T: %w", x, err)
-		}
-		if n, ok := v.(ast.Number); ok {
-			if t := ast.InternedIntNumberTermFromString(string(n)); t != nil {
-				return t, nil
-			}
-		}
-		return ast.NewTerm(v), nil
+		return convertNumber(x)
 	}
+}
+
+// convertNumber converts what is left of decoded JSON: numbers, int64 and float64 in
+// unstructured objects, json.Number from a decoder. Small integers are OPA's interned terms.
+func convertNumber(x any) (*ast.Term, error) {
+	var v ast.Value
+	var err error
+	if n, ok := x.(json.Number); ok {
+		v, err = ast.NumberChecked(string(n))
+	} else {
+		v, err = ast.InterfaceToValue(x)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("converting %T: %w", x, err)
+	}
+	if n, ok := v.(ast.Number); ok {
+		if t := ast.InternedIntNumberTermFromString(string(n)); t != nil {
+			return t, nil
+		}
+	}
+	return ast.NewTerm(v), nil
 }
 
 // intern returns the one term for a short string. Numbers are not interned here (beyond OPA's

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/isms-operator/isms-operator/internal/policy/policytest"
 )
 
 func mustValue(t *testing.T, js string) ast.Value {
@@ -211,16 +213,8 @@ func TestCompileIsCachedByDigest(t *testing.T) {
 	}
 }
 
-// runaway would evaluate for minutes.
-const runaway = `package p
-violation contains "never" if {
-	some i in numbers.range(1, 100000)
-	some j in numbers.range(1, 100000)
-	i == j + 100000
-}`
-
 func TestRunawayPolicyHitsDeadline(t *testing.T) {
-	p, err := NewEngine(NewInventory(), Options{Timeout: 50 * time.Millisecond}).Compile(context.Background(), runaway)
+	p, err := NewEngine(NewInventory(), Options{Timeout: 50 * time.Millisecond}).Compile(context.Background(), policytest.Runaway)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +231,7 @@ func TestRunawayPolicyHitsDeadline(t *testing.T) {
 // The caller's context ending (a manager shutting down) halts an evaluation long before its
 // deadline, and is not reported as a deadline.
 func TestEndedContextHaltsEvaluation(t *testing.T) {
-	p, err := NewEngine(NewInventory(), Options{Timeout: time.Minute}).Compile(context.Background(), runaway)
+	p, err := NewEngine(NewInventory(), Options{Timeout: time.Minute}).Compile(context.Background(), policytest.Runaway)
 	if err != nil {
 		t.Fatal(err)
 	}

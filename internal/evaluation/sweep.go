@@ -1,0 +1,259 @@
+package evaluation
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/isms-operator/isms-operator/internal/policy"
+)
+
+// Events and sweeps
+//
+// A sweep evaluates outside e.mu, so that events keep being evaluated while it runs (a sweep of
+// 10k objects takes seconds), and an event and a sweep can then judge the same subject. The
+// newer judgement wins: the subjects a sweep evaluates were listed before it started, and an
+// event delivered during the sweep carries an object at least as new, so the result an event
+// left during a sweep stands. Four mechanisms serve this, all under e.mu unless said:
+//
+//  1. The sweeping flag: controlState.touched is non-nil exactly while a sweep of the control
+//     runs, from sweepSnapshot to the merge in SweepControls. Sweeps of one control never
+//     overlap (the Sweeper runs one at a time); a second one would reset the set.
+//  2. The touched set: while a sweep runs, Upsert and Delete record each subject they
+//     evaluate or forget (markTouched), and mergeSweep keeps, for those subjects, the results
+//     the events left instead of the sweep's verdicts.
+//  3. awaitsEvents: a control that was never swept and is not being swept is not evaluated on
+//     events at all. The sweep it waits for lists the watch's store, which holds an object
+//     before its event is delivered; skipping halves the work of a new control, whose watch's
+//     initial list arrives as events.
+//  4. sweptThis: evaluateAll stamps each Subject it evaluated with the sweep's batch number
+//     (Subject.sweptIn, atomic), and the merge records the batch a control's results come
+//     from (controlState.sweptBatch). An event for that very Subject (a watch's initial list
+//     reaching the handler after the sweep listed the store) would change nothing, and is
+//     skipped unless another sweep is under way. An update is a new Subject: never skipped.
+//
+// At the merge, a sweep's results are also dropped when ctx ended, or when the control was
+// removed or redefined (generation or policy) since the snapshot; needsSweep asks for another.
+//
+// The caller lists the subjects before SweepControls takes its snapshot: an event handled
+// between the two is not in the touched set, and the sweep's verdict on the older object
+// replaces the event's until the subject's next event or sweep.
+
+// Sweep evaluates one control against all the given subjects; see SweepControls. It returns an
+// error if the control is not registered or ctx ends.
+func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subject) error {
+	e.mu.Lock()
+	_, ok := e.controls[control]
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("control %q is not registered", control)
+	}
+	_, err := e.SweepControls(ctx, []string{control}, subjects)
+	return err
+}
+
+// SweepControls evaluates the named controls against all the given subjects (every object of
+// their target kinds) and replaces their results. It makes one pass over the subjects,
+// evaluating each against every control that matches it, on a few goroutines and outside the
+// evaluator's lock, so events keep being evaluated meanwhile; a subject an event evaluated
+// during the sweep keeps the event's result, which is the newer (see "Events and sweeps"
+// above). Controls that are not registered are skipped; it returns those it swept, and an
+// error only if ctx ends.
+func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjects []*Subject) ([]string, error) {
+	jobs, scope := e.sweepSnapshot(controls)
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if e.afterSweepSnapshot != nil {
+		e.afterSweepSnapshot()
+	}
+	batch := e.batches.Add(1)
+	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	var swept []string
+	for _, job := range jobs {
+		cs := job.cs
+		touched := cs.touched
+		cs.touched = nil
+		if ctx.Err() != nil {
+			continue
+		}
+		if e.controls[job.def.Name] != cs || cs.def.Policy != job.def.Policy || cs.def.Generation != job.def.Generation {
+			cs.needsSweep = true // removed or changed while sweeping: these results are stale
+			continue
+		}
+		e.mergeSweep(cs, job.results(subjects), touched, now)
+		cs.sweptBatch = batch
+		swept = append(swept, job.def.Name)
+	}
+	return swept, ctx.Err()
+}
+
+// sweepJob is one control of a sweep: what it was when the sweep started, and a verdict slot
+// per subject.
+type sweepJob struct {
+	cs       *controlState
+	def      ControlDefinition
+	matcher  *Matcher
+	verdicts []verdict
+}
+
+// verdict is one evaluation of a sweep, kept small: a sweep holds one per (control, subject).
+type verdict struct {
+	matched bool
+	res     policy.Result
+	err     error
+}
+
+func (j *sweepJob) results(subjects []*Subject) []subjectVerdict {
+	out := make([]subjectVerdict, 0, len(subjects))
+	for i, v := range j.verdicts {
+		if v.matched {
+			out = append(out, subjectVerdict{ref: refOf(subjects[i]), res: v.res, err: v.err})
+		}
+	}
+	return out
+}
+
+type subjectVerdict struct {
+	ref SubjectRef
+	res policy.Result
+	err error
+}
+
+// sweepSnapshot takes what a sweep evaluates: the controls' definitions, and the namespace
+// labels that decide which subjects they match.
+func (e *Evaluator) sweepSnapshot(controls []string) ([]*sweepJob, map[string]map[string]string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var jobs []*sweepJob
+	for _, name := range dedupe(slices.Clone(controls)) {
+		cs, ok := e.controls[name]
+		if !ok {
+			continue
+		}
+		cs.touched = map[types.UID]struct{}{}
+		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher})
+	}
+	return jobs, maps.Clone(e.namespaceLabels) // label maps are replaced, never changed in place
+}
+
+// evaluateAll evaluates every subject against every job whose control matches it, on a few
+// goroutines. Subject-major order evaluates all the controls of one object while its value is
+// in the CPU's cache.
+func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int, batch uint64) {
+	for _, job := range jobs {
+		job.verdicts = make([]verdict, len(subjects))
+	}
+	const chunk = 32
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(workers, (len(subjects)+chunk-1)/chunk)) {
+		wg.Go(func() {
+			for {
+				first := int(next.Add(chunk)) - chunk
+				if first >= len(subjects) || ctx.Err() != nil {
+					return
+				}
+				for i := first; i < min(first+chunk, len(subjects)); i++ {
+					s := subjects[i]
+					labels := namespaceLabels[s.Namespace]
+					if IsNamespace(s.GroupKind()) {
+						labels = s.Labels
+					}
+					// Built once for all the controls, and garbage when the next object is
+					// evaluated: a sweep holds one engine value per goroutine, not per object.
+					object := objectValue{s: s}
+					for _, job := range jobs {
+						if !job.matcher.Matches(s, labels) {
+							continue
+						}
+						res, err := job.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: job.def.Parameters})
+						job.verdicts[i] = verdict{matched: true, res: res, err: err}
+					}
+					atomic.StoreUint64(&s.sweptIn, batch)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// mergeSweep replaces a control's results with a sweep's, except for the subjects events
+// touched during the sweep. Callers hold e.mu.
+func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touched map[types.UID]struct{}, now time.Time) {
+	// Keep which namespaces had failures so that their Findings are revisited (and resolved)
+	// when nothing fails there any more.
+	previous := cs.failing
+	oldMatched, oldErrored := cs.matched, cs.errored
+	cs.matched = make(map[types.UID]struct{}, len(results))
+	cs.failing = make(map[string]map[types.UID]*SubjectResult, len(previous))
+	cs.errored = map[types.UID]*SubjectResult{}
+	for _, r := range results {
+		if _, ok := touched[r.ref.key()]; !ok {
+			// No namespace is marked dirty one by one: after a sweep all are (allDirty).
+			e.recordResult(cs, r.ref, r.res, r.err, now)
+		}
+	}
+	e.keepTouched(cs, touched, oldMatched, oldErrored, previous)
+	for ns := range cs.failing {
+		cs.observed[ns] = now
+	}
+	for ns := range previous {
+		if _, still := cs.failing[ns]; !still {
+			delete(cs.observed, ns)
+			cs.dirty[ns] = struct{}{} // its Finding resolves
+		}
+	}
+	cs.swept, cs.needsSweep = true, false
+	cs.lastSweep, cs.lastEvaluated = now, now
+	cs.allDirty = true
+}
+
+// keepTouched puts back, for the subjects events touched during the sweep, the results they
+// had before the merge: the events' results (mechanism 2 of "Events and sweeps"). Callers
+// hold e.mu.
+func (e *Evaluator) keepTouched(cs *controlState, touched, oldMatched map[types.UID]struct{}, oldErrored map[types.UID]*SubjectResult, oldFailing map[string]map[types.UID]*SubjectResult) {
+	for key := range touched {
+		if _, ok := oldMatched[key]; ok {
+			cs.matched[key] = struct{}{}
+		}
+		if r, ok := oldErrored[key]; ok {
+			cs.errored[key] = r
+		}
+		for ns, byUID := range oldFailing {
+			if r, ok := byUID[key]; ok {
+				e.addFailing(cs, ns, key, r)
+			}
+		}
+	}
+}
+
+// awaitsEvents reports whether events must evaluate the control: not before its first sweep,
+// unless that sweep is under way (mechanism 3 of "Events and sweeps").
+func (cs *controlState) awaitsEvents() bool {
+	return cs.swept || cs.touched != nil
+}
+
+// sweptThis reports whether the control's results already hold this very object, evaluated
+// by its latest sweep, with no sweep under way since (mechanism 4 of "Events and sweeps").
+func (cs *controlState) sweptThis(s *Subject) bool {
+	return cs.touched == nil && cs.sweptBatch != 0 && atomic.LoadUint64(&s.sweptIn) == cs.sweptBatch
+}
+
+// markTouched records, while a sweep of the control runs, that an event evaluated or forgot
+// the subject (mechanism 2 of "Events and sweeps").
+func (cs *controlState) markTouched(s *Subject) {
+	if cs.touched != nil {
+		cs.touched[refOf(s).key()] = struct{}{}
+	}
+}
