@@ -89,7 +89,7 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 	}
 	sync := func(bad bool) ismsv1.FindingStatus {
 		t.Helper()
-		if _, err := ev.SweepControls(ctx, []string{name}, []*evaluation.Subject{subject(bad)}); err != nil {
+		if _, err := ev.SweepControls(ctx, []string{name}, func() []*evaluation.Subject { return []*evaluation.Subject{subject(bad)} }); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.syncFindings(ctx, control, nil); err != nil {

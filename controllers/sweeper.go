@@ -145,8 +145,12 @@ func (s *Sweeper) sweep(ctx context.Context, batch map[string][]schema.GroupKind
 		}
 	}
 	start := time.Now()
-	subjects := s.watches.List(slices.Collect(maps.Keys(kinds)))
-	swept, err := s.evaluator.SweepControls(ctx, slices.Collect(maps.Keys(batch)), subjects)
+	var subjects []*evaluation.Subject
+	list := func() []*evaluation.Subject { // called once the controls are marked as sweeping
+		subjects = s.watches.List(slices.Collect(maps.Keys(kinds)))
+		return subjects
+	}
+	swept, err := s.evaluator.SweepControls(ctx, slices.Collect(maps.Keys(batch)), list)
 	took := time.Since(start)
 	if err != nil {
 		s.log.Error(err, "Sweep interrupted", "controls", len(batch))

@@ -918,6 +918,45 @@ func TestSweepOfAChangedControlIsDiscarded(t *testing.T) {
 	}
 }
 
+// A sweep lists its subjects only once it has marked its controls as sweeping: an event
+// handled while the watch's store is being listed (here, from inside the list) is newer than
+// what the list returns, and its result stands.
+func TestSweepListsAfterItsSnapshot(t *testing.T) {
+	ctx := context.Background()
+	inv := policy.NewInventory()
+	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, "package p\n\nviolation contains \"x\" if input.review.object.privileged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvk := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	subject := func(privileged bool) *Subject {
+		v, _ := ast.InterfaceToValue(map[string]any{"privileged": privileged})
+		return &Subject{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "uid-a"}, GVK: gvk, Value: v}
+	}
+	e := NewEvaluator(inv, "isms-system", nil)
+	if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: p, Targets: ismsv1.Targets{
+		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	stale := subject(true)
+	if err := e.Sweep(ctx, "c", []*Subject{stale}); err != nil { // events now evaluate "c"
+		t.Fatal(err)
+	}
+	list := func() []*Subject {
+		if _, err := e.Upsert(ctx, subject(false)); err != nil { // the fix lands mid-list
+			t.Error(err)
+		}
+		return []*Subject{stale}
+	}
+	if _, err := e.SweepControls(ctx, []string{"c"}, list); err != nil {
+		t.Fatal(err)
+	}
+	if sum := e.Summarize("c"); sum.Failing != 0 {
+		t.Errorf("failing = %d after the event fixed the object during the list, want 0", sum.Failing)
+	}
+}
+
 // An update of an object that keeps failing in the same way does not wake the controls that
 // target it, however long ago its Finding was written: lastSeen moves at sweeps.
 func TestUnchangedFailureAffectsNoControl(t *testing.T) {
@@ -1072,7 +1111,7 @@ func TestSweepControlsMatchesSeparateSweeps(t *testing.T) {
 	all := func(h *harness) []*Subject { return slices.Collect(maps.Values(h.subjects)) }
 
 	together := build()
-	swept, err := together.ev.SweepControls(together.ctx, []string{"privileged", "owner", "gone"}, all(together))
+	swept, err := together.ev.SweepControls(together.ctx, []string{"privileged", "owner", "gone"}, func() []*Subject { return all(together) })
 	if err != nil {
 		t.Fatal(err)
 	}

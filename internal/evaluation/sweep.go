@@ -41,9 +41,11 @@ import (
 // At the merge, a sweep's results are also dropped when ctx ended, or when the control was
 // removed or redefined (generation or policy) since the snapshot; needsSweep asks for another.
 //
-// The caller lists the subjects before SweepControls takes its snapshot: an event handled
-// between the two is not in the touched set, and the sweep's verdict on the older object
-// replaces the event's until the subject's next event or sweep.
+// SweepControls lists the subjects only after its snapshot, through the caller's list
+// function: an event handled before the snapshot is then for an object no newer than the one
+// listed, and one handled after it is in the touched set. Listing first would let an event
+// that lands between the list and the snapshot be overwritten by the sweep's verdict on the
+// older object, until the subject's next event or sweep.
 
 // Sweep evaluates one control against all the given subjects; see SweepControls. It returns an
 // error if the control is not registered or ctx ends.
@@ -54,18 +56,19 @@ func (e *Evaluator) Sweep(ctx context.Context, control string, subjects []*Subje
 	if !ok {
 		return fmt.Errorf("control %q is not registered", control)
 	}
-	_, err := e.SweepControls(ctx, []string{control}, subjects)
+	_, err := e.SweepControls(ctx, []string{control}, func() []*Subject { return subjects })
 	return err
 }
 
-// SweepControls evaluates the named controls against all the given subjects (every object of
-// their target kinds) and replaces their results. It makes one pass over the subjects,
+// SweepControls evaluates the named controls against all the subjects list returns (every
+// object of their target kinds), and replaces their results. It calls list once, after it has
+// marked the controls as sweeping (see "Events and sweeps" above). It makes one pass over the subjects,
 // evaluating each against every control that matches it, on a few goroutines and outside the
 // evaluator's lock, so events keep being evaluated meanwhile; a subject an event evaluated
 // during the sweep keeps the event's result, which is the newer (see "Events and sweeps"
 // above). Controls that are not registered are skipped; it returns those it swept, and an
 // error only if ctx ends.
-func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjects []*Subject) ([]string, error) {
+func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list func() []*Subject) ([]string, error) {
 	jobs, scope := e.sweepSnapshot(controls)
 	if len(jobs) == 0 {
 		return nil, nil
@@ -73,6 +76,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, subjec
 	if e.afterSweepSnapshot != nil {
 		e.afterSweepSnapshot()
 	}
+	subjects := list()
 	batch := e.batches.Add(1)
 	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch)
 

@@ -261,7 +261,7 @@ func (e *run) sweep(ctx context.Context, controls []string, subjects []*evaluati
 	if err := e.ev.LoadInventory(ctx, e.inventoryKinds, ofKinds); err != nil {
 		return err
 	}
-	_, err := e.ev.SweepControls(ctx, controls, subjects)
+	_, err := e.ev.SweepControls(ctx, controls, func() []*evaluation.Subject { return subjects })
 	return err
 }
 
