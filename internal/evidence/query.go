@@ -73,7 +73,8 @@ func (l *Ledger) entries(ctx context.Context, control string, from time.Time, re
 	var digest string
 	var generation int64
 	if control != "" && len(recs) > 0 {
-		if st, ok, err := l.latestState(ctx, control, from); err != nil {
+		// Times never go backwards, so a state leaf before from precedes every record.
+		if st, ok, err := l.latestState(ctx, control, from.Add(-time.Nanosecond)); err != nil {
 			return nil, err
 		} else if ok && st.Index < recs[0].Index {
 			digest, generation = st.Leaf.State.Digest, st.Leaf.State.Generation

@@ -60,7 +60,8 @@ type queued struct {
 	at   time.Time
 }
 
-// NewWriter returns a Writer for a ledger; run it with Start.
+// NewWriter returns a Writer for a ledger, with the operator-started marker queued first:
+// create it when the operator starts, before anything is enqueued, and run it with Start.
 func NewWriter(l *Ledger, opts WriterOptions) *Writer {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = DefaultQueueSize
@@ -77,7 +78,9 @@ func NewWriter(l *Ledger, opts WriterOptions) *Writer {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Writer{ledger: l, opts: opts, wake: make(chan struct{}, 1)}
+	w := &Writer{ledger: l, opts: opts, wake: make(chan struct{}, 1)}
+	w.Enqueue(w.marker(KindOperatorStarted))
+	return w
 }
 
 // Enqueue queues leaves to be appended together, all or none: it returns false, and counts
@@ -128,10 +131,9 @@ func (w *Writer) setError(msg string) {
 	w.mu.Unlock()
 }
 
-// Start records the operator start, commits queued leaves until ctx is done, then records a
-// clean stop and flushes what is left. Its signature fits controller-runtime's Runnable.
+// Start commits queued leaves until ctx is done, then records a clean stop and flushes what
+// is left. Its signature fits controller-runtime's Runnable.
 func (w *Writer) Start(ctx context.Context) error {
-	w.Enqueue(w.marker(KindOperatorStarted))
 	tick := time.NewTicker(w.opts.FlushInterval)
 	defer tick.Stop()
 	for {

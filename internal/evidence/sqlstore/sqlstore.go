@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,7 +107,22 @@ func (s *Store) controlID(name string) (int64, bool) {
 	return id, ok
 }
 
-func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
+// nanos is a time as stored: Unix nanoseconds, with times outside int64's range (the zero
+// time of an open bound) clamped to its ends.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
