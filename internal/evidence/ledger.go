@@ -102,8 +102,9 @@ func (l *Ledger) VerifierKey() string { return l.keys.VerifierKey }
 func (l *Ledger) Store() Store { return l.store }
 
 // Append writes leaves as one batch: encoded, hashed into the tree, and committed with a new
-// signed checkpoint, all or nothing. A leaf older than the last recorded one is stamped with
-// that time, so the log's times never go backwards. It returns the first leaf's index.
+// signed checkpoint, all or nothing. Times are kept to the millisecond, and a leaf older than
+// the last recorded one is stamped with that time, so the log's times never go backwards. It
+// returns the first leaf's index.
 func (l *Ledger) Append(ctx context.Context, leaves []Leaf) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -146,7 +147,7 @@ func (l *Ledger) encode(leaves []Leaf, first uint64) ([]Record, time.Time, error
 	records := make([]Record, len(leaves))
 	last := l.lastTime
 	for i, leaf := range leaves {
-		leaf.Time = leaf.Time.UTC()
+		leaf.Time = leaf.Time.UTC().Truncate(time.Millisecond)
 		if leaf.Time.Before(last) {
 			leaf.Time = last
 		}

@@ -93,7 +93,11 @@ func (s *Store) insertLeaves(ctx context.Context, tx *sql.Tx, recs []evidence.Re
 			if r.Key != "" {
 				key = r.Key
 			}
-			args = append(args, int64(r.Index), nanos(r.Time), kindCode(r.Kind), s.idOf(r.Control, fresh), key, r.Data)
+			data, err := encodeData(r.Data)
+			if err != nil {
+				return fmt.Errorf("compressing leaf %d: %w", r.Index, err)
+			}
+			args = append(args, int64(r.Index), nanos(r.Time), kindCode(r.Kind), s.idOf(r.Control, fresh), key, data)
 		}
 		query := "INSERT INTO leaves (idx, t, kind, control_id, k, data) VALUES " + values(len(chunk), 6)
 		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {

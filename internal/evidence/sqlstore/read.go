@@ -110,9 +110,15 @@ func (s *Store) queryLeaves(ctx context.Context, query string, args ...any) ([]e
 		var kind int
 		var key sql.NullString
 		var r evidence.Record
-		if err := rows.Scan(&idx, &t, &kind, &controlID, &key, &r.Data); err != nil {
+		var stored []byte
+		if err := rows.Scan(&idx, &t, &kind, &controlID, &key, &stored); err != nil {
 			return nil, fmt.Errorf("reading leaves: %w", err)
 		}
+		data, err := decodeData(stored)
+		if err != nil {
+			return nil, fmt.Errorf("leaf %d: %w", idx, err)
+		}
+		r.Data = data
 		r.Index, r.Time, r.Kind, r.Control, r.Key = uint64(idx), fromNanos(t), kindsByCode[kind], s.controlName(controlID), key.String
 		out = append(out, r)
 	}
