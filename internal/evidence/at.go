@@ -71,8 +71,9 @@ func (l *Ledger) At(ctx context.Context, t time.Time) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
+	nodes := l.nodes.withMemo()
 	for i := range answers {
-		if err := l.prove(ctx, answers[i].Evidence, head.Size); err != nil {
+		if err := prove(ctx, nodes, answers[i].Evidence, head.Size); err != nil {
 			return Snapshot{}, err
 		}
 	}
@@ -174,9 +175,9 @@ func (l *Ledger) addOpenFindings(ctx context.Context, a *ControlAt, t time.Time)
 }
 
 // prove fills in the inclusion proofs of entries in the tree of size.
-func (l *Ledger) prove(ctx context.Context, evidence []Proved, size uint64) error {
+func prove(ctx context.Context, nodes nodeSource, evidence []Proved, size uint64) error {
 	for i := range evidence {
-		p, err := l.nodes.inclusion(ctx, evidence[i].Index, size)
+		p, err := nodes.inclusion(ctx, evidence[i].Index, size)
 		if err != nil {
 			return fmt.Errorf("proving leaf %d: %w", evidence[i].Index, err)
 		}

@@ -32,9 +32,17 @@ type Node struct {
 	Hash []byte
 }
 
-// nodeSource reads node hashes of the tree from a store.
+// nodeSource reads node hashes of the tree from a store. With a memo (see withMemo) it
+// remembers the nodes it read, for a run of proofs that share their upper nodes.
 type nodeSource struct {
 	store Store
+	memo  map[compact.NodeID][]byte
+}
+
+// withMemo returns a source that remembers nodes: use one per query, since the tree only
+// grows and a node's hash never changes once complete.
+func (s nodeSource) withMemo() nodeSource {
+	return nodeSource{store: s.store, memo: map[compact.NodeID][]byte{}}
 }
 
 // hashes returns the hashes of the given nodes, all of them below the tree's current size.
@@ -53,6 +61,17 @@ func (s nodeSource) hashes(ctx context.Context, ids []compact.NodeID) ([][]byte,
 // hash returns one node's hash: stored, a leaf hash, or recomputed from the nearest stored
 // level below.
 func (s nodeSource) hash(ctx context.Context, id compact.NodeID) ([]byte, error) {
+	if h, ok := s.memo[id]; ok {
+		return h, nil
+	}
+	h, err := s.read(ctx, id)
+	if err == nil && s.memo != nil {
+		s.memo[id] = h
+	}
+	return h, err
+}
+
+func (s nodeSource) read(ctx context.Context, id compact.NodeID) ([]byte, error) {
 	if isStoredLevel(id.Level) {
 		got, err := s.store.Nodes(ctx, []compact.NodeID{id})
 		if err != nil {
