@@ -3,6 +3,8 @@ package evidence
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +114,41 @@ func TestDecodeLeafRejectsInvalid(t *testing.T) {
 	ok := `{"control":"c1","kind":"control","state":{"counts":{},"heartbeatSeconds":1,"result":"Pass"},"time":"2026-03-14T09:00:00Z","v":1}`
 	if _, err := DecodeLeaf([]byte(ok)); err != nil {
 		t.Fatalf("the valid base case is rejected: %v", err)
+	}
+}
+
+func TestLoadOrCreateKeys(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := LoadOrCreateKeys(dir, "cluster-a/evidence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, KeyFileName))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	again, err := LoadOrCreateKeys(dir, "ignored")
+	if err != nil || again.VerifierKey != keys.VerifierKey {
+		t.Fatalf("reloaded key %q (%v), want %q", again.VerifierKey, err, keys.VerifierKey)
+	}
+	if !strings.HasPrefix(keys.VerifierKey, "cluster-a/evidence+") {
+		t.Fatalf("verifier key %q does not carry the key name", keys.VerifierKey)
+	}
+	signed, err := SignCheckpoint(keys.Signer, 3, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(signed), "cluster-a/evidence\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n") {
+		t.Fatalf("checkpoint is not in the tlog-checkpoint form:\n%s", signed)
+	}
+	cp, err := OpenCheckpoint(signed, again.Verifier)
+	if err != nil || cp.Size != 3 {
+		t.Fatalf("open checkpoint: %+v, %v", cp, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, KeyFileName), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKeys(dir, "x"); err == nil {
+		t.Fatal("a garbage key file loaded")
 	}
 }

@@ -169,6 +169,23 @@ func TestVerifyBundleDetectsTampering(t *testing.T) {
 	if sum.Manifest.First != 50 || sum.Manifest.End != 150 || sum.Entries != 100 {
 		t.Fatalf("bundle holds [%d, %d) with %d entries, want [50, 150) with 100", sum.Manifest.First, sum.Manifest.End, sum.Entries)
 	}
+	for name, tc := range tamperedBundles(t, bundle, keys) {
+		t.Run(name, func(t *testing.T) {
+			_, err := evidence.VerifyBundle(bytes.NewReader(tc.bundle), tc.key, evidence.DefaultLimits)
+			checkVerifyError(t, err, tc.problem, tc.index)
+		})
+	}
+}
+
+type tamperedBundle struct {
+	bundle  []byte
+	key     string
+	problem evidence.Problem
+	index   int64 // -1: no index expected
+}
+
+// tamperedBundles returns each kind of tampering of a bundle of leaves [50, 150).
+func tamperedBundles(t *testing.T, bundle []byte, keys evidence.Keys) map[string]tamperedBundle {
 	otherPriv, _, err := note.GenerateKey(rand.Reader, "test-log")
 	if err != nil {
 		t.Fatal(err)
@@ -177,12 +194,7 @@ func TestVerifyBundleDetectsTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := map[string]struct {
-		bundle  []byte
-		key     string
-		problem evidence.Problem
-		index   int64 // -1: no index expected
-	}{
+	return map[string]tamperedBundle{
 		"modified entry": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
 			ls[20] = strings.Replace(ls[20], "web-70", "web-71", 1)
 			return ls
@@ -231,12 +243,6 @@ func TestVerifyBundleDetectsTampering(t *testing.T) {
 			}
 			return d
 		}), keys.VerifierKey, evidence.ProblemBundle, -1},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, err := evidence.VerifyBundle(bytes.NewReader(tc.bundle), tc.key, evidence.DefaultLimits)
-			checkVerifyError(t, err, tc.problem, tc.index)
-		})
 	}
 }
 

@@ -71,3 +71,10 @@ func (l *Ledger) pruneSegment(ctx context.Context, seg uint64, cutoff time.Time)
 	}
 	return true, l.store.PruneSegment(ctx, seg, hashes)
 }
+
+// PrunedBefore returns the index below which every leaf has been pruned (0 when none
+// has), so a caller can say that history before it is pruned rather than absent.
+func (l *Ledger) PrunedBefore(ctx context.Context) (uint64, error) {
+	seg, err := l.store.PrunedSegments(ctx)
+	return seg * SegmentSize, err
+}

@@ -17,7 +17,14 @@ func kindsOf(leaves []Leaf) []string {
 	return out
 }
 
-func TestDecide(t *testing.T) {
+type decideCase struct {
+	prev *Recorded
+	next ControlState
+	now  time.Time
+	want []string
+}
+
+func decideCases() map[string]decideCase {
 	base := ControlState{Control: "c1", Result: ResultFail, Digest: "sha256:aa", Generation: 1,
 		Counts: Counts{Failing: 1}, Subjects: map[string]SubjectState{"a": SubjectFailing}}
 	with := func(f func(*ControlState)) ControlState {
@@ -30,12 +37,7 @@ func TestDecide(t *testing.T) {
 		return s
 	}
 	prev := &Recorded{State: base, At: t0}
-	cases := map[string]struct {
-		prev *Recorded
-		next ControlState
-		now  time.Time
-		want []string
-	}{
+	return map[string]decideCase{
 		"baseline after a start":             {nil, base, t0, []string{"subject:a:Unknown->Failing", "control"}},
 		"nothing changed, heartbeat not due": {prev, base, t0.Add(59 * time.Minute), nil},
 		"nothing changed, heartbeat due":     {prev, base, t0.Add(time.Hour), []string{"heartbeat"}},
@@ -53,7 +55,10 @@ func TestDecide(t *testing.T) {
 		"evaluation error": {prev, with(func(s *ControlState) { s.Result, s.Message = ResultError, "rego: boom" }),
 			t0.Add(time.Minute), []string{"control"}},
 	}
-	for name, tc := range cases {
+}
+
+func TestDecide(t *testing.T) {
+	for name, tc := range decideCases() {
 		t.Run(name, func(t *testing.T) {
 			leaves, rec := Decide(tc.prev, tc.next, tc.now, time.Hour)
 			got := kindsOf(leaves)
