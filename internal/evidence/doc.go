@@ -78,6 +78,7 @@
 // ~2): about 560 MiB a year. Stored as plain JSON it was 284 bytes a leaf, 1.19 GiB.
 //
 // Benchmarks (package sqlite, 2-core machine): BenchmarkAppend about 27,000 leaves/s in
-// batches of 2,048 (deflate's per-leaf reset is half the time); BenchmarkAt, 100 controls
-// over a year of the workload (-evidence.days=365), well under a second.
+// batches of 2,048 (deflate's per-leaf reset is about a third of the time); BenchmarkAt,
+// every control's answer with its proofs for 100 controls over a year of the workload
+// (-evidence.days=365, 4.5 million leaves), 77 ms.
 package evidence

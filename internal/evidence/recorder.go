@@ -37,7 +37,8 @@ type Recorded struct {
 //     changed without a subject leaf saying so, or for a baseline;
 //   - otherwise a heartbeat when the last control or heartbeat leaf is a heartbeat old.
 //
-// An evaluation that changes nothing before the heartbeat is due writes nothing.
+// An evaluation that changes nothing before the heartbeat is due writes nothing. A subject
+// key longer than MaxSubjectLen gets no leaf of its own (it still counts in Counts).
 func Decide(prev *Recorded, next ControlState, now time.Time, heartbeat time.Duration) ([]Leaf, Recorded) {
 	if heartbeat <= 0 {
 		heartbeat = DefaultHeartbeat
