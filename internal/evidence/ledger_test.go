@@ -1,0 +1,299 @@
+package evidence_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/isms-operator/isms-operator/internal/evidence"
+	"github.com/isms-operator/isms-operator/internal/evidence/memstore"
+	"golang.org/x/mod/sumdb/note"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newKeys(t testing.TB) evidence.Keys {
+	t.Helper()
+	keys, err := evidence.LoadOrCreateKeys(t.TempDir(), "test-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func subject(control string, i int, at time.Time) evidence.Leaf {
+	from, to := evidence.SubjectPassing, evidence.SubjectFailing
+	if i%2 == 1 {
+		from, to = to, from
+	}
+	return evidence.Leaf{V: 1, Kind: evidence.KindSubject, Control: control, Time: at,
+		Subject: &evidence.SubjectTransition{From: from, To: to, ID: fmt.Sprintf("apps/v1/Deployment/ns/web-%d", i)}}
+}
+
+// filledLedger appends n subject leaves, one a minute, in batches of batch.
+func filledLedger(t testing.TB, n, batch int) (*evidence.Ledger, *memstore.Store, evidence.Keys) {
+	t.Helper()
+	st := memstore.New()
+	keys := newKeys(t)
+	l, err := evidence.Open(context.Background(), st, keys, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += batch {
+		var leaves []evidence.Leaf
+		for j := i; j < min(i+batch, n); j++ {
+			leaves = append(leaves, subject("c1", j, t0.Add(time.Duration(j)*time.Minute)))
+		}
+		if _, err := l.Append(context.Background(), leaves); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l, st, keys
+}
+
+func TestProofsVerify(t *testing.T) {
+	ctx := context.Background()
+	l, st, _ := filledLedger(t, 300, 7)
+	head := l.Head()
+	for _, size := range []uint64{1, 2, 15, 16, 17, 64, 255, 256, 257, 300} {
+		root, err := l.RootAt(ctx, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, idx := range []uint64{0, size / 2, size - 1} {
+			recs, _ := st.Records(ctx, idx, idx+1)
+			p, err := l.InclusionProof(ctx, idx, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := evidence.VerifyInclusion(idx, size, evidence.LeafHash(recs[0].Data), p, root); err != nil {
+				t.Fatalf("inclusion %d in %d: %v", idx, size, err)
+			}
+			other, _ := st.Records(ctx, (idx+1)%size, (idx+1)%size+1)
+			if size > 1 && evidence.VerifyInclusion(idx, size, evidence.LeafHash(other[0].Data), p, root) == nil {
+				t.Fatalf("inclusion %d in %d verified for another leaf", idx, size)
+			}
+		}
+		p, err := l.ConsistencyProof(ctx, size, head.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := evidence.VerifyConsistency(size, head.Size, p, root, head.Root); err != nil {
+			t.Fatalf("consistency %d -> %d: %v", size, head.Size, err)
+		}
+	}
+}
+
+func TestReopenedLedgerContinuesTheSameTree(t *testing.T) {
+	ctx := context.Background()
+	l, st, keys := filledLedger(t, 100, 9)
+	again, err := evidence.Open(ctx, st, keys, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Append(ctx, []evidence.Leaf{subject("c1", 100, t0.Add(200*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.VerifyStore(ctx, st, keys.VerifierKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.Open(ctx, st, newKeys(t), evidence.Options{}); err == nil {
+		t.Fatal("a ledger signed by another key opened")
+	}
+	_ = l
+}
+
+func exportBundle(t *testing.T, l *evidence.Ledger, from, to time.Time) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := l.Export(context.Background(), &buf, from, to); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// rewriteBundle applies edit to the members of a tar bundle.
+func rewriteBundle(t *testing.T, bundle []byte, edit func(name string, data []byte) []byte) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(bundle))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		data = edit(hdr.Name, data)
+		if data == nil {
+			continue
+		}
+		hdr.Size = int64(len(data))
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = tw.Write(data)
+	}
+	_ = tw.Close()
+	return out.Bytes()
+}
+
+func editLines(fn func([]string) []string) func(string, []byte) []byte {
+	return func(name string, data []byte) []byte {
+		if name != "entries.jsonl" {
+			return data
+		}
+		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		return []byte(strings.Join(fn(lines), "\n") + "\n")
+	}
+}
+
+func TestVerifyBundleDetectsTampering(t *testing.T) {
+	l, _, keys := filledLedger(t, 200, 10)
+	// Leaves 50..149 are the minutes [50, 150).
+	bundle := exportBundle(t, l, t0.Add(50*time.Minute), t0.Add(150*time.Minute))
+	sum, err := evidence.VerifyBundle(bytes.NewReader(bundle), keys.VerifierKey, evidence.DefaultLimits)
+	if err != nil {
+		t.Fatalf("the untouched bundle fails: %v", err)
+	}
+	if sum.Manifest.First != 50 || sum.Manifest.End != 150 || sum.Entries != 100 {
+		t.Fatalf("bundle holds [%d, %d) with %d entries, want [50, 150) with 100", sum.Manifest.First, sum.Manifest.End, sum.Entries)
+	}
+	for name, tc := range tamperedBundles(t, bundle, keys) {
+		t.Run(name, func(t *testing.T) {
+			_, err := evidence.VerifyBundle(bytes.NewReader(tc.bundle), tc.key, evidence.DefaultLimits)
+			checkVerifyError(t, err, tc.problem, tc.index)
+		})
+	}
+}
+
+type tamperedBundle struct {
+	bundle  []byte
+	key     string
+	problem evidence.Problem
+	index   int64 // -1: no index expected
+}
+
+// tamperedBundles returns each kind of tampering of a bundle of leaves [50, 150).
+func tamperedBundles(t *testing.T, bundle []byte, keys evidence.Keys) map[string]tamperedBundle {
+	otherPriv, _, err := note.GenerateKey(rand.Reader, "test-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSigner, err := note.NewSigner(otherPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]tamperedBundle{
+		"modified entry": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+			ls[20] = strings.Replace(ls[20], "web-70", "web-71", 1)
+			return ls
+		})), keys.VerifierKey, evidence.ProblemModified, 70},
+		"removed entry": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+			return append(ls[:30:30], ls[31:]...)
+		})), keys.VerifierKey, evidence.ProblemModified, 80},
+		"reordered entries": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+			ls[40], ls[41] = ls[41], ls[40]
+			return ls
+		})), keys.VerifierKey, evidence.ProblemModified, 90},
+		"truncated entries": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+			return ls[:60]
+		})), keys.VerifierKey, evidence.ProblemMissing, 110},
+		"truncated leaf hashes": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+			if name == "leafhashes" {
+				return d[:32*90]
+			}
+			return d
+		}), keys.VerifierKey, evidence.ProblemMissing, 140},
+		"forged hash list": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+			if name == "leafhashes" {
+				d = append([]byte(nil), d...)
+				d[32*5] ^= 1
+			}
+			return d
+		}), keys.VerifierKey, evidence.ProblemTree, 50},
+		"unsigned checkpoint": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+			if name == "checkpoint-end" {
+				return d[:bytes.Index(d, []byte("\n\n"))+2]
+			}
+			return d
+		}), keys.VerifierKey, evidence.ProblemCheckpoint, -1},
+		"checkpoint signed by another key": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+			if name == "checkpoint-end" {
+				text := string(d[:bytes.Index(d, []byte("\n\n"))+1])
+				signed, _ := note.Sign(&note.Note{Text: text}, otherSigner)
+				return signed
+			}
+			return d
+		}), keys.VerifierKey, evidence.ProblemCheckpoint, -1},
+		"verified with the wrong key": {bundle, newKeys(t).VerifierKey, evidence.ProblemCheckpoint, -1},
+		"unexpected member": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+			if name == "tree.json" {
+				return nil
+			}
+			return d
+		}), keys.VerifierKey, evidence.ProblemBundle, -1},
+	}
+}
+
+func checkVerifyError(t *testing.T, err error, problem evidence.Problem, index int64) {
+	t.Helper()
+	var ve *evidence.VerifyError
+	if !errors.As(err, &ve) {
+		t.Fatalf("got %v, want a VerifyError", err)
+	}
+	if ve.Problem != problem {
+		t.Fatalf("got %v, want problem %q", err, problem)
+	}
+	if index >= 0 && (!ve.HasIndex || ve.Index != uint64(index)) {
+		t.Fatalf("got %v, want first bad index %d", err, index)
+	}
+	if index < 0 && ve.HasIndex {
+		t.Fatalf("got %v, want no index", err)
+	}
+}
+
+func TestVerifyStoreDetectsTampering(t *testing.T) {
+	ctx := context.Background()
+	cases := map[string]struct {
+		tamper  func(*memstore.Store)
+		problem evidence.Problem
+		index   int64
+	}{
+		"modified entry": {func(st *memstore.Store) {
+			st.Tamper(70, func(r *evidence.Record) {
+				r.Data = bytes.Replace(r.Data, []byte("web-70"), []byte("web-99"), 1)
+			})
+		}, evidence.ProblemModified, 64},
+		"removed entry":      {func(st *memstore.Store) { st.Delete(33) }, evidence.ProblemMissing, 33},
+		"non-canonical leaf": {func(st *memstore.Store) { st.Tamper(5, func(r *evidence.Record) { r.Data = append(r.Data, ' ') }) }, evidence.ProblemMalformed, 5},
+		"moved column":       {func(st *memstore.Store) { st.Tamper(9, func(r *evidence.Record) { r.Control = "c2" }) }, evidence.ProblemModified, 9},
+		"reordered": {func(st *memstore.Store) {
+			var a, b []byte
+			st.Tamper(40, func(r *evidence.Record) { a = r.Data })
+			st.Tamper(41, func(r *evidence.Record) { b = r.Data; r.Data = a })
+			st.Tamper(40, func(r *evidence.Record) { r.Data = b })
+		}, evidence.ProblemModified, 40}, // its time no longer matches the row's
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, st, keys := filledLedger(t, 200, 10)
+			if _, err := evidence.VerifyStore(ctx, st, keys.VerifierKey); err != nil {
+				t.Fatalf("untouched store fails: %v", err)
+			}
+			tc.tamper(st)
+			_, err := evidence.VerifyStore(ctx, st, keys.VerifierKey)
+			checkVerifyError(t, err, tc.problem, tc.index)
+		})
+	}
+}
