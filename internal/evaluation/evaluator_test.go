@@ -844,7 +844,7 @@ func TestEventDuringSweepWins(t *testing.T) {
 	inv := policy.NewInventory()
 	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, `package sweep.race
 
-violation contains "privileged" if input.review.object.privileged`)
+violation contains {"msg": "privileged"} if input.review.object.privileged`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -893,8 +893,8 @@ func TestSweepOfAChangedControlIsDiscarded(t *testing.T) {
 	ctx := context.Background()
 	inv := policy.NewInventory()
 	engine := policy.NewEngine(inv, policy.Options{})
-	failAll, _ := engine.Compile(ctx, "package p1\n\nviolation contains \"x\" if true")
-	passAll, _ := engine.Compile(ctx, "package p2\n\nviolation contains \"x\" if false")
+	failAll, _ := engine.Compile(ctx, "package p1\n\nviolation contains {\"msg\": \"x\"} if true")
+	passAll, _ := engine.Compile(ctx, "package p2\n\nviolation contains {\"msg\": \"x\"} if false")
 	targets := ismsv1.Targets{Kinds: []ismsv1.KindSelector{{APIGroups: []string{"apps"}, Kinds: []string{"Deployment"}}}}
 	e := NewEvaluator(inv, "isms-system", nil)
 	if err := e.SetControl(ControlDefinition{Name: "c", Generation: 1, Policy: failAll, Targets: targets}); err != nil {
@@ -924,7 +924,7 @@ func TestSweepOfAChangedControlIsDiscarded(t *testing.T) {
 func TestSweepListsAfterItsSnapshot(t *testing.T) {
 	ctx := context.Background()
 	inv := policy.NewInventory()
-	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, "package p\n\nviolation contains \"x\" if input.review.object.privileged")
+	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, "package p\n\nviolation contains {\"msg\": \"x\"} if input.review.object.privileged")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -964,7 +964,7 @@ func TestUnchangedFailureAffectsNoControl(t *testing.T) {
 	inv := policy.NewInventory()
 	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, `package unchanged
 
-violation contains sprintf("image %s", [input.review.object.image]) if input.review.object.privileged`)
+violation contains {"msg": sprintf("image %s", [input.review.object.image])} if input.review.object.privileged`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1015,7 +1015,7 @@ func TestEventsSkipUnsweptControlsAndMarkNamespacesDirty(t *testing.T) {
 	inv := policy.NewInventory()
 	p, err := policy.NewEngine(inv, policy.Options{}).Compile(ctx, `package dirty
 
-violation contains "privileged" if input.review.object.privileged`)
+violation contains {"msg": "privileged"} if input.review.object.privileged`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,10 @@ const (
 	DefaultMaxViolations = 20
 	DefaultMaxMessageLen = 256
 	defaultCacheSize     = 1024
+	// MaxCompileErrorLen bounds a compile error's message: OPA quotes the offending source
+	// line, which a hostile policy can make as long as the Control allows, and the message
+	// ends up in the Control's status and in an Event.
+	MaxCompileErrorLen = 1024
 )
 
 // Options bound what one evaluation may cost and return.
@@ -61,6 +65,11 @@ type CompileError struct {
 }
 
 func (e *CompileError) Error() string { return e.Message }
+
+// compileError returns a *CompileError with its message bounded by MaxCompileErrorLen.
+func compileError(format string, args ...any) *CompileError {
+	return &CompileError{Message: Truncate(fmt.Sprintf(format, args...), MaxCompileErrorLen)}
+}
 
 // ErrDeadline is returned when an evaluation runs past Options.Timeout.
 var ErrDeadline = errors.New("policy evaluation exceeded its deadline")
@@ -137,14 +146,14 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (*Policy, e
 		Capabilities: e.caps,
 	})
 	if err != nil {
-		return nil, &CompileError{Message: err.Error()}
+		return nil, compileError("%s", err)
 	}
 	pkg := module.Package.Path.String()
 	if pkg == "data.inventory" || strings.HasPrefix(pkg, "data.inventory.") {
-		return nil, &CompileError{Message: fmt.Sprintf("package %s: data.inventory is reserved for the cluster inventory", strings.TrimPrefix(pkg, "data."))}
+		return nil, compileError("package %s: data.inventory is reserved for the cluster inventory", strings.TrimPrefix(pkg, "data."))
 	}
-	if !definesViolation(module) {
-		return nil, &CompileError{Message: fmt.Sprintf(`package %s defines no "violation" rule: a policy must define violation contains {"msg": ..., "details": ...} if { ... }`, strings.TrimPrefix(pkg, "data."))}
+	if err := checkViolationRules(module, strings.TrimPrefix(pkg, "data.")); err != nil {
+		return nil, err
 	}
 
 	query, err := rego.New(
@@ -156,18 +165,58 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (*Policy, e
 		rego.EnablePrintStatements(false),
 	).PrepareForEval(ctx)
 	if err != nil {
-		return nil, &CompileError{Message: err.Error()}
+		return nil, compileError("%s", err)
 	}
 	return &Policy{Digest: digest, Package: strings.TrimPrefix(pkg, "data."), query: query, opts: e.opts, watchdog: e.watchdog}, nil
 }
 
-func definesViolation(m *ast.Module) bool {
+// violationContract is how a policy must define its result, quoted in compile errors.
+const violationContract = `violation contains {"msg": ..., "details": ...} if { ... }`
+
+// checkViolationRules refuses a module whose violation is not a set of objects, as far as
+// the source shows: a "violation if" or "violation := ..." rule is a single value, which
+// the set query would silently read as no violations, and so as a pass for ever. What the
+// source cannot show (a variable's value) is checked at evaluation (violationOf).
+func checkViolationRules(m *ast.Module, pkg string) *CompileError {
+	found := false
 	for _, r := range m.Rules {
-		if r.Head.Ref().String() == "violation" {
-			return true
+		if r.Head.Ref().String() != "violation" {
+			continue
+		}
+		found = true
+		line := r.Location.Row
+		if r.Default || r.Head.RuleKind() != ast.MultiValue {
+			return compileError("policy.rego:%d: violation must be a set of objects: write %s", line, violationContract)
+		}
+		if err := checkViolationElement(r.Head.Key, line); err != nil {
+			return err
 		}
 	}
-	return false
+	if !found {
+		return compileError(`package %s defines no "violation" rule: a policy must define %s`, pkg, violationContract)
+	}
+	return nil
+}
+
+// checkViolationElement refuses a literal element that is not an object with a string msg.
+func checkViolationElement(key *ast.Term, line int) *CompileError {
+	if key == nil {
+		return nil
+	}
+	switch v := key.Value.(type) {
+	case ast.String, ast.Number, ast.Boolean, ast.Null, *ast.Array, ast.Set:
+		return compileError("policy.rego:%d: each violation must be an object with a string \"msg\", not %s: write %s", line, ast.ValueName(v), violationContract)
+	case ast.Object:
+		msg := v.Get(ast.StringTerm("msg"))
+		if msg == nil {
+			return compileError("policy.rego:%d: a violation object has no \"msg\": write %s", line, violationContract)
+		}
+		switch msg.Value.(type) {
+		case ast.Number, ast.Boolean, ast.Null, *ast.Array, ast.Object, ast.Set:
+			return compileError("policy.rego:%d: a violation's \"msg\" must be a string, not %s", line, ast.ValueName(msg.Value))
+		}
+	}
+	return nil
 }
 
 // Policy is a compiled policy, safe for concurrent evaluation.
@@ -231,21 +280,29 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("evaluating policy %s: %w", p.Package, err)
 	}
-	return p.extract(rs), nil
+	return p.extract(rs)
 }
 
-// extract turns the violation set into bounded, deterministic violations.
-func (p *Policy) extract(rs rego.ResultSet) Result {
+// extract turns the violation set into bounded, deterministic violations. Anything but a set
+// of objects with a string msg is an error, never a pass.
+func (p *Policy) extract(rs rego.ResultSet) (Result, error) {
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return Result{}
+		return Result{}, nil
 	}
-	set, _ := rs[0].Expressions[0].Value.([]any)
+	set, ok := rs[0].Expressions[0].Value.([]any)
+	if !ok {
+		return Result{}, fmt.Errorf("policy %s: violation is %T, not a set of objects", p.Package, rs[0].Expressions[0].Value)
+	}
 	if len(set) == 0 {
-		return Result{}
+		return Result{}, nil
 	}
 	violations := make([]Violation, 0, len(set))
 	for _, v := range set {
-		violations = append(violations, p.violation(v))
+		violation, err := p.violationOf(v)
+		if err != nil {
+			return Result{}, err
+		}
+		violations = append(violations, violation)
 	}
 	sort.SliceStable(violations, func(i, j int) bool { return violations[i].Message < violations[j].Message })
 	res := Result{Violations: violations}
@@ -253,26 +310,38 @@ func (p *Policy) extract(rs rego.ResultSet) Result {
 		res.Truncated = len(violations) - p.opts.MaxViolations
 		res.Violations = violations[:p.opts.MaxViolations]
 	}
-	return res
+	return res, nil
 }
 
-func (p *Policy) violation(v any) Violation {
+// violationOf reads one element of the violation set: an object with a string msg.
+func (p *Policy) violationOf(v any) (Violation, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return Violation{Message: Truncate(fmt.Sprint(v), p.opts.MaxMessageLen)}
+		return Violation{}, fmt.Errorf("policy %s: a violation is %s, not an object with a string \"msg\"", p.Package, jsonKind(v))
 	}
-	var out Violation
-	switch msg := obj["msg"].(type) {
-	case string:
-		out.Message = msg
+	msg, ok := obj["msg"].(string)
+	if !ok {
+		return Violation{}, fmt.Errorf("policy %s: a violation's \"msg\" is %s, not a string", p.Package, jsonKind(obj["msg"]))
+	}
+	return Violation{Message: Truncate(msg, p.opts.MaxMessageLen), Details: obj["details"]}, nil
+}
+
+// jsonKind names the JSON kind of a value decoded from the engine, for error messages.
+func jsonKind(v any) string {
+	switch v.(type) {
 	case nil:
-		out.Message = "policy violation (no msg)"
+		return "missing or null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
 	default:
-		out.Message = fmt.Sprint(msg)
+		return "a number"
 	}
-	out.Message = Truncate(out.Message, p.opts.MaxMessageLen)
-	out.Details = obj["details"]
-	return out
 }
 
 // Truncate cuts s to at most n bytes without splitting a UTF-8 character, marking the cut.

@@ -93,11 +93,6 @@ func TestEvaluate(t *testing.T) {
 			inventory: map[string]string{"storefront/default-deny": "{}"},
 			want:      []string{"namespace has no NetworkPolicy"},
 		},
-		"a violation that is not an object becomes its text": {
-			policy: "package p\nviolation contains \"plain\" if true",
-			object: `{}`,
-			want:   []string{"plain"},
-		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -177,7 +172,15 @@ func TestCompileErrors(t *testing.T) {
 		"http.send is not available":    {policy: "package p\nviolation contains r if { r := http.send({\"method\": \"get\", \"url\": \"http://example.com\"}) }", want: "http.send"},
 		"net lookups are not available": {policy: "package p\nviolation contains r if { r := net.lookup_ip_addr(\"example.com\") }", want: "net.lookup_ip_addr"},
 		"opa.runtime is not available":  {policy: "package p\nviolation contains r if { r := opa.runtime() }", want: "opa.runtime"},
-		"data.inventory is reserved":    {policy: "package inventory.x\nviolation contains 1 if true", want: "reserved"},
+		"data.inventory is reserved":    {policy: "package inventory.x\nviolation contains {\"msg\": \"x\"} if true", want: "reserved"},
+		// A violation that is not a set would be read as no violations: a pass for ever.
+		"violation if":                  {policy: "package p\nviolation if true", want: "policy.rego:2: violation must be a set"},
+		"violation :=":                  {policy: "package p\nviolation := {\"msg\": \"x\"}", want: "violation must be a set"},
+		"default violation":             {policy: "package p\ndefault violation := {}\nviolation contains {\"msg\": \"x\"} if true", want: "policy.rego:2: violation must be a set"},
+		"a string violation":            {policy: "package p\nviolation contains \"plain\" if true", want: "must be an object with a string \"msg\", not string"},
+		"an object without msg":         {policy: "package p\nviolation contains {\"message\": \"x\"} if true", want: "has no \"msg\""},
+		"a msg that is a number":        {policy: "package p\nviolation contains {\"msg\": 1} if true", want: "\"msg\" must be a string, not number"},
+		"a long error is bounded":       {policy: "package p\nviolation contains {\"msg\": \"x\"} if { x := \"" + strings.Repeat("a", 10000) + "\" ) }", want: "..."},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -188,6 +191,31 @@ func TestCompileErrors(t *testing.T) {
 			}
 			if !strings.Contains(ce.Message, tc.want) {
 				t.Errorf("message %q does not mention %q", ce.Message, tc.want)
+			}
+			if len(ce.Message) > MaxCompileErrorLen {
+				t.Errorf("message is %d bytes, over MaxCompileErrorLen", len(ce.Message))
+			}
+		})
+	}
+}
+
+// What the source cannot show is checked at evaluation: a violation that is not an object
+// with a string msg is an error, never a pass and never a made-up message.
+func TestViolationContractAtEvaluation(t *testing.T) {
+	tests := map[string]struct{ policy, want string }{
+		"a string":         {policy: "package p\nviolation contains x if { x := input.review.object.s }", want: "a violation is a string, not an object"},
+		"a number msg":     {policy: "package p\nviolation contains {\"msg\": x} if { x := input.review.object.n }", want: "\"msg\" is a number, not a string"},
+		"an object no msg": {policy: "package p\nviolation contains x if { x := input.review.object.o }", want: "\"msg\" is missing or null"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p, err := NewEngine(NewInventory(), Options{}).Compile(context.Background(), tc.policy)
+			if err != nil {
+				t.Fatalf("compile: %v", err)
+			}
+			_, err = p.Evaluate(context.Background(), Input{Object: mustValue(t, `{"s": "x", "n": 1, "o": {"m": 1}}`)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to say %q", err, tc.want)
 			}
 		})
 	}
