@@ -174,13 +174,13 @@ func TestCompileErrors(t *testing.T) {
 		"opa.runtime is not available":  {policy: "package p\nviolation contains r if { r := opa.runtime() }", want: "opa.runtime"},
 		"data.inventory is reserved":    {policy: "package inventory.x\nviolation contains {\"msg\": \"x\"} if true", want: "reserved"},
 		// A violation that is not a set would be read as no violations: a pass for ever.
-		"violation if":                  {policy: "package p\nviolation if true", want: "policy.rego:2: violation must be a set"},
-		"violation :=":                  {policy: "package p\nviolation := {\"msg\": \"x\"}", want: "violation must be a set"},
-		"default violation":             {policy: "package p\ndefault violation := {}\nviolation contains {\"msg\": \"x\"} if true", want: "policy.rego:2: violation must be a set"},
-		"a string violation":            {policy: "package p\nviolation contains \"plain\" if true", want: "must be an object with a string \"msg\", not string"},
-		"an object without msg":         {policy: "package p\nviolation contains {\"message\": \"x\"} if true", want: "has no \"msg\""},
-		"a msg that is a number":        {policy: "package p\nviolation contains {\"msg\": 1} if true", want: "\"msg\" must be a string, not number"},
-		"a long error is bounded":       {policy: "package p\nviolation contains {\"msg\": \"x\"} if { x := \"" + strings.Repeat("a", 10000) + "\" ) }", want: "..."},
+		"violation if":            {policy: "package p\nviolation if true", want: "policy.rego:2: violation must be a set"},
+		"violation :=":            {policy: "package p\nviolation := {\"msg\": \"x\"}", want: "violation must be a set"},
+		"default violation":       {policy: "package p\ndefault violation := {}\nviolation contains {\"msg\": \"x\"} if true", want: "policy.rego:2: violation must be a set"},
+		"a string violation":      {policy: "package p\nviolation contains \"plain\" if true", want: "must be an object with a string \"msg\", not string"},
+		"an object without msg":   {policy: "package p\nviolation contains {\"message\": \"x\"} if true", want: "has no \"msg\""},
+		"a msg that is a number":  {policy: "package p\nviolation contains {\"msg\": 1} if true", want: "\"msg\" must be a string, not number"},
+		"a long error is bounded": {policy: "package p\nviolation contains {\"msg\": \"x\"} if { x := \"" + strings.Repeat("a", 10000) + "\" ) }", want: "..."},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
