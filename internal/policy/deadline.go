@@ -26,12 +26,28 @@ type watchdog struct {
 	watching bool
 }
 
-// evaluation is one running evaluation, as the watchdog sees it.
+// evaluation is one running evaluation, as the watchdog sees it. It is also the context the
+// evaluation runs in, so that the bounded builtins find the budget it has spent (see
+// bounds.go) without a context value allocated per evaluation.
 type evaluation struct {
 	ctx      context.Context
 	deadline time.Time
 	halt     topdown.Cancel
 	expired  atomic.Bool
+	// spent is what the bounded builtins have built so far, in bytes.
+	spent atomic.Int64
+}
+
+func (ev *evaluation) Deadline() (time.Time, bool) { return ev.ctx.Deadline() }
+func (ev *evaluation) Done() <-chan struct{}       { return ev.ctx.Done() }
+func (ev *evaluation) Err() error                  { return ev.ctx.Err() }
+
+// Value finds the evaluation itself under budgetKey, and the caller's values otherwise.
+func (ev *evaluation) Value(key any) any {
+	if _, ok := key.(budgetKey); ok {
+		return ev
+	}
+	return ev.ctx.Value(key)
 }
 
 // watchdogIdleTicks is how many ticks without evaluations the watchdog's goroutine waits

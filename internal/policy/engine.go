@@ -270,7 +270,7 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) (Result, error) {
 	defer p.watchdog.stop(ev)
 	rules := getRuleCache()
 	defer putRuleCache(rules)
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics), rego.EvalVirtualCache(rules))
+	rs, err := p.query.Eval(ev, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics), rego.EvalVirtualCache(rules))
 	if err != nil {
 		if ev.expired.Load() {
 			return Result{}, fmt.Errorf("%w (%s)", ErrDeadline, p.opts.Timeout)
