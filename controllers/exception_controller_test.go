@@ -107,9 +107,17 @@ func TestExceptionValidation(t *testing.T) {
 		return err.Error()
 	}, eventually, poll).Should(ContainSubstring("must be in the future"))
 
+	t.Log("approvedAt next month: rejected by the webhook, it would be active from today")
+	future := controlException(uniqueName("future"), time.Now().Add(300*24*time.Hour), selection, "c")
+	future.Spec.ApprovedAt = metav1.NewTime(time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second))
+	err := k8s.Create(testCtx, future)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.approvedAt"))
+	g.Expect(err.Error()).To(ContainSubstring("must not be in the future"))
+
 	t.Log("more than 365 days after approvedAt: rejected by CEL")
 	long := controlException(uniqueName("long"), time.Now().Add(366*24*time.Hour), selection, "c")
-	err := k8s.Create(testCtx, long)
+	err = k8s.Create(testCtx, long)
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(err.Error()).To(ContainSubstring("at most 365 days after approvedAt"))
 
@@ -127,4 +135,10 @@ func TestExceptionValidation(t *testing.T) {
 	err = k8s.Patch(testCtx, ok, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"expiresAt":"`+past+`"}}`)))
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(err.Error()).To(ContainSubstring("must be in the future"))
+
+	t.Log("a spec change is a new approval: moving approvedAt into the future is rejected")
+	later := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	err = k8s.Patch(testCtx, ok, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"approvedAt":"`+later+`","expiresAt":"`+time.Now().Add(60*24*time.Hour).UTC().Format(time.RFC3339)+`"}}`)))
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.approvedAt"))
 }

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,12 +10,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/exception"
 )
 
 // The API server checks a ControlException's shape and its 365-day bound (CEL); what CEL
-// cannot check, because it has no clock, is that expiresAt lies in the future. This webhook
-// does, when an exception is created and whenever its expiresAt changes, so that nobody writes
-// an exception that has already expired or backdates one.
+// cannot check, because it has no clock, this webhook does when an exception is created and
+// whenever its spec changes: expiresAt in the future, approvedAt not (see
+// exception.ValidateWrite). The rules are decided in internal/exception, which kubectl isms
+// eval uses too.
 //
 // +kubebuilder:webhook:path=/validate-isms-dev-v1alpha1-controlexception,mutating=false,failurePolicy=fail,sideEffects=None,groups=isms.dev,resources=controlexceptions,verbs=create;update,versions=v1alpha1,name=vcontrolexception.isms.dev,admissionReviewVersions=v1
 
@@ -34,18 +35,15 @@ func SetupExceptionWebhookWithManager(mgr ctrl.Manager) error {
 		Complete()
 }
 
-// ValidateCreate requires expiresAt in the future.
+// ValidateCreate applies exception.ValidateWrite.
 func (v *ExceptionValidator) ValidateCreate(_ context.Context, ex *ismsv1.ControlException) (admission.Warnings, error) {
-	return nil, v.inFuture(ex)
+	return nil, invalid(ex, exception.ValidateWrite(ex, v.Now()))
 }
 
-// ValidateUpdate requires expiresAt in the future when it changes; other edits of an exception
-// (even an expired one) pass.
+// ValidateUpdate applies exception.ValidateUpdate: a spec change is a new approval; other
+// edits of an exception (even an expired one) pass.
 func (v *ExceptionValidator) ValidateUpdate(_ context.Context, old, ex *ismsv1.ControlException) (admission.Warnings, error) {
-	if old.Spec.ExpiresAt.Equal(&ex.Spec.ExpiresAt) {
-		return nil, nil
-	}
-	return nil, v.inFuture(ex)
+	return nil, invalid(ex, exception.ValidateUpdate(old, ex, v.Now()))
 }
 
 // ValidateDelete allows every deletion.
@@ -53,13 +51,9 @@ func (v *ExceptionValidator) ValidateDelete(context.Context, *ismsv1.ControlExce
 	return nil, nil
 }
 
-func (v *ExceptionValidator) inFuture(ex *ismsv1.ControlException) error {
-	now := v.Now()
-	if ex.Spec.ExpiresAt.After(now) {
+func invalid(ex *ismsv1.ControlException, errs field.ErrorList) error {
+	if len(errs) == 0 {
 		return nil
 	}
-	return apierrors.NewInvalid(ismsv1.GroupVersion.WithKind("ControlException").GroupKind(), ex.Name, field.ErrorList{
-		field.Invalid(field.NewPath("spec", "expiresAt"), ex.Spec.ExpiresAt.UTC().Format(time.RFC3339),
-			fmt.Sprintf("must be in the future (now %s)", now.UTC().Format(time.RFC3339))),
-	})
+	return apierrors.NewInvalid(ismsv1.GroupVersion.WithKind("ControlException").GroupKind(), ex.Name, errs)
 }

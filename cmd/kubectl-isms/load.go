@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -257,8 +258,8 @@ func decodePolicy(u *unstructured.Unstructured) (*ismsv1.Policy, error) {
 }
 
 // decodeControlException decodes a ControlException strictly and checks what the API server
-// would reject (the CRD's schema and CEL rules: exception.Validate). One that has expired is
-// valid: it exempts nothing.
+// would reject (the CRD's schema and CEL rules: exception.Validate; approvedAt in the future:
+// exception.ValidateApproval). One that has expired is valid: it exempts nothing.
 func decodeControlException(u *unstructured.Unstructured) (*ismsv1.ControlException, error) {
 	js, err := json.Marshal(u.Object)
 	if err != nil {
@@ -268,7 +269,9 @@ func decodeControlException(u *unstructured.Unstructured) (*ismsv1.ControlExcept
 	if err := yaml.UnmarshalStrict(js, &ex); err != nil {
 		return nil, err
 	}
-	if errs := exception.Validate(&ex); len(errs) > 0 {
+	errs := exception.Validate(&ex)
+	errs = append(errs, exception.ValidateApproval(&ex, time.Now())...)
+	if len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}
 	return &ex, nil
