@@ -49,16 +49,18 @@ func load(paths []string, stdin io.Reader) (*input, error) {
 	in := &input{controlSource: map[string]string{}, policySource: map[string]string{}, exceptionSource: map[string]string{}}
 	seen := map[string]string{} // object identity -> source
 	stdinRead := false
+	budget := int64(MaxInputBytes) // what all the inputs together may still hold
 	for _, p := range paths {
 		if p == "-" {
 			if stdinRead {
 				return nil, usagef("-f -: standard input can be read only once")
 			}
 			stdinRead = true
-			raw, err := io.ReadAll(stdin)
+			raw, err := readBounded("standard input", stdin, budget)
 			if err != nil {
-				return nil, usagef("reading standard input: %v", err)
+				return nil, err
 			}
+			budget -= int64(len(raw))
 			if err := in.add("<stdin>", raw, seen); err != nil {
 				return nil, err
 			}
@@ -87,16 +89,60 @@ func load(paths []string, stdin io.Reader) (*input, error) {
 			files = []string{p}
 		}
 		for _, f := range files {
-			raw, err := os.ReadFile(f)
+			raw, err := readManifestFile(f, budget)
 			if err != nil {
-				return nil, usagef("%s: %v", f, err)
+				return nil, err
 			}
+			budget -= int64(len(raw))
 			if err := in.add(f, raw, seen); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return in, nil
+}
+
+// Input bounds. Manifests are written by people and read by CI: these keep a mistake (a link
+// to /dev/zero, a pipe that never ends, a generated file of gigabytes) from exhausting the
+// machine. Only regular files are read, each up to MaxManifestBytes, and standard input too.
+const (
+	MaxManifestBytes = 32 << 20
+	MaxInputBytes    = 256 << 20
+)
+
+// readManifestFile reads a regular file (a link is followed, to a regular file only) of at
+// most MaxManifestBytes, and at most budget.
+func readManifestFile(path string, budget int64) ([]byte, error) {
+	if info, err := os.Stat(path); err != nil {
+		return nil, usagef("%s: %v", path, errors.Unwrap(err))
+	} else if !info.Mode().IsRegular() {
+		return nil, usagef("%s: not a regular file (%s): only files and directories of files are read", path, info.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("%s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return nil, usagef("%s: not a regular file", path) // replaced since it was looked at
+	}
+	return readBounded(path, f, budget)
+}
+
+// readBounded reads r to its end, refusing more than MaxManifestBytes or budget.
+func readBounded(name string, r io.Reader, budget int64) ([]byte, error) {
+	limit := min(int64(MaxManifestBytes), budget)
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, usagef("reading %s: %v", name, err)
+	}
+	if int64(len(raw)) > limit {
+		if limit < MaxManifestBytes {
+			return nil, usagef("%s: the inputs together hold more than %d MiB, the limit", name, MaxInputBytes>>20)
+		}
+		return nil, usagef("%s: more than %d MiB, the limit of one input", name, MaxManifestBytes>>20)
+	}
+	return raw, nil
 }
 
 // add decodes a file of YAML documents (or one JSON document) and files each object.
@@ -111,7 +157,8 @@ func (in *input) add(file string, raw []byte, seen map[string]string) error {
 		if err != nil {
 			return usagef("%s: %v", where, err)
 		}
-		js, err := yaml.YAMLToJSON(chunk)
+		// Strict, as the API server decodes: a key given twice is an error, not the later one.
+		js, err := yaml.YAMLToJSONStrict(chunk)
 		if err != nil {
 			return usagef("%s: %v", where, err)
 		}

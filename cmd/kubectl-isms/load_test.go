@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// zeros is an endless input, like /dev/zero or a pipe whose writer never stops.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// What a mistake or a hostile repository can hand to eval is refused as bad input (exit code
+// 2), naming the file, instead of hanging or reading without end.
+func TestLoadRefusesWhatItCannotBound(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	zeroLink := filepath.Join(dir, "zero.yaml")
+	if err := os.Symlink("/dev/zero", zeroLink); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "pipe.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(sub, "in.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	duplicate := write("dup.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n")
+	tests := map[string]struct {
+		paths []string
+		stdin io.Reader
+		want  string
+	}{
+		"a link to /dev/zero":     {paths: []string{zeroLink}, want: "zero.yaml: not a regular file"},
+		"a named pipe":            {paths: []string{fifo}, want: "pipe.yaml: not a regular file"},
+		"a directory with a pipe": {paths: []string{sub}, want: "in.yaml: not a regular file"},
+		"endless standard input":  {paths: []string{"-"}, stdin: zeros{}, want: "standard input: more than 32 MiB"},
+		"a key given twice":       {paths: []string{duplicate}, want: `dup.yaml: document 1: yaml: unmarshal errors:`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(tc.paths, tc.stdin)
+			var ue usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want a usage error saying %q", err, tc.want)
+			}
+		})
+	}
+}
