@@ -107,7 +107,7 @@ func findManagerPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 
 // selectPod picks the pod to forward to: Running and not being deleted; of those the leader
 // (controller-runtime's holder identity is "<pod name>_<uuid>"), else a Ready one, else the
-// first by name. The endpoint serves reads on every replica; the leader is the one writing.
+// first by name. The leader is the one appending, so its view of the ledger is the latest.
 func selectPod(pods []corev1.Pod, leaseHolder, namespace string) (corev1.Pod, error) {
 	var running []corev1.Pod
 	for _, p := range pods {
