@@ -3,9 +3,10 @@
 //	kubectl isms test [DIR]                       run the policy library's Rego unit tests and examples
 //	kubectl isms eval -f controls/ -f manifests/  evaluate Controls against manifests, with no cluster
 //	kubectl isms status                           one-screen summary of a cluster's controls, findings and risks
+//	kubectl isms evidence log|at|export|verify|key query, export and verify the evidence ledger
 //
-// Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, or the cluster
-// could not be read; 2 usage or input errors. See docs/cli.md.
+// Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
+// could not be read, or evidence does not verify; 2 usage or input errors. See docs/cli.md.
 //
 // Install with `make install-plugin` or `go install ./cmd/kubectl-isms`; kubectl finds any
 // executable named kubectl-isms on the PATH.
@@ -81,18 +82,19 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Test, evaluate and report on ISO/IEC 27001 controls of the isms-operator",
 		Long: `kubectl isms works with the isms-operator's Controls:
 
-  test    run the Rego unit tests and the examples of a policy library
-  eval    evaluate Controls against local manifests, with no cluster (for CI)
-  status  summarize a cluster's controls, open findings and risks out of appetite
+  test      run the Rego unit tests and the examples of a policy library
+  eval      evaluate Controls against local manifests, with no cluster (for CI)
+  status    summarize a cluster's controls, open findings and risks out of appetite
+  evidence  query, export and verify the operator's evidence ledger
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
-the cluster could not be read; 2 usage or input errors.`,
+the cluster could not be read, or evidence does not verify; 2 usage or input errors.`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: programName},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval or status")
+			return usagef("a subcommand is required: test, eval, status or evidence")
 		},
 	}
 	root.SetIn(stdin)
@@ -100,7 +102,7 @@ the cluster could not be read; 2 usage or input errors.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand())
+	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

@@ -6,6 +6,8 @@
 //	GET /export?from=T&to=T                                                a tar bundle
 //	GET /checkpoint                                                        the latest signed checkpoint
 //	GET /key                                                               the verifier key text
+//	GET /verify                                                            a VerifyReport of the whole log
+//	GET /consistency?from=N                                                a ConsistencyProof to the head
 //
 // Times are RFC 3339. Mount it under a prefix with http.StripPrefix.
 package api
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/isms-operator/isms-operator/internal/evidence"
@@ -40,11 +43,15 @@ func New(l *evidence.Ledger) http.Handler {
 	mux.HandleFunc("GET /export", h.export)
 	mux.HandleFunc("GET /checkpoint", h.checkpoint)
 	mux.HandleFunc("GET /key", h.key)
+	mux.HandleFunc("GET /verify", h.verify)
+	mux.HandleFunc("GET /consistency", h.consistency)
 	return mux
 }
 
 type handler struct {
 	ledger *evidence.Ledger
+	// verifying admits one whole-log verification at a time: each reads every leaf.
+	verifying sync.Mutex
 }
 
 func (h *handler) log(w http.ResponseWriter, r *http.Request) {
@@ -183,17 +190,24 @@ func uintParam(r *http.Request, name string) (uint64, error) {
 	return n, nil
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// maxErrorLen bounds an error message in an answer.
+const maxErrorLen = 1024
+
 func writeError(w http.ResponseWriter, code int, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	msg := err.Error()
-	if len(msg) > 1024 {
-		msg = msg[:1024]
+	writeJSONStatus(w, code, map[string]string{"error": truncate(err.Error(), maxErrorLen)})
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
 	}
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	return s
 }
