@@ -297,3 +297,49 @@ func TestVerifyStoreDetectsTampering(t *testing.T) {
 		})
 	}
 }
+
+// Every page of a control's Log attributes its entries to the state in force when they were
+// written, including state leaves that share a millisecond with them (one batch).
+func TestLogPagesKeepTheStateInForce(t *testing.T) {
+	ctx := context.Background()
+	l, err := evidence.Open(ctx, memstore.New(), newKeys(t), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(digest string, gen int64, at time.Time) evidence.Leaf {
+		return evidence.Leaf{V: 1, Kind: evidence.KindControl, Control: "c1", Time: at,
+			State: &evidence.State{Digest: digest, Generation: gen, HeartbeatSeconds: 3600, Result: evidence.ResultFail}}
+	}
+	// One millisecond: state A, then 5 subjects; later, state B and 5 subjects, all at once.
+	batch := []evidence.Leaf{state("sha256:a", 1, t0)}
+	for i := range 5 {
+		batch = append(batch, subject("c1", i, t0))
+	}
+	batch = append(batch, state("sha256:b", 2, t0.Add(time.Hour)))
+	for i := range 5 {
+		batch = append(batch, subject("c1", i+5, t0.Add(time.Hour)))
+	}
+	if _, err := l.Append(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	after := uint64(0)
+	for page := 0; page < 10; page++ {
+		entries, err := l.Log(ctx, evidence.LogQuery{Control: "c1", From: t0, AfterIndex: after, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			got = append(got, fmt.Sprintf("%d:%s/%d", e.Index, e.Digest, e.Generation))
+		}
+		after = entries[len(entries)-1].Index + 1
+	}
+	want := "0:sha256:a/1 1:sha256:a/1 2:sha256:a/1 3:sha256:a/1 4:sha256:a/1 5:sha256:a/1 " +
+		"6:sha256:b/2 7:sha256:b/2 8:sha256:b/2 9:sha256:b/2 10:sha256:b/2 11:sha256:b/2"
+	if strings.Join(got, " ") != want {
+		t.Errorf("paged log:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}

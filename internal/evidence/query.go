@@ -55,7 +55,7 @@ func (l *Ledger) Log(ctx context.Context, q LogQuery) ([]Entry, error) {
 		return nil, err
 	}
 	recs = mergeByIndex(recs, markers, q.Limit)
-	return l.entries(ctx, q.Control, q.From, recs)
+	return l.entries(ctx, q.Control, recs)
 }
 
 // mergeByIndex merges two index-ordered lists and keeps the first limit records.
@@ -69,14 +69,13 @@ func mergeByIndex(a, b []Record, limit int) []Record {
 }
 
 // entries decodes records and attributes each to the control state in force.
-func (l *Ledger) entries(ctx context.Context, control string, from time.Time, recs []Record) ([]Entry, error) {
+func (l *Ledger) entries(ctx context.Context, control string, recs []Record) ([]Entry, error) {
 	var digest string
 	var generation int64
 	if control != "" && len(recs) > 0 {
-		// Times never go backwards, so a state leaf before from precedes every record.
-		if st, ok, err := l.latestState(ctx, control, from.Add(-time.Nanosecond)); err != nil {
+		if st, ok, err := l.stateBefore(ctx, control, recs[0]); err != nil {
 			return nil, err
-		} else if ok && st.Index < recs[0].Index {
+		} else if ok {
 			digest, generation = st.Leaf.State.Digest, st.Leaf.State.Generation
 		}
 	}
@@ -95,6 +94,30 @@ func (l *Ledger) entries(ctx context.Context, control string, from time.Time, re
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// stateBefore returns the control's last control or heartbeat leaf with an index below
+// rec's: the state in force when rec was written, on every page of a Log. Leaf times are
+// kept to the millisecond and a batch shares one, so the state leaves of rec's own
+// millisecond are looked at by index first; then the last one before that millisecond.
+func (l *Ledger) stateBefore(ctx context.Context, control string, rec Record) (Entry, bool, error) {
+	first, err := entryOf(rec)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	t := first.Leaf.Time
+	same, err := l.store.Find(ctx, Query{Control: control, Kinds: []Kind{KindControl, KindHeartbeat},
+		From: t, To: t.Add(time.Millisecond), Limit: MaxLogEntries})
+	if err != nil {
+		return Entry{}, false, err
+	}
+	for i := len(same) - 1; i >= 0; i-- {
+		if same[i].Index < rec.Index {
+			e, err := entryOf(same[i])
+			return e, err == nil, err
+		}
+	}
+	return l.latestState(ctx, control, t.Add(-time.Nanosecond))
 }
 
 func entryOf(r Record) (Entry, error) {

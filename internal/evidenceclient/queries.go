@@ -22,15 +22,10 @@ type LogQuery struct {
 // Log pages through a control's history and calls page with each page's entries, in index
 // order, until the last page: a long period is complete, and printed as it comes. A page
 // whose next index does not move forward, or whose entries are not in order after the
-// previous page, is an error (a server that would make the walk loop or skip).
-//
-// The endpoint attributes the policy digest and generation in force from the state leaves
-// it finds at or before the period's start and in the page, so on a page after the first
-// an entry before the page's first state leaf comes without them; Log carries them over
-// from the previous pages.
+// previous page, is an error (a server that would make the walk loop or skip). Each entry
+// comes with the policy digest and generation in force when it was written, on every page.
 func (c *Client) Log(ctx context.Context, q LogQuery, page func([]evidence.Entry) error) error {
 	var after uint64
-	var inForce attribution
 	for {
 		p, err := c.logPage(ctx, q, after)
 		if err != nil {
@@ -41,7 +36,6 @@ func (c *Client) Log(ctx context.Context, q LogQuery, page func([]evidence.Entry
 				return fmt.Errorf("the answer of log lists entry %d out of order", e.Index)
 			}
 		}
-		inForce.fill(p.Entries)
 		if err := page(p.Entries); err != nil {
 			return err
 		}
@@ -52,28 +46,6 @@ func (c *Client) Log(ctx context.Context, q LogQuery, page func([]evidence.Entry
 			return fmt.Errorf("the answer of log gives next %d, which does not move past %d", *p.Next, after)
 		}
 		after = *p.Next
-	}
-}
-
-// attribution is the digest and generation in force: of the last state leaf seen, or the
-// last attributed entry.
-type attribution struct {
-	known      bool
-	digest     string
-	generation int64
-}
-
-func (a *attribution) fill(entries []evidence.Entry) {
-	for i := range entries {
-		e := &entries[i]
-		switch {
-		case e.Leaf.State != nil:
-			a.known, a.digest, a.generation = true, e.Leaf.State.Digest, e.Leaf.State.Generation
-		case e.Digest != "" || e.Generation != 0:
-			a.known, a.digest, a.generation = true, e.Digest, e.Generation
-		case a.known && e.Leaf.Control != "":
-			e.Digest, e.Generation = a.digest, a.generation
-		}
 	}
 }
 
