@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -66,3 +67,20 @@ func TestLoadRefusesWhatItCannotBound(t *testing.T) {
 		})
 	}
 }
+
+// A panic anywhere in a command is a bug, reported with exit code 3, not a crash that exits 2
+// like bad input.
+func TestPanicIsAnInternalError(t *testing.T) {
+	var stderr strings.Builder
+	code := func() int {
+		defer func() { _ = recover() }()
+		return run(context.Background(), []string{"eval", "-f", "-"}, panicReader{}, io.Discard, &stderr)
+	}()
+	if code != exitInternal || !strings.Contains(stderr.String(), "internal error: boom") {
+		t.Errorf("exit code %d, stderr %q; want %d and the panic reported", code, stderr.String(), exitInternal)
+	}
+}
+
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("boom") }

@@ -6,7 +6,8 @@
 //	kubectl isms evidence log|at|export|verify|key query, export and verify the evidence ledger
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
-// could not be read, or evidence does not verify; 2 usage or input errors. See docs/cli.md.
+// could not be read, or evidence does not verify; 2 usage or input errors; 3 an internal error
+// (a bug: a panic is recovered and reported). See docs/cli.md.
 //
 // Install with `make install-plugin` or `go install ./cmd/kubectl-isms`; kubectl finds any
 // executable named kubectl-isms on the PATH.
@@ -21,14 +22,20 @@ import (
 	"os/signal"
 
 	"github.com/spf13/cobra"
+
+	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	programName = "kubectl isms"
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitInternal = 3
+	programName  = "kubectl isms"
+	// maxErrorLen bounds an error printed to the terminal: errors may quote policy messages
+	// and input that people wrote.
+	maxErrorLen = 4096
 )
 
 // usageError is a mistake in the command line or the input files: exit code 2.
@@ -52,11 +59,23 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes the command line args and returns the exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run executes the command line args and returns the exit code. A panic is a bug, not bad
+// input: it is reported with exit code 3, so that CI tells the two apart.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "internal error: %s\nThis is a bug in %s: please report it with the command line.\n",
+				policy.Truncate(fmt.Sprint(r), maxErrorLen), programName)
+			code = exitInternal
+		}
+	}()
 	root := newRootCommand(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return exitCode(root.ExecuteContext(ctx), stderr)
+}
+
+// exitCode prints err, bounded, and returns the exit code it calls for.
+func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	var fe failedError
 	switch {
@@ -68,10 +87,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitFailed
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "error: %v\nRun '%s --help' for usage.\n", err, programName)
+		fmt.Fprintf(stderr, "error: %s\nRun '%s --help' for usage.\n", policy.Truncate(err.Error(), maxErrorLen), programName)
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "error: %v\n", err)
+		fmt.Fprintf(stderr, "error: %s\n", policy.Truncate(err.Error(), maxErrorLen))
 		return exitFailed
 	}
 }
@@ -88,7 +107,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   evidence  query, export and verify the operator's evidence ledger
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
-the cluster could not be read, or evidence does not verify; 2 usage or input errors.`,
+the cluster could not be read, or evidence does not verify; 2 usage or input errors;
+3 an internal error (a bug, reported as such).`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: programName},
 		SilenceUsage:  true,
 		SilenceErrors: true,
