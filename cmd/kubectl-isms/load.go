@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +22,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/config/crd"
+	"github.com/isms-operator/isms-operator/internal/crdschema"
 	"github.com/isms-operator/isms-operator/internal/exception"
 )
 
@@ -214,8 +218,33 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[
 	return nil
 }
 
+// crdSchemas validates isms.dev objects with the CRDs the API server holds; compiled once.
+var crdSchemas = sync.OnceValues(func() (*crdschema.Validator, error) { return crdschema.Load(crd.Bases, "bases") })
+
+// validateAsAPIServer applies the CRD's defaults to u and checks its schema and CEL rules.
+func validateAsAPIServer(where string, u *unstructured.Unstructured) error {
+	v, err := crdSchemas()
+	if err != nil {
+		return fmt.Errorf("loading the embedded CRDs: %w", err) // a build without them: not the input's fault
+	}
+	if !v.Knows(u.GroupVersionKind()) {
+		return nil
+	}
+	if errs := v.Validate(context.Background(), u.GroupVersionKind(), u.Object); len(errs) > 0 {
+		return usagef("%s: %s %s: %v", where, u.GetKind(), u.GetName(), errs.ToAggregate())
+	}
+	return nil
+}
+
 // addISMSObject files a Control, Policy or ControlException, and reports whether u is one.
+// Each is first checked as the API server would check it (validateAsAPIServer).
 func (in *input) addISMSObject(where, kind string, u *unstructured.Unstructured) (bool, error) {
+	switch kind {
+	case "Control", "Policy", "ControlException":
+		if err := validateAsAPIServer(where, u); err != nil {
+			return true, err
+		}
+	}
 	switch kind {
 	case "Control":
 		c, err := decodeControl(u)

@@ -421,6 +421,7 @@ func TestEvalInputErrors(t *testing.T) {
 	dupPolicy := write("policies.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {rego: 'package p'}\n---\napiVersion: isms.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {rego: 'package q'}\n")
 	badException := write("exception.yaml", "apiVersion: isms.dev/v1alpha1\nkind: ControlException\nmetadata: {name: e}\nspec: {controls: [c], subjects: {}, justification: j, approvedBy: ciso, approvedAt: '2025-01-01T00:00:00Z', expiresAt: '2027-01-01T00:00:00Z'}\n")
 	unknownField := write("unknown.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, severityy: high}\n")
+	zeroInterval := write("interval.yaml", "apiVersion: isms.dev/v1alpha1\nkind: Control\nmetadata: {name: c}\nspec: {id: X, title: x, owner: o, severity: high, interval: 0s, targets: {kinds: [{apiGroups: [''], kinds: [Pod]}]}, policy: {rego: 'package x'}}\n")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -430,11 +431,12 @@ func TestEvalInputErrors(t *testing.T) {
 		{"bad YAML", []string{"eval", "-f", badYAML, "--library"}, badYAML + ": document 2:"},
 		{"object without kind", []string{"eval", "-f", noKind, "--library"}, noKind + ": document 2, items[0]: an object needs apiVersion, kind and metadata.name"},
 		{"duplicate object", []string{"eval", "-f", dup, "--library"}, dup + ": document 2: ConfigMap team/a is also defined in " + dup + ": document 1"},
-		{"invalid control", []string{"eval", "-f", badControl}, badControl + `: document 1: Control c: spec.severity "severe"`},
-		{"neither rego nor ref", []string{"eval", "-f", neither}, neither + ": document 1: Control c: exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set"},
+		{"invalid control", []string{"eval", "-f", badControl}, badControl + `: document 1: Control c: spec.severity: Unsupported value: "severe"`},
+		{"neither rego nor ref", []string{"eval", "-f", neither}, neither + ": document 1: Control c: spec.policy: Invalid value: exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set"},
 		{"duplicate policy", []string{"eval", "-f", dupPolicy, "--library"}, dupPolicy + ": document 2: Policy p is also defined in " + dupPolicy + ": document 1"},
-		{"invalid exception", []string{"eval", "-f", badException, "--library"}, badException + ": document 1: ControlException e: [spec.subjects: Invalid value: \"\": at least one of namespaces, labelSelector or objects must be set, spec: Invalid value: \"2027-01-01T00:00:00Z\": expiresAt must be at most 365 days after approvedAt]"},
-		{"unknown field", []string{"eval", "-f", unknownField}, `Control c: error unmarshaling JSON: while decoding JSON: json: unknown field "severityy"`},
+		{"invalid exception", []string{"eval", "-f", badException, "--library"}, badException + ": document 1: ControlException e: [spec: Invalid value: expiresAt must be at most 365 days after approvedAt, spec.subjects: Invalid value: at least one of namespaces, labelSelector or objects must be set]"},
+		{"unknown field", []string{"eval", "-f", unknownField}, `Control c: spec.severityy: Forbidden: unknown field: the schema does not declare it`},
+		{"interval the API server refuses", []string{"eval", "-f", zeroInterval}, zeroInterval + ": document 1: Control c: spec.interval"},
 		{"no control", []string{"eval", "-f", "testdata/manifests"}, "no Control to evaluate"},
 		{"no input", []string{"eval", "--library"}, "no input"},
 		{"bad output", []string{"eval", "--library", "-f", "testdata/manifests", "-o", "xml"}, "--output must be table, json or yaml"},
