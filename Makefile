@@ -55,6 +55,7 @@ verify: manifests generate ## Fail if generated files or formatting are stale.
 
 .PHONY: test
 test: $(if $(CI),verify,manifests generate) vet envtest ## Run all tests: policy engine, core, and controllers against a real kube-apiserver.
+	hack/install-test-deps.sh
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test ./... -count=1 -timeout 20m $(TEST_ARGS)
 
 .PHONY: test-unit
@@ -90,7 +91,7 @@ docker-build: ## Build the manager image (needs a Docker engine).
 	docker build -t $(IMG) .
 
 .PHONY: run-local
-run-local: build envtest ## Start a local control plane with the operator and leave it running (Ctrl-C stops it).
+run-local: build envtest ## Start a local control plane with the operator and leave it running (Ctrl-C stops it); the evidence ledger is in bin/local/evidence.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(LOCALBIN)/isms-local run --dir $(LOCALBIN)/local
 
 .PHONY: demo

@@ -64,6 +64,8 @@ type ControlReconciler struct {
 	enqueue chan event.GenericEvent
 	// pacer spaces out status writes that only move counts.
 	pacer statusPacer
+	// evidence records the controls' states in the evidence ledger; nil when it is off.
+	evidence *evidenceRecorder
 }
 
 // +kubebuilder:rbac:groups=isms.dev,resources=controls,verbs=get;list;watch
@@ -246,6 +248,9 @@ func (r *ControlReconciler) awaitWatches(_ context.Context, s *controlScope) (bo
 			control.Status.Result = ismsv1.ResultPending
 		}
 		s.result = ctrl.Result{RequeueAfter: watchPendingRetry}
+		if r.evidence != nil {
+			r.evidence.setKinds(control.Name, s.kinds)
+		}
 		return true, nil
 	}
 	setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionTrue, ismsv1.ReasonCompiled,
@@ -300,11 +305,11 @@ func (r *ControlReconciler) setResultPhase(_ context.Context, s *controlScope) (
 	r.setResult(s, sum, openFindings)
 	s.observed = true
 	r.Metrics.SetControl(control.Name, control.Status.Result, control.Spec.Severity, openFindings)
-	if s.syncErr != nil {
-		return true, s.syncErr
+	if s.syncErr == nil {
+		s.result = ctrl.Result{RequeueAfter: schedule.Requeue(r.Now(), s.interval, sum.LastSweep, s.wake, s.sweeping)}
 	}
-	s.result = ctrl.Result{RequeueAfter: schedule.Requeue(r.Now(), s.interval, sum.LastSweep, s.wake, s.sweeping)}
-	return true, nil
+	r.recordEvidence(s)
+	return true, s.syncErr
 }
 
 // setResult fills in the result, counts and Compliant condition, with an Event when the
@@ -358,6 +363,7 @@ func (r *ControlReconciler) setNotReady(s *controlScope, reason, message string)
 	control.Status.Result = ismsv1.ResultError
 	control.Status.EvaluatedSubjects, control.Status.FailingSubjects, control.Status.ErroredSubjects = 0, 0, 0
 	s.observed = true
+	r.recordUnevaluable(s, reason, message)
 	if s.previous != ismsv1.ResultError {
 		r.Recorder.Eventf(control, nil, corev1.EventTypeWarning, reason, "Compile", "%s", message)
 	}
@@ -385,6 +391,9 @@ func (r *ControlReconciler) forget(name string) {
 	r.wakes.forget(name)
 	r.versions.forgetControl(name)
 	r.exceptions.forgetControl(name)
+	if r.evidence != nil {
+		r.evidence.forget(name)
+	}
 }
 
 func sweepInterval(control *ismsv1.Control) time.Duration {

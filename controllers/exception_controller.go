@@ -179,17 +179,20 @@ type ExceptionReconciler struct {
 	Recorder events.EventRecorder
 	Now      func() time.Time
 	matches  *exceptionMatches
+	// evidence records phase changes in the evidence ledger; nil when it is off.
+	evidence *evidenceRecorder
 	// expired re-syncs the Findings of an expired exception's controls at once.
 	expired func(controls []string)
 }
 
 // SetupExceptionWithManager adds the ControlException controller to mgr.
-func setupExceptionWithManager(mgr ctrl.Manager, matches *exceptionMatches, expired func([]string)) error {
+func setupExceptionWithManager(mgr ctrl.Manager, matches *exceptionMatches, rec *evidenceRecorder, expired func([]string)) error {
 	r := &ExceptionReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("isms-operator"),
 		Now:      time.Now,
 		matches:  matches,
+		evidence: rec,
 		expired:  expired,
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -212,12 +215,16 @@ func (r *ExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	now := r.Now()
 	next, tr := exception.NextStatus(&ex, r.matches.total(ex.Name), now)
 	if !equality.Semantic.DeepEqual(next, ex.Status) {
+		from := ex.Status.Phase
 		ex.Status = next
 		if err := r.Status().Update(ctx, &ex); err != nil {
 			if apierrors.IsNotFound(err) {
 				return ctrl.Result{}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("updating control exception status: %w", err)
+		}
+		if r.evidence != nil {
+			r.evidence.recordException(&ex, from)
 		}
 		if tr == exception.Expired {
 			r.Recorder.Eventf(&ex, nil, corev1.EventTypeWarning, ismsv1.EventExceptionExpired, "Expire",

@@ -234,12 +234,16 @@ func (r *ControlReconciler) syncFindingSpec(ctx context.Context, f *ismsv1.Findi
 
 // writeDecision writes the status Decide gave a Finding, and announces its transitions.
 func (r *ControlReconciler) writeDecision(ctx context.Context, f *ismsv1.Finding, d finding.Decision) error {
+	from := f.Status.State
 	f.Status = d.Status
 	if err := r.Status().Update(ctx, f); err != nil {
 		return fmt.Errorf("updating finding status: %w", err)
 	}
 	r.versions.wrote(f)
 	r.recordDecision(f, d)
+	if r.evidence != nil {
+		r.evidence.recordFinding(f, from)
+	}
 	return nil
 }
 

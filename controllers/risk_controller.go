@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,9 +51,9 @@ type RiskReconciler struct {
 // +kubebuilder:rbac:groups=isms.dev,resources=controls,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// SetupRiskWithManager adds the Risk controller to mgr: Risks are re-scored when they change and
+// setupRiskWithManager adds the Risk controller to mgr, its metrics to reg: Risks are re-scored when they change and
 // when a Control they link changes its result (or appears or goes).
-func SetupRiskWithManager(mgr ctrl.Manager) error {
+func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ismsv1.Risk{}, riskControlIndex, func(obj client.Object) []string {
 		r := obj.(*ismsv1.Risk)
 		names := make([]string, 0, len(r.Spec.Controls))
@@ -66,7 +67,7 @@ func SetupRiskWithManager(mgr ctrl.Manager) error {
 	r := &RiskReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("isms-operator"),
-		Metrics:  NewRiskMetrics(defaultRegistry),
+		Metrics:  NewRiskMetrics(reg),
 		Now:      time.Now,
 		within:   map[string]metav1.ConditionStatus{},
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,6 +44,11 @@ type Options struct {
 	// EnableWebhooks registers the ControlException validating webhook with the manager's
 	// webhook server, which then needs a serving certificate (see config/default).
 	EnableWebhooks bool
+	// Evidence, when set, records the evidence ledger; nil runs without it.
+	Evidence *EvidenceOptions
+	// Registry receives the operator's metrics; nil means controller-runtime's, which the
+	// manager's metrics server serves. (Tests that start a second manager pass their own.)
+	Registry prometheus.Registerer
 }
 
 // SetupWithManager wires the policy engine, the evaluator, the watches, the sweeper, and the
@@ -52,16 +58,24 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("the operator's namespace must be set")
 	}
+	if opts.Registry == nil {
+		opts.Registry = defaultRegistry
+	}
 	r := newControlReconciler(mgr, opts)
 	for _, step := range []func(ctrl.Manager) error{
 		r.addRunnables,
 		r.addIndexes,
 		r.setupExceptions,
 		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks) },
-		setupRisks,
+		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
 	} {
 		if err := step(mgr); err != nil {
+			return err
+		}
+	}
+	if opts.Evidence != nil {
+		if err := r.setupEvidence(mgr, opts.Evidence, opts.Namespace, opts.Registry); err != nil {
 			return err
 		}
 	}
@@ -78,7 +92,7 @@ func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 		Engine:     policy.NewEngine(inventory, policy.Options{Timeout: opts.EvaluationTimeout}),
 		Evaluator:  evaluation.NewEvaluator(inventory, opts.Namespace, nil),
 		Recorder:   mgr.GetEventRecorder("isms-operator"),
-		Metrics:    NewMetrics(defaultRegistry),
+		Metrics:    NewMetrics(opts.Registry),
 		Now:        time.Now,
 		Workflow:   opts.Findings,
 		wakes:      newWakeTimes(),
@@ -88,6 +102,9 @@ func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 	}
 	if r.Workflow.DuePeriods == nil {
 		r.Workflow = finding.DefaultWorkflow()
+	}
+	if opts.Evidence != nil {
+		r.evidence = newEvidenceRecorder(opts.Evidence.Heartbeat, r.Now)
 	}
 	return r
 }
@@ -126,7 +143,7 @@ func (r *ControlReconciler) addIndexes(mgr ctrl.Manager) error {
 // setupExceptions adds the ControlException controller; an exception that expires re-syncs
 // every Finding of its controls at once.
 func (r *ControlReconciler) setupExceptions(mgr ctrl.Manager) error {
-	if err := setupExceptionWithManager(mgr, r.exceptions, func(controls []string) {
+	if err := setupExceptionWithManager(mgr, r.exceptions, r.evidence, func(controls []string) {
 		for _, c := range controls {
 			r.Evaluator.MarkAllDirty(c)
 		}
@@ -147,8 +164,8 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool) error {
 	return nil
 }
 
-func setupRisks(mgr ctrl.Manager) error {
-	if err := SetupRiskWithManager(mgr); err != nil {
+func setupRisks(mgr ctrl.Manager, reg prometheus.Registerer) error {
+	if err := setupRiskWithManager(mgr, reg); err != nil {
 		return fmt.Errorf("setting up the risk controller: %w", err)
 	}
 	return nil

@@ -10,20 +10,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
@@ -36,7 +41,18 @@ const operatorNamespace = "isms-system"
 var (
 	k8s     client.Client
 	testCtx context.Context
+	// testEnv and operatorCfg let a test restart the operator (see restartOperator).
+	testEnv     *envtest.Environment
+	operatorCfg *rest.Config
+	// evidenceDir holds the suite operator's SQLite evidence ledger, kept across restarts.
+	evidenceDir string
+	// operator is the running operator.
+	operator *runningOperator
 )
+
+// testHeartbeat is the suite operator's evidence heartbeat: short, so that a test can wait
+// out two of them.
+const testHeartbeat = time.Second
 
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
@@ -66,20 +82,28 @@ func runSuite(m *testing.M) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	testCtx = ctx
-	if err := startOperator(ctx, env, cfg); err != nil {
+	testCtx, testEnv = ctx, env
+	if evidenceDir, err = os.MkdirTemp("", "isms-evidence-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(evidenceDir) }()
+	if err := setupOperatorUser(ctx, env, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if operator, err = startOperator(operatorSettings{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	code := m.Run()
-	cancel()
-	<-managerDone
+	operator.stop()
 	return code
 }
 
-// startOperator runs the manager as a user that holds only the generated ClusterRole
-// (config/rbac/role.yaml), so a permission missing from the rbac markers fails the tests.
-func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest.Config) error {
+// setupOperatorUser creates the admin client, the operator's namespace, and the user the
+// operator runs as.
+func setupOperatorUser(ctx context.Context, env *envtest.Environment, adminCfg *rest.Config) error {
 	var err error
 	if k8s, err = client.New(adminCfg, client.Options{Scheme: NewScheme()}); err != nil {
 		return fmt.Errorf("creating client: %w", err)
@@ -87,11 +111,68 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
 		return fmt.Errorf("creating the operator namespace: %w", err)
 	}
-	cfg, err := operatorConfig(ctx, env)
+	operatorCfg, err = operatorConfig(ctx, env)
+	return err
+}
+
+// operatorSettings vary the suite's operator between starts.
+type operatorSettings struct {
+	// restart: controllers of this name ran before in this process, and the metrics
+	// registry already holds the first operator's metrics.
+	restart bool
+	// metricsAddr, when set, serves /metrics and /evidence/ there behind the API server's
+	// authentication and authorisation, as the manager binary does.
+	metricsAddr string
+}
+
+// runningOperator is a started manager with its evidence ledger.
+type runningOperator struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	ledger *evidence.Ledger
+}
+
+// stop stops the manager and closes its ledger, as the manager binary does on SIGTERM.
+func (o *runningOperator) stop() {
+	o.cancel()
+	<-o.done
+	_ = o.ledger.Store().Close()
+}
+
+// startOperator runs the manager as a user that holds only the generated roles
+// (config/rbac/role.yaml), so a permission missing from the rbac markers fails the tests.
+func startOperator(set operatorSettings) (*runningOperator, error) {
+	mgr, err := ctrl.NewManager(operatorCfg, managerOptions(set))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	ledger, err := OpenLedger(testCtx, LedgerConfig{Dir: evidenceDir})
+	if err != nil {
+		return nil, err
+	}
+	opts := Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy(), EnableWebhooks: true,
+		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}}
+	if set.restart {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if err := SetupWithManager(mgr, opts); err != nil {
+		return nil, fmt.Errorf("setting up controllers: %w", err)
+	}
+	ctx, cancel := context.WithCancel(testCtx)
+	op := &runningOperator{cancel: cancel, done: make(chan struct{}), ledger: ledger}
+	go func() {
+		defer close(op.done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+			os.Exit(1)
+		}
+	}()
+	return op, nil
+}
+
+func managerOptions(set operatorSettings) ctrl.Options {
+	env := testEnv
+	opts := ctrl.Options{
 		Scheme:                 NewScheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -100,21 +181,15 @@ func startOperator(ctx context.Context, env *envtest.Environment, adminCfg *rest
 			Port:    env.WebhookInstallOptions.LocalServingPort,
 			CertDir: env.WebhookInstallOptions.LocalServingCertDir,
 		}),
-	})
-	if err != nil {
-		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := SetupWithManager(mgr, Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy(), EnableWebhooks: true}); err != nil {
-		return fmt.Errorf("setting up controllers: %w", err)
+	if set.metricsAddr != "" {
+		opts.Metrics = metricsserver.Options{BindAddress: set.metricsAddr, SecureServing: true,
+			FilterProvider: filters.WithAuthenticationAndAuthorization}
 	}
-	go func() {
-		defer close(managerDone)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager stopped:", err)
-			os.Exit(1)
-		}
-	}()
-	return nil
+	if set.restart {
+		opts.Controller = config.Controller{SkipNameValidation: ptr.To(true)}
+	}
+	return opts
 }
 
 // requireAPIServer skips a test that needs the control plane and the operator when they were
@@ -125,10 +200,6 @@ func requireAPIServer(t *testing.T) {
 		t.Skip("needs a kube-apiserver and etcd: KUBEBUILDER_ASSETS is not set (run `make test`)")
 	}
 }
-
-// managerDone is closed when the manager has stopped, so that the control plane (and the
-// webhook's serving certificate) outlive it.
-var managerDone = make(chan struct{})
 
 // testFindingPolicy is the default workflow, except that Findings of severity low fall due
 // after a few seconds, for TestFindingFallsOverdue; the other tests use severity high.
@@ -143,20 +214,11 @@ const lowSeverityDue = 3 * time.Second
 const operatorUser = "isms-operator-under-test"
 
 func operatorConfig(ctx context.Context, env *envtest.Environment) (*rest.Config, error) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "rbac", "role.yaml"))
+	objs, err := operatorRoles()
 	if err != nil {
 		return nil, err
 	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(data, []byte("---\n")), &role); err != nil {
-		return nil, fmt.Errorf("reading the generated ClusterRole: %w", err)
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}},
-	}
-	for _, obj := range []client.Object{&role, binding} {
+	for _, obj := range objs {
 		if err := k8s.Create(ctx, obj); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", obj.GetName(), err)
 		}
@@ -166,6 +228,46 @@ func operatorConfig(ctx context.Context, env *envtest.Environment) (*rest.Config
 		return nil, fmt.Errorf("adding the operator's user: %w", err)
 	}
 	return user.Config(), nil
+}
+
+// operatorRoles are the roles the operator is given in a cluster, bound to its test user:
+// the generated ClusterRole and Role (config/rbac/role.yaml), and the metrics endpoint's
+// TokenReview and SubjectAccessReview rights (config/rbac/metrics_auth_role.yaml).
+func operatorRoles() ([]client.Object, error) {
+	var objs []client.Object
+	subjects := []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}}
+	for _, file := range []string{"role.yaml", "metrics_auth_role.yaml"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "rbac", file))
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range bytes.Split(bytes.TrimPrefix(data, []byte("---\n")), []byte("\n---\n")) {
+			var meta metav1.TypeMeta
+			if err := yaml.Unmarshal(doc, &meta); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", file, err)
+			}
+			switch meta.Kind {
+			case "ClusterRole":
+				var role rbacv1.ClusterRole
+				if err := yaml.UnmarshalStrict(doc, &role); err != nil {
+					return nil, fmt.Errorf("reading %s: %w", file, err)
+				}
+				objs = append(objs, &role, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name}, Subjects: subjects,
+					RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name}})
+			case "Role":
+				var role rbacv1.Role
+				if err := yaml.UnmarshalStrict(doc, &role); err != nil {
+					return nil, fmt.Errorf("reading %s: %w", file, err)
+				}
+				role.Namespace = operatorNamespace
+				objs = append(objs, &role, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: operatorNamespace},
+					Subjects: subjects, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}})
+			default:
+				return nil, fmt.Errorf("%s: unexpected kind %q", file, meta.Kind)
+			}
+		}
+	}
+	return objs, nil
 }
 
 // zapLevel keeps test output quiet unless ISMS_TEST_VERBOSE is set.

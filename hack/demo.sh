@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 LOCAL_DIR=${LOCAL_DIR:-bin/local}
 [[ $LOCAL_DIR == /* ]] || LOCAL_DIR=$PWD/$LOCAL_DIR
 TIMEOUT=${TIMEOUT:-60s}
+# The metrics server also serves the evidence ledger's API under /evidence/ (plain HTTP, no
+# authentication: local only). METRICS_ADDR=0 turns both off.
+METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:8080}
 export KUBECONFIG="$LOCAL_DIR/kubeconfig"
 kubectl() { "$KUBEBUILDER_ASSETS/kubectl" "$@"; }
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -18,7 +21,7 @@ mkdir -p "$LOCAL_DIR"
 rm -f "$LOCAL_DIR/ready"
 log="$LOCAL_DIR/operator.log"
 step "Starting a local control plane (kube-apiserver + etcd) and isms-operator; log: $log"
-"${ISMS_LOCAL:-bin/isms-local}" run --dir "$LOCAL_DIR" --metrics-bind-address 0 >"$log" 2>&1 &
+"${ISMS_LOCAL:-bin/isms-local}" run --dir "$LOCAL_DIR" --metrics-bind-address "$METRICS_ADDR" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do

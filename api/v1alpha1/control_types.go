@@ -203,6 +203,23 @@ const (
 	ReasonInvalidParameters = "InvalidParameters"
 )
 
+// The EvidenceRecorded condition of a Control says whether its latest state reached the
+// evidence ledger's queue. It is absent when the operator runs without the ledger.
+const (
+	// ConditionEvidenceRecorded is True when the control's latest recorded state was queued
+	// for the ledger, False when the queue was full and the change waits for a retry.
+	ConditionEvidenceRecorded = "EvidenceRecorded"
+	// ReasonEvidenceRecorded: the latest state change (or confirmation) was queued.
+	ReasonEvidenceRecorded = "Recorded"
+	// ReasonEvidenceQueueFull: the ledger's queue had no room; the control is reconciled
+	// again shortly and the change is recorded then.
+	ReasonEvidenceQueueFull = "QueueFull"
+)
+
+// EventEvidenceCheckpoint is the reason of the Event on the isms-evidence ConfigMap when it
+// publishes a newly kept checkpoint of the evidence ledger.
+const EventEvidenceCheckpoint = "EvidenceCheckpoint"
+
 // Event reasons of a Control. A Control that becomes unusable (its result turns Error because
 // PolicyReady is False) is announced by a Warning whose reason is PolicyReady's: CompileError,
 // TargetsUnresolved, PolicyNotFound or InvalidParameters.

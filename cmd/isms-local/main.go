@@ -88,7 +88,13 @@ func run(ctx context.Context, dir, crdDir, namespace, metricsAddr string) error 
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{Namespace: namespace, MaxConcurrentReconciles: 4}); err != nil {
+	ledger, err := controllers.OpenLedger(ctx, controllers.LedgerConfig{Dir: filepath.Join(dir, "evidence")})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ledger.Store().Close() }()
+	if err := controllers.SetupWithManager(mgr, controllers.Options{Namespace: namespace, MaxConcurrentReconciles: 4,
+		Evidence: &controllers.EvidenceOptions{Ledger: ledger, Version: "isms-local"}}); err != nil {
 		return err
 	}
 	errc := make(chan error, 1)
@@ -97,8 +103,22 @@ func run(ctx context.Context, dir, crdDir, namespace, metricsAddr string) error 
 	if err := os.WriteFile(ready, []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("\nThe control plane and isms-operator are running. In another shell:\n\n  export KUBECONFIG=%s\n  kubectl get isms\n\nMetrics: http://%s/metrics   Stop with Ctrl-C.\n\n", kubeconfig, metricsAddr)
+	printUsage(kubeconfig, metricsAddr)
 	return <-errc
+}
+
+// printUsage says how to reach the local operator; the evidence API is on the plain metrics
+// server, without authentication, as /metrics is.
+func printUsage(kubeconfig, metricsAddr string) {
+	fmt.Printf("\nThe control plane and isms-operator are running. In another shell:\n\n  export KUBECONFIG=%s\n", kubeconfig)
+	if metricsAddr != "0" {
+		fmt.Printf("  export ISMS_EVIDENCE_URL=http://%s/evidence\n", metricsAddr)
+	}
+	fmt.Printf("  kubectl get isms\n\n")
+	if metricsAddr != "0" {
+		fmt.Printf("Metrics: http://%s/metrics   Evidence: http://%s/evidence/   ", metricsAddr, metricsAddr)
+	}
+	fmt.Printf("Stop with Ctrl-C.\n\n")
 }
 
 // writeKubeconfig writes a kubeconfig for a cluster admin of the local control plane.

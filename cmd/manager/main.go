@@ -2,7 +2,9 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"time"
@@ -17,78 +19,126 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/controllers"
+	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
 
+// config is the manager's command line.
+type config struct {
+	metricsAddr       string
+	probeAddr         string
+	secureMetrics     bool
+	leaderElect       bool
+	namespace         string
+	evaluationTimeout time.Duration
+	concurrency       int
+	pprofAddr         string
+	findings          finding.Workflow
+	enableWebhooks    bool
+	webhookPort       int
+	webhookCertDir    string
+	evidence          evidenceConfig
+}
+
+// evidenceConfig is the evidence ledger's part of the command line.
+type evidenceConfig struct {
+	enabled   bool
+	ledger    controllers.LedgerConfig
+	heartbeat time.Duration
+	retention time.Duration
+}
+
 func main() {
-	var (
-		metricsAddr       string
-		probeAddr         string
-		secureMetrics     bool
-		leaderElect       bool
-		namespace         string
-		evaluationTimeout time.Duration
-		concurrency       int
-		pprofAddr         string
-		findings          = finding.DefaultWorkflow()
-		enableWebhooks    bool
-		webhookPort       int
-		webhookCertDir    string
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
-	flag.StringVar(&namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
-	flag.DurationVar(&evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
-	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
-	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
+	cfg, zapOpts := parseFlags()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(zapOpts)))
+	setGCPercent()
+	if err := run(ctrl.SetupSignalHandler(), cfg); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "Manager failed")
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (config, *zap.Options) {
+	cfg := config{findings: finding.DefaultWorkflow()}
+	flag.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint (and the evidence API under /evidence/) binds to; 0 disables it.")
+	flag.BoolVar(&cfg.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
+	flag.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	flag.BoolVar(&cfg.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
+	flag.StringVar(&cfg.namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
+	flag.DurationVar(&cfg.evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
+	flag.IntVar(&cfg.concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
+	flag.StringVar(&cfg.pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
 	for _, sev := range []ismsv1.Severity{ismsv1.SeverityCritical, ismsv1.SeverityHigh, ismsv1.SeverityMedium, ismsv1.SeverityLow} {
-		flag.Var(durationValue{findings.DuePeriods, sev}, "due-"+string(sev),
+		flag.Var(durationValue{cfg.findings.DuePeriods, sev}, "due-"+string(sev),
 			"How long an open Finding of severity "+string(sev)+" may stay open before it is Overdue; 0 sets no due date.")
 	}
-	flag.DurationVar(&findings.Retention, "finding-retention", finding.DefaultRetention, "How long a Resolved Finding is kept before it is deleted; 0 keeps them.")
-	flag.BoolVar(&enableWebhooks, "enable-webhooks", true, "Serve the ControlException validating webhook (needs a serving certificate in --webhook-cert-dir, e.g. from cert-manager).")
-	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the webhook server.")
-	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder holding the webhook server's tls.crt and tls.key.")
-	opts := zap.Options{}
+	flag.DurationVar(&cfg.findings.Retention, "finding-retention", finding.DefaultRetention, "How long a Resolved Finding is kept before it is deleted; 0 keeps them.")
+	flag.BoolVar(&cfg.enableWebhooks, "enable-webhooks", true, "Serve the ControlException validating webhook (needs a serving certificate in --webhook-cert-dir, e.g. from cert-manager).")
+	flag.IntVar(&cfg.webhookPort, "webhook-port", 9443, "Port of the webhook server.")
+	flag.StringVar(&cfg.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder holding the webhook server's tls.crt and tls.key.")
+	evidenceFlags(&cfg.evidence)
+	opts := &zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
-	log := ctrl.Log.WithName("setup")
-	setGCPercent()
+	return cfg, opts
+}
 
-	mgrOpts := ManagerOptions(metricsAddr, secureMetrics, probeAddr, leaderElect)
-	mgrOpts.PprofBindAddress = pprofAddr
-	mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: webhookCertDir})
+func evidenceFlags(e *evidenceConfig) {
+	flag.BoolVar(&e.enabled, "evidence", true, "Record the evidence ledger: every control's state over time, tamper-evident, outside etcd.")
+	flag.StringVar(&e.ledger.Dir, "evidence-dir", "/var/lib/isms-operator/evidence", "Folder of the SQLite ledger (ledger.db) and, unless --evidence-signing-key is set, the generated signing key (ledger.key, mode 0600).")
+	flag.StringVar(&e.ledger.DatabaseURL, "evidence-database-url", "", "A PostgreSQL URL (postgres://...): the ledger lives there instead of SQLite (for more than one replica).")
+	flag.StringVar(&e.ledger.SigningKeyFile, "evidence-signing-key", "", "File of the ledger's signing key (note private key text), e.g. mounted from a Secret.")
+	flag.DurationVar(&e.heartbeat, "evidence-heartbeat", evidence.DefaultHeartbeat, "A heartbeat leaf per control at least this often while it is evaluated and unchanged.")
+	flag.DurationVar(&e.retention, "evidence-retention", evidence.DefaultRetention, "Prune whole ledger segments older than this (checked daily).")
+}
+
+// run starts the manager and blocks until ctx ends; the ledger is closed after the manager
+// stopped, so the writer's last batch and stop marker are committed first.
+func run(ctx context.Context, cfg config) error {
+	log := ctrl.Log.WithName("setup")
+	mgrOpts := ManagerOptions(cfg.metricsAddr, cfg.secureMetrics, cfg.probeAddr, cfg.leaderElect)
+	mgrOpts.PprofBindAddress = cfg.pprofAddr
+	mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{Port: cfg.webhookPort, CertDir: cfg.webhookCertDir})
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
 	if err != nil {
-		log.Error(err, "Unable to create manager")
-		os.Exit(1)
+		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{
-		Namespace:               namespace,
-		EvaluationTimeout:       evaluationTimeout,
-		MaxConcurrentReconciles: concurrency,
-		Findings:                findings,
-		EnableWebhooks:          enableWebhooks,
-	}); err != nil {
-		log.Error(err, "Unable to set up controllers")
-		os.Exit(1)
+	opts := controllers.Options{
+		Namespace:               cfg.namespace,
+		EvaluationTimeout:       cfg.evaluationTimeout,
+		MaxConcurrentReconciles: cfg.concurrency,
+		Findings:                cfg.findings,
+		EnableWebhooks:          cfg.enableWebhooks,
+	}
+	if cfg.evidence.enabled {
+		ledger, err := controllers.OpenLedger(ctx, cfg.evidence.ledger)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ledger.Store().Close() }()
+		opts.Evidence = &controllers.EvidenceOptions{Ledger: ledger, Heartbeat: cfg.evidence.heartbeat,
+			Retention: cfg.evidence.retention, Version: version()}
+		log.Info("Recording the evidence ledger", "size", ledger.Head().Size, "verifierKey", ledger.VerifierKey())
+	}
+	if err := controllers.SetupWithManager(mgr, opts); err != nil {
+		return fmt.Errorf("setting up the controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		log.Error(err, "Unable to set up health check")
-		os.Exit(1)
+		return fmt.Errorf("setting up the health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		log.Error(err, "Unable to set up ready check")
-		os.Exit(1)
+		return fmt.Errorf("setting up the ready check: %w", err)
 	}
-	log.Info("Starting manager", "namespace", namespace)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		log.Error(err, "Manager stopped with an error")
-		os.Exit(1)
+	log.Info("Starting manager", "namespace", cfg.namespace)
+	return mgr.Start(ctx)
+}
+
+// version is the module version the binary was built from, for the ledger's start markers.
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version[:min(len(info.Main.Version), 64)]
 	}
+	return "unknown"
 }
 
 // ManagerOptions are the manager's options: our kinds only in its cache (what Controls target is

@@ -1220,3 +1220,43 @@ func TestInventoryHoldsTheKindsControlsRead(t *testing.T) {
 		t.Errorf("after events: failures = %q, want %q", got, want)
 	}
 }
+
+func TestNonPassingListsFailingOfEveryNamespaceAndErrored(t *testing.T) {
+	const privilegedOrConflict = `package isms.both
+
+mode = "a" if input.review.object.metadata.labels.mode
+mode = "b" if input.review.object.metadata.labels.mode
+
+violation contains {"msg": mode} if mode
+
+violation contains {"msg": "privileged"} if {
+	some c in input.review.object.spec.template.spec.containers
+	c.securityContext.privileged
+}`
+	h := newHarness(t, policy.Options{})
+	h.setControl(ControlDefinition{Name: "ctl", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedOrConflict)})
+	for _, s := range []*Subject{
+		deploy(t, "ns-a", "bad-a", "root"),
+		deploy(t, "ns-b", "bad-b", "root"),
+		labelledDeploy(t, "ns-b", "odd", map[string]string{"mode": "x"}),
+		deploy(t, "ns-a", "good"),
+	} {
+		h.upsert(s)
+	}
+	h.sweep("ctl")
+	failing, errored := h.ev.NonPassing("ctl")
+	var names []string
+	for _, r := range failing {
+		names = append(names, r.Subject.Namespace+"/"+r.Subject.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"ns-a/bad-a", "ns-b/bad-b"}) {
+		t.Errorf("failing = %q, want ns-a/bad-a and ns-b/bad-b", names)
+	}
+	if len(errored) != 1 || errored[0].Subject.Name != "odd" || errored[0].Err == "" {
+		t.Errorf("errored = %+v, want odd with its error", errored)
+	}
+	if f, e := h.ev.NonPassing("unknown"); f != nil || e != nil {
+		t.Errorf("unknown control: %v, %v; want nothing", f, e)
+	}
+}

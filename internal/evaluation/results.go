@@ -217,3 +217,25 @@ func qualifiedName(r SubjectRef) string {
 	}
 	return r.Namespace + "/" + r.Name
 }
+
+// NonPassing returns every failing subject of a control, in all namespaces, and every
+// subject whose evaluation failed, in no particular order: what the evidence ledger records
+// of a control besides its counts. It walks only those subjects, never the passing ones.
+func (e *Evaluator) NonPassing(control string) (failing, errored []SubjectResult) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, ok := e.controls[control]
+	if !ok {
+		return nil, nil
+	}
+	for _, byUID := range cs.failing {
+		for _, r := range byUID {
+			failing = append(failing, *r)
+		}
+	}
+	errored = make([]SubjectResult, 0, len(cs.errored))
+	for _, r := range cs.errored {
+		errored = append(errored, *r)
+	}
+	return failing, errored
+}

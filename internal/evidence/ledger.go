@@ -50,28 +50,49 @@ func Open(ctx context.Context, store Store, keys Keys, opts Options) (*Ledger, e
 		opts.Now = time.Now
 	}
 	l := &Ledger{store: store, keys: keys, opts: opts, nodes: nodeSource{store: store}}
-	head, err := store.Head(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading ledger head: %w", err)
-	}
-	if err := l.checkHead(head); err != nil {
+	if err := l.load(ctx); err != nil {
 		return nil, err
 	}
-	if l.rng, err = l.nodes.rangeAt(ctx, head.Size); err != nil {
-		return nil, fmt.Errorf("loading ledger tree: %w", err)
-	}
-	if head.Size > 0 {
-		root, err := l.rng.GetRootHash(nil)
-		if err != nil || !bytes.Equal(root, head.Root) {
-			return nil, fmt.Errorf("ledger tree of size %d does not match its head", head.Size)
-		}
-		last, err := store.Records(ctx, head.Size-1, head.Size)
-		if err == nil && len(last) == 1 {
-			l.lastTime = last[0].Time
-		}
-	}
-	l.head = head
 	return l, nil
+}
+
+// Reload reads the head and the tree from the store again. A replica that becomes the
+// leader calls it before it appends: another replica may have appended to a shared store
+// (PostgreSQL) since this one opened it, and a batch built on an old head would be refused.
+func (l *Ledger) Reload(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.load(ctx)
+}
+
+// load reads the head and the tree, and checks them against each other and the key; the
+// ledger's fields change only when it succeeds. Callers hold l.mu (or own l).
+func (l *Ledger) load(ctx context.Context) error {
+	head, err := l.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("reading ledger head: %w", err)
+	}
+	if err := l.checkHead(head); err != nil {
+		return err
+	}
+	rng, err := l.nodes.rangeAt(ctx, head.Size)
+	if err != nil {
+		return fmt.Errorf("loading ledger tree: %w", err)
+	}
+	var lastTime time.Time
+	if head.Size > 0 {
+		root, err := rng.GetRootHash(nil)
+		if err != nil || !bytes.Equal(root, head.Root) {
+			return fmt.Errorf("ledger tree of size %d does not match its head", head.Size)
+		}
+		last, err := l.store.Records(ctx, head.Size-1, head.Size)
+		if err == nil && len(last) == 1 {
+			lastTime = last[0].Time
+		}
+	}
+	// The first batch after a (re)load keeps its checkpoint, as after Open.
+	l.rng, l.head, l.lastTime, l.lastKept = rng, head, lastTime, time.Time{}
+	return nil
 }
 
 func (l *Ledger) checkHead(head Head) error {

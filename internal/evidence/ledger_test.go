@@ -110,6 +110,33 @@ func TestReopenedLedgerContinuesTheSameTree(t *testing.T) {
 	_ = l
 }
 
+// TestReloadCatchesUpWithAnotherWriter is a new leader on a shared store: its ledger was
+// opened before the old leader's last batches, so it must reload before it appends.
+func TestReloadCatchesUpWithAnotherWriter(t *testing.T) {
+	ctx := context.Background()
+	old, st, keys := filledLedger(t, 10, 5)
+	standby, err := evidence.Open(ctx, st, keys, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Append(ctx, []evidence.Leaf{subject("c1", 10, t0.Add(20*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	next := []evidence.Leaf{subject("c1", 11, t0.Add(21*time.Minute))}
+	if _, err := standby.Append(ctx, next); err == nil {
+		t.Fatal("an append on a stale head succeeded")
+	}
+	if err := standby.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := standby.Append(ctx, next); err != nil || first != 11 {
+		t.Fatalf("append after reload: first index %d, err %v; want 11", first, err)
+	}
+	if _, err := evidence.VerifyStore(ctx, st, keys.VerifierKey); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func exportBundle(t *testing.T, l *evidence.Ledger, from, to time.Time) []byte {
 	t.Helper()
 	var buf bytes.Buffer

@@ -59,6 +59,8 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"bytes per cached object":       res.Memory.BytesPerCachedObject > 0,
 		"findings":                      res.Findings.Count > 0 && res.Findings.LargestBytes > 0 && res.Findings.TotalBytes >= res.Findings.LargestBytes,
 		"failing pairs":                 res.Findings.FailingPairs > 0,
+		"evidence leaves":               res.Evidence.Enabled && res.Evidence.Appended > 0 && res.Evidence.Leaves >= res.Evidence.Appended && res.Evidence.DBBytes > 0,
+		"evidence without drops":        res.Evidence.Dropped == 0,
 	}
 	for figure, ok := range checks {
 		if !ok {

@@ -34,6 +34,7 @@ func main() {
 	flag.BoolVar(&cfg.Profile, "profile", false, "Write the manager's CPU profiles of the first evaluation and the re-sweep (go tool pprof).")
 	flag.StringVar(&cfg.RepoRoot, "repo", ".", "The repository root (for the CRDs and sample controls).")
 	out := flag.String("out", "bench-results", "Folder for the JSON results and the manager's log.")
+	flag.StringVar(&cfg.Evidence, "evidence", "on", "The evidence ledger: on, off, or both (the run with it on, then the full sweep again with it off).")
 	short := flag.Bool("short", false, "A quick run that checks every figure is produced (1k objects, 20 flips).")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
@@ -49,6 +50,9 @@ func main() {
 func run(cfg Config, out string) error {
 	if cfg.Objects < 1 || cfg.Objects > 100000 || cfg.Namespaces < 1 || cfg.Flips < 1 {
 		return fmt.Errorf("-objects must be 1..100000, -namespaces and -flips at least 1")
+	}
+	if cfg.Evidence != "on" && cfg.Evidence != "off" && cfg.Evidence != "both" {
+		return fmt.Errorf("-evidence must be on, off or both")
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench`")

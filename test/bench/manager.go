@@ -41,7 +41,7 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func startManager(ctx context.Context, binary, kubeconfig, namespace, dir string) (*managerProcess, error) {
+func startManager(ctx context.Context, binary, kubeconfig, namespace, dir string, evidence bool) (*managerProcess, error) {
 	metricsAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -63,6 +63,7 @@ func startManager(ctx context.Context, binary, kubeconfig, namespace, dir string
 		// The benchmark's control plane has no webhook configuration or serving certificate.
 		"--enable-webhooks=false",
 		"--zap-log-level", "info",
+		"--evidence="+strconv.FormatBool(evidence), "--evidence-dir", filepath.Join(dir, "evidence"),
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -116,6 +117,17 @@ func labelled(families map[string]*dto.MetricFamily, name, label, value string) 
 		}
 	}
 	return 0, false
+}
+
+// unlabelled returns the value of a metric without labels, gauge or counter (0 if absent).
+func unlabelled(families map[string]*dto.MetricFamily, name string) float64 {
+	for _, metric := range families[name].GetMetric() {
+		if metric.GetCounter() != nil {
+			return metric.GetCounter().GetValue()
+		}
+		return metric.GetGauge().GetValue()
+	}
+	return 0
 }
 
 // perControl returns a metric's value by its control label.

@@ -35,7 +35,22 @@ func printTable(w io.Writer, r *Results) {
 	row("bytes per cached object", fmt.Sprintf("%.0f (%d objects)", r.Memory.BytesPerCachedObject, r.Memory.CachedObjects))
 	row("Findings in etcd", fmt.Sprintf("%d (%d open, %d failing control/namespace pairs), %d bytes, largest %d bytes (%s)",
 		r.Findings.Count, r.Findings.Open, r.Findings.FailingPairs, r.Findings.TotalBytes, r.Findings.LargestBytes, r.Findings.Largest))
+	printEvidence(row, r)
 	_ = tw.Flush()
+}
+
+// printEvidence reports what the ledger recorded, and its effect on the full sweep.
+func printEvidence(row func(string, any), r *Results) {
+	if !r.Evidence.Enabled {
+		row("evidence ledger", "off")
+		return
+	}
+	row("evidence ledger", fmt.Sprintf("%d leaves appended, %d dropped, %d in the ledger, database %s",
+		r.Evidence.Appended, r.Evidence.Dropped, r.Evidence.Leaves, mib(uint64(r.Evidence.DBBytes))))
+	if off := r.SweepLedgerOff; off != nil && off.WallSeconds > 0 {
+		row("full sweep, ledger off", fmt.Sprintf("%.2f s wall: %.0f evaluations/s; the ledger adds %+.1f%% to the sweep's wall time",
+			off.WallSeconds, off.PerSecond, (r.Sweep.WallSeconds/off.WallSeconds-1)*100))
+	}
 }
 
 // topRequests lists the n most frequent requests, most frequent first.
