@@ -223,8 +223,7 @@ func (r *ControlReconciler) setEvidenceCondition(s *controlScope, queued bool) {
 }
 
 // evidenceState is the control's state as the ledger records it: each failing, excepted or
-// errored subject by key, the counts, and the result by the rule of evaluation.Judge over
-// those subjects (NotApplicable, nothing to evaluate, is recorded as Pass).
+// errored subject by key, the counts, and the result.
 func (r *ControlReconciler) evidenceState(control string, exceptions *exception.Set, sum evaluation.Summary) evidence.ControlState {
 	failing, errored := r.Evaluator.NonPassing(control)
 	split := exception.Classify(failing, exceptions)
@@ -240,16 +239,30 @@ func (r *ControlReconciler) evidenceState(control string, exceptions *exception.
 	}
 	state := evidence.ControlState{Control: control, Digest: sum.PolicyDigest, Generation: sum.Generation, Subjects: subjects,
 		Counts: evidence.Counts{Failing: len(split.Failing), Excepted: len(split.Excepted), Errored: len(errored)}}
-	switch {
-	case state.Counts.Failing > 0:
-		state.Result = evidence.ResultFail
-	case state.Counts.Errored > 0:
-		state.Result = evidence.ResultError
+	// The result is evaluation.Judge's, over these very subjects (read after the summary the
+	// status shows, so that the leaf's result and counts agree with each other).
+	verdict := evaluation.Judge(evaluation.Summary{Swept: true, Evaluated: max(sum.Evaluated, len(failing)+len(errored)),
+		Failing: state.Counts.Failing, Errored: state.Counts.Errored})
+	state.Result = ledgerResult(verdict.Result)
+	if state.Result == evidence.ResultError {
 		state.Message = firstError(errored)
-	default:
-		state.Result = evidence.ResultPass
 	}
 	return state
+}
+
+// ledgerResult is a control result as the ledger records it: NotApplicable (nothing to
+// evaluate) records as Pass.
+func ledgerResult(r ismsv1.ControlResult) evidence.Result {
+	switch r {
+	case ismsv1.ResultFail:
+		return evidence.ResultFail
+	case ismsv1.ResultError:
+		return evidence.ResultError
+	case ismsv1.ResultPending:
+		return evidence.ResultNotEvaluated
+	default:
+		return evidence.ResultPass
+	}
 }
 
 // subjectKey names a subject in the ledger: apiVersion/kind/namespace/name.

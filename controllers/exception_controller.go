@@ -185,7 +185,7 @@ type ExceptionReconciler struct {
 	expired func(controls []string)
 }
 
-// SetupExceptionWithManager adds the ControlException controller to mgr.
+// setupExceptionWithManager adds the ControlException controller to mgr.
 func setupExceptionWithManager(mgr ctrl.Manager, matches *exceptionMatches, rec *evidenceRecorder, expired func([]string)) error {
 	r := &ExceptionReconciler{
 		Client:   mgr.GetClient(),
