@@ -54,9 +54,27 @@ verify: manifests generate ## Fail if generated files or formatting are stale.
 		git status --short -- $(GENERATED); git diff --stat -- $(GENERATED); exit 1; fi
 
 .PHONY: test
-test: $(if $(CI),verify,manifests generate) vet envtest ## Run all tests: policy engine, core, and controllers against a real kube-apiserver.
+test: $(if $(CI),verify,manifests generate) vet envtest ## Run all tests: policy engine, core, and controllers against a real kube-apiserver, then the race detector and a short fuzz run.
 	hack/install-test-deps.sh
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test ./... -count=1 -timeout 20m $(TEST_ARGS)
+	$(MAKE) --no-print-directory test-race fuzz-short
+
+# The pure core and the controllers (against envtest) under the race detector: the evaluator,
+# the sweeper, the Finding writers and the evidence writer share state across goroutines.
+RACE_PACKAGES ?= ./internal/... ./controllers/
+.PHONY: test-race
+test-race: envtest ## Run the pure core and the controllers under the race detector.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test -race -count=1 -timeout 20m $(RACE_PACKAGES)
+
+# Each fuzz target for FUZZTIME, from its committed seeds: the policy sandbox, the Finding
+# decision and eval's manifest loader take input that people write.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./internal/policy:FuzzCompileAndEvaluate ./internal/finding:FuzzDecide ./cmd/kubectl-isms:FuzzLoad
+.PHONY: fuzz-short
+fuzz-short: ## Run each fuzz target briefly (FUZZTIME=10s); a finding is written under the package's testdata/fuzz.
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no API server.

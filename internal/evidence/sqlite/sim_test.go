@@ -133,6 +133,9 @@ func dbBytes(t testing.TB, s *simulation, dir string) int64 {
 // TestYearOfEvidenceFitsUnder1GiB measures bytes per leaf on SQLite over simulated days of
 // the sizing workload and extrapolates to a year; it fails at 1 GiB or more.
 func TestYearOfEvidenceFitsUnder1GiB(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a size measurement on one goroutine: run without -race")
+	}
 	dir := t.TempDir()
 	s := newSimulation(t, dir)
 	s.day(t) // the first day holds the baselines of every control: measure the days after it
