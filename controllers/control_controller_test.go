@@ -404,21 +404,3 @@ func TestSampleControlsAreReady(t *testing.T) {
 		}, eventually, poll).Should(Succeed())
 	}
 }
-
-// The operator may not read Secrets: a Control that targets them says so instead of hanging.
-func TestControlTargetingForbiddenKindSaysSo(t *testing.T) {
-	requireAPIServer(t)
-	g := NewWithT(t)
-	name := uniqueName("secrets")
-	c := control(name, ismsv1.Targets{
-		Kinds: []ismsv1.KindSelector{{APIGroups: []string{""}, Kinds: []string{"Secret"}}},
-	}, privilegedPolicy)
-	g.Expect(k8s.Create(testCtx, c)).To(Succeed())
-	g.Eventually(func(g Gomega) {
-		c := getControl(g, name)
-		g.Expect(c.Status.Result).To(Equal(ismsv1.ResultPending))
-		cond := condition(c, ismsv1.ConditionPolicyReady)
-		g.Expect(cond.Reason).To(Equal(ismsv1.ReasonWatchPending))
-		g.Expect(cond.Message).To(ContainSubstring("forbidden"))
-	}, eventually, poll).Should(Succeed())
-}
