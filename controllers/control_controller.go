@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +36,13 @@ import (
 const (
 	unresolvedRetry   = 30 * time.Second
 	watchPendingRetry = 10 * time.Second
+	// forbiddenRetry backs up the watch that syncs once access is granted: that watch's
+	// reflector retries on its own and queues the control when it succeeds.
+	forbiddenRetry = 30 * time.Second
 )
+
+// maxForbiddenMessage bounds the Forbidden message: it quotes the API server once per kind.
+const maxForbiddenMessage = 1024
 
 // ControlReconciler evaluates Controls and keeps their status and Findings current.
 type ControlReconciler struct {
@@ -239,9 +246,17 @@ func (r *ControlReconciler) registerControl(ctx context.Context, s *controlScope
 }
 
 // awaitWatches waits for the watches of the control's kinds to sync: until then the
-// evaluator has not seen every object. A watch that syncs queues the control.
+// evaluator has not seen every object. A watch that syncs queues the control. A watch the API
+// server refuses (403) will not sync until someone grants access: the control is Error with
+// reason Forbidden rather than waiting for ever, and stays registered, so that the watch
+// syncing then queues it.
 func (r *ControlReconciler) awaitWatches(_ context.Context, s *controlScope) (bool, error) {
 	control := s.control
+	if refused := r.Watches.Forbidden(s.kinds); len(refused) > 0 {
+		r.setNotReady(s, ismsv1.ReasonForbidden, forbiddenMessage(refused))
+		s.result = ctrl.Result{RequeueAfter: forbiddenRetry}
+		return true, nil
+	}
 	if synced, waiting := r.Watches.Synced(s.kinds); !synced {
 		setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionFalse, ismsv1.ReasonWatchPending, "Waiting for watches: "+waiting)
 		if control.Status.Result == "" || control.Status.Result == ismsv1.ResultError {
@@ -256,6 +271,20 @@ func (r *ControlReconciler) awaitWatches(_ context.Context, s *controlScope) (bo
 	setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionTrue, ismsv1.ReasonCompiled,
 		fmt.Sprintf("Policy %s compiled; watching %d kind(s).", s.def.Policy.Package, len(s.kinds)))
 	return false, nil
+}
+
+// forbiddenMessage names the kinds the operator may not read and how to grant access, followed
+// by what the API server said, cut to maxForbiddenMessage.
+func forbiddenMessage(refused []string) string {
+	kinds := make([]string, len(refused))
+	for i, r := range refused {
+		kinds[i], _, _ = strings.Cut(r, ": ")
+	}
+	msg := fmt.Sprintf("The operator may not list and watch %s. Grant get, list and watch on it with a ClusterRole "+
+		"labelled isms.dev/aggregate-to-reader: \"true\" (see config/rbac/reader_extra_example.yaml); "+
+		"the control is evaluated as soon as access is granted. The API server said: %s",
+		strings.Join(kinds, ", "), strings.Join(refused, "; "))
+	return policy.Truncate(msg, maxForbiddenMessage)
 }
 
 // requestSweep asks the sweeper to evaluate the control against all its subjects when its

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -54,6 +55,8 @@ type kindWatch struct {
 
 	mu      sync.Mutex
 	lastErr string
+	// forbidden: the latest error is the API server refusing the operator access (403).
+	forbidden bool
 }
 
 // setErr records the watch's latest error and reports whether it is a new one.
@@ -66,6 +69,8 @@ func (k *kindWatch) setErr(err error) bool {
 	}
 	changed := msg != k.lastErr
 	k.lastErr = msg
+	// The reflector wraps the list's error; IsForbidden unwraps it.
+	k.forbidden = err != nil && apierrors.IsForbidden(err)
 	return changed
 }
 
@@ -247,6 +252,29 @@ func (w *Watches) Synced(gks []schema.GroupKind) (bool, string) {
 	}
 	sort.Strings(waiting)
 	return len(waiting) == 0, strings.Join(waiting, "; ")
+}
+
+// Forbidden returns, for each of the kinds whose watch has not synced because the API server
+// refuses the operator access, the kind and the API server's message. The reflector keeps
+// retrying with backoff (at most about a minute apart): once access is granted its list
+// succeeds, the watch syncs and the handler's WatchChanged queues the controls again.
+func (w *Watches) Forbidden(gks []schema.GroupKind) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var refused []string
+	for _, gk := range gks {
+		kw, ok := w.kinds[gk]
+		if !ok || kw.informer.HasSynced() {
+			continue
+		}
+		kw.mu.Lock()
+		if kw.forbidden {
+			refused = append(refused, displayGK(gk)+": "+kw.lastErr)
+		}
+		kw.mu.Unlock()
+	}
+	sort.Strings(refused)
+	return refused
 }
 
 // List returns the cached subjects of the given kinds.

@@ -201,6 +201,15 @@ const (
 	// ReasonInvalidParameters: spec.parameters do not match the referenced Policy's
 	// parametersSchema.
 	ReasonInvalidParameters = "InvalidParameters"
+	// ReasonForbidden: the API server refuses the operator list or watch access to a kind the
+	// control targets or reads from the inventory, so it cannot be evaluated. The watch keeps
+	// retrying, and the control is evaluated once read access is granted (a ClusterRole
+	// labelled isms.dev/aggregate-to-reader: "true"), with no change to the Control.
+	ReasonForbidden = "Forbidden"
+	// ReasonInventoryNotListed: the policy reads from data.inventory a kind that
+	// spec.inventory does not list; data.inventory holds only listed kinds, so the policy
+	// would find nothing there and could pass for want of evidence.
+	ReasonInventoryNotListed = "InventoryNotListed"
 )
 
 // The EvidenceRecorded condition of a Control says whether its latest state reached the
@@ -222,7 +231,7 @@ const EventEvidenceCheckpoint = "EvidenceCheckpoint"
 
 // Event reasons of a Control. A Control that becomes unusable (its result turns Error because
 // PolicyReady is False) is announced by a Warning whose reason is PolicyReady's: CompileError,
-// TargetsUnresolved, PolicyNotFound or InvalidParameters.
+// TargetsUnresolved, PolicyNotFound, InvalidParameters, InventoryNotListed or Forbidden.
 const (
 	// EventControlFailing: the result turned Fail.
 	EventControlFailing = "ControlFailing"

@@ -5,8 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/params"
@@ -19,7 +24,8 @@ import (
 // and `kubectl isms eval` both define Controls here, so that they judge alike.
 //
 // A *params.Error says why a reference cannot be used (PolicyNotFound, InvalidParameters,
-// InvalidSchema); a *policy.CompileError what is wrong with the Rego or the parameters.
+// InvalidSchema) or why the policy cannot be used with this Control (InventoryNotListed, see
+// checkInventoryListed); a *policy.CompileError what is wrong with the Rego or the parameters.
 func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control, referenced *ismsv1.Policy) (ControlDefinition, error) {
 	rego, err := params.Resolve(control, referenced)
 	if err != nil {
@@ -31,6 +37,9 @@ func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control,
 		if ref := control.Spec.Policy.Ref; ref != nil && errors.As(err, &ce) {
 			return ControlDefinition{}, &policy.CompileError{Message: fmt.Sprintf("Policy %s: %s", ref.Name, ce.Message)}
 		}
+		return ControlDefinition{}, err
+	}
+	if err := checkInventoryListed(control, p.InventoryReads); err != nil {
 		return ControlDefinition{}, err
 	}
 	var parameters ast.Value
@@ -47,4 +56,50 @@ func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control,
 		Policy:     p,
 		Parameters: parameters,
 	}, nil
+}
+
+// maxInventoryMessage bounds the InventoryNotListed message, which names kinds from the policy.
+const maxInventoryMessage = 1024
+
+// checkInventoryListed refuses a policy that reads from data.inventory a kind the Control's
+// spec.inventory does not list. data.inventory holds only the kinds Controls list there, so
+// such a read finds nothing, and a check like "the namespace has a NetworkPolicy" never sees
+// one (or sees one only while some other Control happens to list the kind). The message
+// names the spec.inventory entries to add. Reads the source does not resolve to kinds
+// (policy.InventoryReads.Dynamic) are not refused: the policy gets the listed kinds only.
+func checkInventoryListed(control *ismsv1.Control, reads policy.InventoryReads) error {
+	listed := GroupKinds(control.Spec.Inventory)
+	missing := map[string][]string{} // group → kinds
+	var read []string
+	for _, k := range reads.Kinds {
+		gv, err := schema.ParseGroupVersion(k.GroupVersion)
+		if err != nil {
+			continue // not a group version: no object is ever stored under it
+		}
+		gk := schema.GroupKind{Group: gv.Group, Kind: k.Kind}
+		if slices.Contains(listed, gk) || slices.Contains(missing[gk.Group], gk.Kind) {
+			continue
+		}
+		missing[gk.Group] = append(missing[gk.Group], gk.Kind)
+		read = append(read, fmt.Sprintf("%s (%s)", k.Kind, k.GroupVersion))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	var entries []string
+	for _, group := range slices.Sorted(maps.Keys(missing)) {
+		entries = append(entries, fmt.Sprintf("{apiGroups: [%q], kinds: [%s]}", group, quoteAll(missing[group])))
+	}
+	msg := fmt.Sprintf("The policy reads %s from data.inventory, which holds only the kinds spec.inventory lists, "+
+		"so it would find nothing there. Add to spec.inventory: %s",
+		strings.Join(read, ", "), strings.Join(entries, ", "))
+	return &params.Error{Reason: ismsv1.ReasonInventoryNotListed, Message: policy.Truncate(msg, maxInventoryMessage)}
+}
+
+func quoteAll(xs []string) string {
+	quoted := make([]string, len(xs))
+	for i, x := range xs {
+		quoted[i] = strconv.Quote(x)
+	}
+	return strings.Join(quoted, ", ")
 }

@@ -41,8 +41,9 @@ type PolicyResult struct {
 	// CompileError says why policy.rego does not compile through the operator's engine (with
 	// its sandbox); the tests and examples are then not run.
 	CompileError string `json:"compileError,omitempty"`
-	// Errors are other problems that fail the policy: a test file that does not parse, or no
-	// test_* rule at all.
+	// Errors are other problems that fail the policy: a test file that does not parse, no
+	// test_* rule at all, or a Control generated from it that the operator would refuse (a
+	// kind its Rego reads from data.inventory that policy.yaml does not list).
 	Errors   []string        `json:"errors,omitempty"`
 	Tests    []TestResult    `json:"tests"`
 	Examples []ExampleResult `json:"examples"`
@@ -158,6 +159,9 @@ func RunPolicy(ctx context.Context, p *policies.Policy) PolicyResult {
 		res.CompileError = fmt.Sprintf("%s: %v", p.Rego.Path, err)
 		return res
 	}
+	if err := defineControl(ctx, p); err != nil {
+		res.Errors = append(res.Errors, err.Error())
+	}
 	tests, err := runRegoTests(ctx, p)
 	if err != nil {
 		res.Errors = append(res.Errors, err.Error())
@@ -170,6 +174,24 @@ func RunPolicy(ctx context.Context, p *policies.Policy) PolicyResult {
 		res.Examples = append(res.Examples, runExample(ctx, p, ex))
 	}
 	return res
+}
+
+// defineControl defines the Control and Policy generated from the library policy as the
+// operator does (evaluation.Define): its default parameters must match its schema, and the
+// kinds its Rego reads from data.inventory must be listed under inventory in policy.yaml.
+func defineControl(ctx context.Context, p *policies.Policy) error {
+	pol, err := libraryPolicy(p, nil)
+	if err != nil {
+		return err
+	}
+	c, err := libraryControl(p, nil, "library")
+	if err != nil {
+		return err
+	}
+	if _, err := evaluation.Define(ctx, policy.NewEngine(policy.NewInventory(), policy.Options{}), &c, &pol); err != nil {
+		return fmt.Errorf("%s: defined as a Control: %w", p.Dir, err)
+	}
+	return nil
 }
 
 // runRegoTests runs the policy's test_* rules with OPA's test runner.

@@ -234,12 +234,14 @@ func TestEvaluate(t *testing.T) {
 			objs: 3, ignored: 4,
 		},
 		{
-			name: "a policy reads only the kinds the controls name, as the operator watches",
-			// Without spec.inventory the NetworkPolicy is not in data.inventory.
+			name: "a policy that reads a kind spec.inventory does not list is refused, as the operator refuses it",
+			// Without spec.inventory the NetworkPolicy is not in data.inventory: every Namespace
+			// would fail for want of one that exists.
 			controls: []ismsv1.Control{control("netpol", "medium", networkPolicyRego, namespaces)},
 			objects:  manifests,
-			want: map[string]want{"netpol": {result: ismsv1.ResultFail, evaluated: 2, failing: 2,
-				failures: []string{"isms-system: Namespace /payments", "isms-system: Namespace /sandbox"}}},
+			want: map[string]want{"netpol": {result: ismsv1.ResultError, reason: ismsv1.ReasonInventoryNotListed,
+				message: `reads NetworkPolicy (networking.k8s.io/v1) from data.inventory, which holds only the kinds spec.inventory lists, ` +
+					`so it would find nothing there. Add to spec.inventory: {apiGroups: ["networking.k8s.io"], kinds: ["NetworkPolicy"]}`}},
 			objs: 2, ignored: 5,
 		},
 		{
@@ -459,6 +461,7 @@ func exceptionCases() []evaluateCase {
 var notDefined = map[string]bool{
 	ismsv1.ReasonCompileError: true, ismsv1.ReasonPolicyNotFound: true,
 	ismsv1.ReasonInvalidParameters: true, ismsv1.ReasonInvalidSchema: true,
+	ismsv1.ReasonInventoryNotListed: true,
 }
 
 func objectsOf(us []*unstructured.Unstructured) []map[string]any {

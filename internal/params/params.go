@@ -30,7 +30,7 @@ const maxMessageLen = 4096
 
 // Error says why a Control's spec.policy cannot be used until the Control or its Policy
 // changes. Reason is the reason of the Control's PolicyReady condition: PolicyNotFound,
-// InvalidParameters or InvalidSchema.
+// InvalidParameters or InvalidSchema, or InventoryNotListed (from evaluation.Define).
 type Error struct {
 	Reason  string
 	Message string

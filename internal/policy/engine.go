@@ -155,6 +155,7 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (*Policy, e
 	if err := checkViolationRules(module, strings.TrimPrefix(pkg, "data.")); err != nil {
 		return nil, err
 	}
+	reads := InventoryReadsOf(module) // of the source, before the compiler rewrites the module
 
 	query, err := rego.New(
 		rego.ParsedModule(module),
@@ -167,7 +168,8 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (*Policy, e
 	if err != nil {
 		return nil, compileError("%s", err)
 	}
-	return &Policy{Digest: digest, Package: strings.TrimPrefix(pkg, "data."), query: query, opts: e.opts, watchdog: e.watchdog}, nil
+	return &Policy{Digest: digest, Package: strings.TrimPrefix(pkg, "data."), InventoryReads: reads,
+		query: query, opts: e.opts, watchdog: e.watchdog}, nil
 }
 
 // violationContract is how a policy must define its result, quoted in compile errors.
@@ -223,6 +225,8 @@ func checkViolationElement(key *ast.Term, line int) *CompileError {
 type Policy struct {
 	Digest  string
 	Package string
+	// InventoryReads are the kinds the policy reads from data.inventory (InventoryReadsOf).
+	InventoryReads InventoryReads
 
 	query    rego.PreparedEvalQuery
 	opts     Options
