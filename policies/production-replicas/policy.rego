@@ -14,8 +14,8 @@ label := object.get(input.parameters, "environmentLabel", "isms.dev/environment"
 
 production_values := object.get(input.parameters, "productionValues", ["production", "prod"])
 
-# production holds when the subject's namespace, read from the inventory by name (Namespaces
-# are always in the inventory), is labelled as a production environment.
+# production holds when the subject's namespace, read from the inventory by name (the
+# Control lists Namespaces in spec.inventory), is labelled as a production environment.
 production if {
 	ns := input.review.object.metadata.namespace
 	data.inventory.cluster.v1.Namespace[ns].metadata.labels[label] in production_values
