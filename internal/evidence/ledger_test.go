@@ -1,20 +1,21 @@
 package evidence_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/isms-operator/isms-operator/internal/evidence/evidencetest"
+
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/evidence/memstore"
-	"golang.org/x/mod/sumdb/note"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -146,45 +147,6 @@ func exportBundle(t *testing.T, l *evidence.Ledger, from, to time.Time) []byte {
 	return buf.Bytes()
 }
 
-// rewriteBundle applies edit to the members of a tar bundle.
-func rewriteBundle(t *testing.T, bundle []byte, edit func(name string, data []byte) []byte) []byte {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(bundle))
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		data = edit(hdr.Name, data)
-		if data == nil {
-			continue
-		}
-		hdr.Size = int64(len(data))
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = tw.Write(data)
-	}
-	_ = tw.Close()
-	return out.Bytes()
-}
-
-func editLines(fn func([]string) []string) func(string, []byte) []byte {
-	return func(name string, data []byte) []byte {
-		if name != "entries.jsonl" {
-			return data
-		}
-		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		return []byte(strings.Join(fn(lines), "\n") + "\n")
-	}
-}
-
 func TestVerifyBundleDetectsTampering(t *testing.T) {
 	l, _, keys := filledLedger(t, 200, 10)
 	// Leaves 50..149 are the minutes [50, 150).
@@ -222,40 +184,40 @@ func tamperedBundles(t *testing.T, bundle []byte, keys evidence.Keys) map[string
 		t.Fatal(err)
 	}
 	return map[string]tamperedBundle{
-		"modified entry": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+		"modified entry": {evidencetest.RewriteBundle(t, bundle, evidencetest.EditEntries(func(ls []string) []string {
 			ls[20] = strings.Replace(ls[20], "web-70", "web-71", 1)
 			return ls
 		})), keys.VerifierKey, evidence.ProblemModified, 70},
-		"removed entry": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+		"removed entry": {evidencetest.RewriteBundle(t, bundle, evidencetest.EditEntries(func(ls []string) []string {
 			return append(ls[:30:30], ls[31:]...)
 		})), keys.VerifierKey, evidence.ProblemModified, 80},
-		"reordered entries": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+		"reordered entries": {evidencetest.RewriteBundle(t, bundle, evidencetest.EditEntries(func(ls []string) []string {
 			ls[40], ls[41] = ls[41], ls[40]
 			return ls
 		})), keys.VerifierKey, evidence.ProblemModified, 90},
-		"truncated entries": {rewriteBundle(t, bundle, editLines(func(ls []string) []string {
+		"truncated entries": {evidencetest.RewriteBundle(t, bundle, evidencetest.EditEntries(func(ls []string) []string {
 			return ls[:60]
 		})), keys.VerifierKey, evidence.ProblemMissing, 110},
-		"truncated leaf hashes": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+		"truncated leaf hashes": {evidencetest.RewriteBundle(t, bundle, func(name string, d []byte) []byte {
 			if name == "leafhashes" {
 				return d[:32*90]
 			}
 			return d
 		}), keys.VerifierKey, evidence.ProblemMissing, 140},
-		"forged hash list": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+		"forged hash list": {evidencetest.RewriteBundle(t, bundle, func(name string, d []byte) []byte {
 			if name == "leafhashes" {
 				d = append([]byte(nil), d...)
 				d[32*5] ^= 1
 			}
 			return d
 		}), keys.VerifierKey, evidence.ProblemTree, 50},
-		"unsigned checkpoint": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+		"unsigned checkpoint": {evidencetest.RewriteBundle(t, bundle, func(name string, d []byte) []byte {
 			if name == "checkpoint-end" {
 				return d[:bytes.Index(d, []byte("\n\n"))+2]
 			}
 			return d
 		}), keys.VerifierKey, evidence.ProblemCheckpoint, -1},
-		"checkpoint signed by another key": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+		"checkpoint signed by another key": {evidencetest.RewriteBundle(t, bundle, func(name string, d []byte) []byte {
 			if name == "checkpoint-end" {
 				text := string(d[:bytes.Index(d, []byte("\n\n"))+1])
 				signed, _ := note.Sign(&note.Note{Text: text}, otherSigner)
@@ -264,7 +226,7 @@ func tamperedBundles(t *testing.T, bundle []byte, keys evidence.Keys) map[string
 			return d
 		}), keys.VerifierKey, evidence.ProblemCheckpoint, -1},
 		"verified with the wrong key": {bundle, newKeys(t).VerifierKey, evidence.ProblemCheckpoint, -1},
-		"unexpected member": {rewriteBundle(t, bundle, func(name string, d []byte) []byte {
+		"unexpected member": {evidencetest.RewriteBundle(t, bundle, func(name string, d []byte) []byte {
 			if name == "tree.json" {
 				return nil
 			}

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isms-operator/isms-operator/internal/evidence/evidencetest"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -206,45 +206,6 @@ func TestEvidenceKeyPrintsTheVerifierKey(t *testing.T) {
 	}
 }
 
-// rewriteBundle applies edit to each member of a tar bundle (nil drops the member), as the
-// evidence package's own tampering tests do.
-func rewriteBundle(t *testing.T, bundle []byte, edit func(name string, data []byte) []byte) []byte {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(bundle))
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		if data = edit(hdr.Name, data); data == nil {
-			continue
-		}
-		hdr.Size = int64(len(data))
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = tw.Write(data)
-	}
-	_ = tw.Close()
-	return out.Bytes()
-}
-
-func editEntries(fn func([]string) []string) func(string, []byte) []byte {
-	return func(name string, data []byte) []byte {
-		if name != "entries.jsonl" {
-			return data
-		}
-		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		return []byte(strings.Join(fn(lines), "\n") + "\n")
-	}
-}
-
 // tamperings of a bundle of the leaves [first, ...), with the first bad index each names
 // (-1: none) and a text the message must hold.
 func tamperings(t *testing.T, first uint64) map[string]struct {
@@ -263,13 +224,13 @@ func tamperings(t *testing.T, first uint64) map[string]struct {
 		index int64
 		text  string
 	}{
-		"modified entry": {editEntries(func(ls []string) []string {
+		"modified entry": {evidencetest.EditEntries(func(ls []string) []string {
 			ls[5] = strings.Replace(ls[5], `"Failing"`, `"Passing"`, 1)
 			return ls
 		}), i + 5, "leaf hash mismatch"},
-		"removed entry": {editEntries(func(ls []string) []string { return append(ls[:7:7], ls[8:]...) }), i + 7, "leaf hash mismatch"},
-		"reordered":     {editEntries(func(ls []string) []string { ls[9], ls[10] = ls[10], ls[9]; return ls }), i + 9, "leaf hash mismatch"},
-		"truncated":     {editEntries(func(ls []string) []string { return ls[:12] }), i + 12, "entry missing"},
+		"removed entry": {evidencetest.EditEntries(func(ls []string) []string { return append(ls[:7:7], ls[8:]...) }), i + 7, "leaf hash mismatch"},
+		"reordered":     {evidencetest.EditEntries(func(ls []string) []string { ls[9], ls[10] = ls[10], ls[9]; return ls }), i + 9, "leaf hash mismatch"},
+		"truncated":     {evidencetest.EditEntries(func(ls []string) []string { return ls[:12] }), i + 12, "entry missing"},
 		"foreign checkpoint": {func(name string, d []byte) []byte {
 			if name != "checkpoint-end" {
 				return d
@@ -304,7 +265,7 @@ func TestEvidenceExportAndOfflineVerify(t *testing.T) {
 	for name, tc := range tamperings(t, 6) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "tampered.tar")
-			_ = os.WriteFile(path, rewriteBundle(t, data, tc.edit), 0o644)
+			_ = os.WriteFile(path, evidencetest.RewriteBundle(t, data, tc.edit), 0o644)
 			r := kubectlISMS(t, "", "evidence", "verify", path, "--key", s.keyFile)
 			r.expectCode(t, 1)
 			if !strings.Contains(r.stderr, "verification failed") || !strings.Contains(r.stderr, tc.text) {
