@@ -52,7 +52,7 @@ type checkpointPublisher struct {
 }
 
 func newCheckpointPublisher(mgr ctrl.Manager, ledger *evidence.Ledger, namespace string) *checkpointPublisher {
-	return &checkpointPublisher{client: mgr.GetClient(), reader: mgr.GetAPIReader(), events: mgr.GetEventRecorder("isms-operator"),
+	return &checkpointPublisher{client: mgr.GetClient(), reader: mgr.GetAPIReader(), events: eventRecorder(mgr),
 		namespace: namespace, ledger: ledger, published: ledger.Head().Size}
 }
 

@@ -189,7 +189,7 @@ type ExceptionReconciler struct {
 func setupExceptionWithManager(mgr ctrl.Manager, matches *exceptionMatches, rec *evidenceRecorder, expired func([]string)) error {
 	r := &ExceptionReconciler{
 		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("isms-operator"),
+		Recorder: eventRecorder(mgr),
 		Now:      time.Now,
 		matches:  matches,
 		evidence: rec,

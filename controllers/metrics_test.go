@@ -1,11 +1,13 @@
 package controllers
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 )
@@ -97,4 +99,20 @@ isms_findings_overdue{severity="medium"} 0
 		return
 	}
 	t.Error("isms_finding_time_to_remediate_seconds not found")
+}
+
+// A note of any length reaches the Event recorder cut to maxNoteLen, and % signs in it are
+// not read as a format.
+func TestBoundedRecorderCutsNotes(t *testing.T) {
+	rec := &noteRecorder{}
+	boundedRecorder{rec}.Eventf(nil, nil, "Warning", "R", "A", "%s", strings.Repeat("x%d", 1000))
+	if len(rec.note) > maxNoteLen || !strings.HasPrefix(rec.note, "x%dx%d") || !strings.HasSuffix(rec.note, "...") {
+		t.Errorf("note of %d bytes: %.40q", len(rec.note), rec.note)
+	}
+}
+
+type noteRecorder struct{ note string }
+
+func (r *noteRecorder) Eventf(_, _ runtime.Object, _, _, _, note string, args ...any) {
+	r.note = fmt.Sprintf(note, args...)
 }

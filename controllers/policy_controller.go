@@ -47,7 +47,7 @@ func SetupPolicyWithManager(mgr ctrl.Manager, engine *policy.Engine) error {
 	r := &PolicyReconciler{
 		Client:   mgr.GetClient(),
 		Engine:   engine,
-		Recorder: mgr.GetEventRecorder("isms-operator"),
+		Recorder: eventRecorder(mgr),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Policy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -87,6 +87,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	p.Status.ObservedGeneration = p.Generation
 	p.Status.Digest = policy.Digest(p.Spec.Rego)
+	ready.Message = policy.Truncate(ready.Message, maxNoteLen)
 	meta.SetStatusCondition(&p.Status.Conditions, ready)
 
 	if equality.Semantic.DeepEqual(original.Status, p.Status) {

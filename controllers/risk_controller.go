@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/policy"
 	"github.com/isms-operator/isms-operator/internal/risk"
 )
 
@@ -66,7 +67,7 @@ func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer) error {
 	}
 	r := &RiskReconciler{
 		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("isms-operator"),
+		Recorder: eventRecorder(mgr),
 		Metrics:  NewRiskMetrics(reg),
 		Now:      time.Now,
 		within:   map[string]metav1.ConditionStatus{},
@@ -254,7 +255,7 @@ func setRiskCondition(rk *ismsv1.Risk, conditionType string, status metav1.Condi
 		Type:               conditionType,
 		Status:             status,
 		Reason:             reason,
-		Message:            message,
+		Message:            policy.Truncate(message, maxNoteLen),
 		ObservedGeneration: rk.Generation,
 	})
 }

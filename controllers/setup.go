@@ -91,7 +91,7 @@ func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 		APIReader:  mgr.GetAPIReader(),
 		Engine:     policy.NewEngine(inventory, policy.Options{Timeout: opts.EvaluationTimeout}),
 		Evaluator:  evaluation.NewEvaluator(inventory, opts.Namespace, nil),
-		Recorder:   mgr.GetEventRecorder("isms-operator"),
+		Recorder:   eventRecorder(mgr),
 		Metrics:    NewMetrics(opts.Registry),
 		Now:        time.Now,
 		Workflow:   opts.Findings,
