@@ -45,10 +45,13 @@ type Config struct {
 	Profile bool `json:"-"`
 	// Evidence is the evidence ledger's setting: "on" (the manager's default; also when
 	// empty), "off", or "both": the run with it on, then the full sweep again with it off.
-	Evidence      string `json:"evidence"`
-	ManagerBinary string `json:"-"`
-	RepoRoot      string `json:"-"`
-	WorkDir       string `json:"-"`
+	Evidence string `json:"evidence"`
+	// Soak, when set, churns for this long after the drift measurement and samples the
+	// manager's heap and goroutines (soakResult).
+	Soak          time.Duration `json:"soakSeconds,omitempty"`
+	ManagerBinary string        `json:"-"`
+	RepoRoot      string        `json:"-"`
+	WorkDir       string        `json:"-"`
 }
 
 // Results are every figure of a run.
@@ -70,6 +73,7 @@ type Results struct {
 	// SweepToRaw is the sweep's evaluations/s over the raw limit's, both on one goroutine per CPU.
 	SweepToRaw float64     `json:"sweepToRawRatio"`
 	Drift      driftResult `json:"drift"`
+	Soak       *soakResult `json:"soak,omitempty"`
 	Memory     memory      `json:"memory"`
 	Findings   footprint   `json:"findings"`
 	// Evidence is what the ledger recorded (zero with -evidence=off).
@@ -269,6 +273,14 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		return nil, err
 	}
 
+	if cfg.Soak > 0 {
+		progress(fmt.Sprintf("soaking for %s: churn, a flip a second, the manager sampled %d times", cfg.Soak, soakSamples+1))
+		soak, err := measureSoak(ctx, c, cfg, mgr, progress)
+		if err != nil {
+			return nil, err
+		}
+		res.Soak = &soak
+	}
 	if res.Memory.SteadyHeapBytes, err = mgr.heapAfterGC(); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestShortBenchmarkProducesEveryFigure keeps `make bench` from rotting: it runs the benchmark
@@ -28,7 +29,7 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		t.Fatalf("building the manager: %v\n%s", err, out)
 	}
 	cfg := Config{Objects: 1000, Namespaces: 10, Violating: 0.1, Flips: 20, ChurnPerSecond: 20,
-		ManagerBinary: manager, RepoRoot: root, WorkDir: dir}
+		Soak: 3 * time.Second, ManagerBinary: manager, RepoRoot: root, WorkDir: dir}
 	res, err := Run(context.Background(), cfg, func(msg string) { t.Log(msg) })
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "manager.log"))
@@ -61,6 +62,8 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"failing pairs":                 res.Findings.FailingPairs > 0,
 		"evidence leaves":               res.Evidence.Enabled && res.Evidence.Appended > 0 && res.Evidence.Leaves >= res.Evidence.Appended && res.Evidence.DBBytes > 0,
 		"evidence without drops":        res.Evidence.Dropped == 0,
+		"soak samples":                  res.Soak != nil && len(res.Soak.Samples) == soakSamples+1 && res.Soak.Samples[0].Goroutines > 0 && res.Soak.Samples[0].HeapBytes > 0,
+		"soak flips and churn":          res.Soak != nil && res.Soak.Flips > 0 && res.Soak.ChurnWrites > 0,
 	}
 	for figure, ok := range checks {
 		if !ok {

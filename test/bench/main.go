@@ -35,6 +35,7 @@ func main() {
 	flag.StringVar(&cfg.RepoRoot, "repo", ".", "The repository root (for the CRDs and sample controls).")
 	out := flag.String("out", "bench-results", "Folder for the JSON results and the manager's log.")
 	flag.StringVar(&cfg.Evidence, "evidence", "on", "The evidence ledger: on, off, or both (the run with it on, then the full sweep again with it off).")
+	flag.DurationVar(&cfg.Soak, "soak", 0, "After the drift measurement, churn for this long (e.g. 10m) and sample the manager's heap and goroutines: neither may grow.")
 	short := flag.Bool("short", false, "A quick run that checks every figure is produced (1k objects, 20 flips).")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))

@@ -36,6 +36,11 @@ func printTable(w io.Writer, r *Results) {
 	row("Findings in etcd", fmt.Sprintf("%d (%d open, %d failing control/namespace pairs), %d bytes, largest %d bytes (%s)",
 		r.Findings.Count, r.Findings.Open, r.Findings.FailingPairs, r.Findings.TotalBytes, r.Findings.LargestBytes, r.Findings.Largest))
 	printEvidence(row, r)
+	if sk := r.Soak; sk != nil && len(sk.Samples) > 0 {
+		first, last := sk.Samples[0], sk.Samples[len(sk.Samples)-1]
+		row("soak", fmt.Sprintf("%.0f s of churn (%d writes) and %d flips: heap %s to %s (x%.2f), goroutines %d to %d",
+			sk.Seconds, sk.ChurnWrites, sk.Flips, mib(first.HeapBytes), mib(last.HeapBytes), sk.HeapGrowth, first.Goroutines, last.Goroutines))
+	}
 	_ = tw.Flush()
 }
 
