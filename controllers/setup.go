@@ -36,6 +36,9 @@ type Options struct {
 	Namespace string
 	// EvaluationTimeout is the deadline of one policy evaluation of one subject.
 	EvaluationTimeout time.Duration
+	// SweepBudget is the evaluation time one control may spend in one sweep; 0 is
+	// evaluation.DefaultSweepBudget.
+	SweepBudget time.Duration
 	// MaxConcurrentReconciles of the Control controller.
 	MaxConcurrentReconciles int
 	// Findings sets Findings' due periods by severity and how long resolved Findings are kept;
@@ -100,6 +103,7 @@ func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 		exceptions: newExceptionMatches(),
 		enqueue:    make(chan event.GenericEvent, 4096),
 	}
+	r.Evaluator.SetSweepBudget(opts.SweepBudget)
 	if r.Workflow.DuePeriods == nil {
 		r.Workflow = finding.DefaultWorkflow()
 	}

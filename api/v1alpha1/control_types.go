@@ -193,8 +193,12 @@ const (
 	ReasonAllSubjectsPass   = "AllSubjectsPass"
 	ReasonSubjectsFailing   = "SubjectsFailing"
 	ReasonEvaluationError   = "EvaluationError"
-	ReasonNoSubjects        = "NoSubjects"
-	ReasonNotEvaluated      = "NotEvaluated"
+	// ReasonSweepBudgetExceeded: the latest sweep ran out of the control's evaluation time
+	// (the manager's --control-sweep-budget) before it reached every subject; those it did
+	// not reach are errors until the next sweep tries them again.
+	ReasonSweepBudgetExceeded = "SweepBudgetExceeded"
+	ReasonNoSubjects          = "NoSubjects"
+	ReasonNotEvaluated        = "NotEvaluated"
 
 	// ReasonPolicyNotFound: spec.policy.ref names a Policy that does not exist (yet).
 	ReasonPolicyNotFound = "PolicyNotFound"

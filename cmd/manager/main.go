@@ -19,6 +19,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/controllers"
+	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/finding"
 )
@@ -31,6 +32,7 @@ type config struct {
 	leaderElect       bool
 	namespace         string
 	evaluationTimeout time.Duration
+	sweepBudget       time.Duration
 	concurrency       int
 	pprofAddr         string
 	findings          finding.Workflow
@@ -66,6 +68,7 @@ func parseFlags() (config, *zap.Options) {
 	flag.BoolVar(&cfg.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
 	flag.StringVar(&cfg.namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
 	flag.DurationVar(&cfg.evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
+	flag.DurationVar(&cfg.sweepBudget, "control-sweep-budget", evaluation.DefaultSweepBudget, "Evaluation time one Control may spend in one sweep; the subjects it does not reach are Error (SweepBudgetExceeded) until the next sweep.")
 	flag.IntVar(&cfg.concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
 	flag.StringVar(&cfg.pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
 	for _, sev := range []ismsv1.Severity{ismsv1.SeverityCritical, ismsv1.SeverityHigh, ismsv1.SeverityMedium, ismsv1.SeverityLow} {
@@ -106,6 +109,7 @@ func run(ctx context.Context, cfg config) error {
 	opts := controllers.Options{
 		Namespace:               cfg.namespace,
 		EvaluationTimeout:       cfg.evaluationTimeout,
+		SweepBudget:             cfg.sweepBudget,
 		MaxConcurrentReconciles: cfg.concurrency,
 		Findings:                cfg.findings,
 		EnableWebhooks:          cfg.enableWebhooks,

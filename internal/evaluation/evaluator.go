@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"runtime"
 	"slices"
@@ -60,6 +61,16 @@ type controlState struct {
 	needsSweep    bool
 	lastEvaluated time.Time
 	lastSweep     time.Time
+
+	// events is the control's event budget; eventsDeferred says that events skipped the
+	// control since its last sweep because the budget was spent (see "Budgets" in budget.go).
+	events         eventBudget
+	eventsDeferred bool
+	// deferredInSweep: events were deferred while a sweep ran, which may have listed the
+	// subject before the change; the deferral outlives that sweep's merge.
+	deferredInSweep bool
+	// sweepBudgetSpent: the latest sweep ran out of the control's sweep budget.
+	sweepBudgetSpent bool
 }
 
 // Evaluator holds the results of every Control. It is safe for concurrent use.
@@ -69,8 +80,9 @@ type controlState struct {
 //     and Delete). Upsert and Delete release it before they take mu: invMu and mu are never
 //     held together, in either order. Under invMu, LoadInventory calls its list function (the
 //     watches' stores, which lock themselves) and writes to the inventory store.
-//   - mu guards controls, namespaceLabels and every controlState. Events evaluate policies
-//     under it; a sweep takes it only to snapshot and to merge, and evaluates without it.
+//   - mu guards controls, namespaceLabels and every controlState. No policy is evaluated
+//     under it: an event takes it to plan its evaluations and to record them (planEvent,
+//     recordEvent), a sweep to snapshot and to merge.
 //   - The policy package's locks are leaves, taken under either or under none, and taking
 //     neither: the inventory store's read-write lock (writes under invMu, reads by every
 //     evaluation) and the deadline watchdog's (every evaluation).
@@ -92,6 +104,8 @@ type Evaluator struct {
 
 	// workers evaluate a sweep in parallel.
 	workers int
+	// sweepBudget is each control's evaluation time per sweep (see "Budgets" in budget.go).
+	sweepBudget time.Duration
 	// batches numbers sweeps (see Subject.sweptIn); 0 means none.
 	batches atomic.Uint64
 	// afterSweepSnapshot, when set (by tests), runs between a sweep's snapshot and its
@@ -117,7 +131,19 @@ func NewEvaluator(inv *policy.Inventory, clusterNamespace string, now func() tim
 		namespaceLabels:  map[string]map[string]string{},
 		inventoryKinds:   map[schema.GroupKind]bool{},
 		workers:          runtime.GOMAXPROCS(0),
+		sweepBudget:      DefaultSweepBudget,
 	}
+}
+
+// SetSweepBudget sets the evaluation time each control may spend in one sweep; d <= 0 restores
+// DefaultSweepBudget. Call it before the first sweep.
+func (e *Evaluator) SetSweepBudget(d time.Duration) {
+	if d <= 0 {
+		d = DefaultSweepBudget
+	}
+	e.mu.Lock()
+	e.sweepBudget = d
+	e.mu.Unlock()
 }
 
 // NamespaceOf is the namespace where the Finding for a failing subject lives.
@@ -194,12 +220,46 @@ func (e *Evaluator) NeedsSweep(control string) bool {
 // in it, re-evaluates the subject for every control that targets its kind, and returns the
 // controls whose results changed or that must be swept because their policy reads this kind
 // from the inventory.
+//
+// The policies are evaluated outside e.mu (see eventEvaluation): a slow policy holds up
+// neither a sweep's merge nor the events of other kinds, and a control whose event budget is
+// spent is not evaluated at all (see "Budgets" in budget.go). Events of one subject come from
+// its kind's watch, one at a time, so two evaluations of one subject never race.
 func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 	value, err := e.putInventory(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	object := &objectValue{s: s, v: value}
+	plan, affected := e.planEvent(s)
+	for i := range plan {
+		plan[i].run(ctx, object)
+	}
+	affected = append(affected, e.recordEvent(s, plan)...)
+	return dedupe(affected), nil
+}
+
+// eventEvaluation is one control's evaluation of an event's subject: what the control was
+// when the event was planned, and the outcome.
+type eventEvaluation struct {
+	cs  *controlState
+	def ControlDefinition
+	res policy.Result
+	err error
+	// took is how long the evaluation ran, charged to the control's event budget.
+	took time.Duration
+}
+
+func (ev *eventEvaluation) run(ctx context.Context, object *objectValue) {
+	start := time.Now()
+	ev.res, ev.err = ev.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: ev.def.Parameters})
+	ev.took = time.Since(start)
+}
+
+// planEvent decides, under e.mu, what an event for s asks of each control: the evaluations to
+// run, and the controls affected without one (a subject that left a control's scope, a kind
+// the control reads from the inventory, namespace labels a scope depends on).
+func (e *Evaluator) planEvent(s *Subject) ([]eventEvaluation, []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var affected []string
@@ -207,19 +267,56 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 		affected = append(affected, e.setNamespaceLabels(s.Name, s.Labels)...)
 	}
 	now := e.now()
+	var plan []eventEvaluation
 	for name, cs := range e.controls {
-		if cs.matcher.Targets(s.GroupKind()) && cs.awaitsEvents() && !cs.sweptThis(s) {
-			cs.markTouched(s)
-			if e.evaluate(ctx, cs, s, object, now) {
-				affected = append(affected, name)
-			}
-		}
 		if cs.inventoryKinds[s.GroupKind()] {
 			cs.needsSweep = true
 			affected = append(affected, name)
 		}
+		if !cs.matcher.Targets(s.GroupKind()) || !cs.awaitsEvents() || cs.sweptThis(s) {
+			continue
+		}
+		switch {
+		case !cs.matcher.Matches(s, e.labelsOfScope(s)):
+			cs.markTouched(s)
+			if e.forget(cs, refOf(s)) {
+				affected = append(affected, name)
+			}
+		case !cs.events.allows(now):
+			// Not touched: a sweep under way judges the subject, and the next one if none is.
+			cs.eventsDeferred = true
+			cs.deferredInSweep = cs.touched != nil
+		default:
+			cs.markTouched(s)
+			plan = append(plan, eventEvaluation{cs: cs, def: cs.def})
+		}
 	}
-	return dedupe(affected), nil
+	return plan, affected
+}
+
+// recordEvent stores, under e.mu, the outcomes of an event's evaluations, and returns the
+// controls whose results changed. An outcome is dropped when its control was removed or
+// redefined meanwhile: the control's own change asks for the sweep that replaces it.
+func (e *Evaluator) recordEvent(s *Subject, plan []eventEvaluation) []string {
+	if len(plan) == 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	var affected []string
+	for i := range plan {
+		ev := &plan[i]
+		cs := ev.cs
+		cs.events.spend(now, ev.took, errors.Is(ev.err, policy.ErrDeadline))
+		if e.controls[ev.def.Name] != cs || cs.def.Policy != ev.def.Policy || cs.def.Generation != ev.def.Generation {
+			continue
+		}
+		if e.record(cs, refOf(s), ev.res, ev.err, now) {
+			affected = append(affected, ev.def.Name)
+		}
+	}
+	return affected
 }
 
 // objectValue builds a subject's engine value on first use, once for all the controls an event
@@ -285,17 +382,6 @@ func (e *Evaluator) labelsOfScope(s *Subject) map[string]string {
 		return s.Labels
 	}
 	return e.namespaceLabels[s.Namespace]
-}
-
-// evaluate re-evaluates one subject for one control and reports whether the result changed.
-// Callers hold e.mu.
-func (e *Evaluator) evaluate(ctx context.Context, cs *controlState, s *Subject, object *objectValue, now time.Time) bool {
-	ref := refOf(s)
-	if !cs.matcher.Matches(s, e.labelsOfScope(s)) {
-		return e.forget(cs, ref)
-	}
-	res, err := cs.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: cs.def.Parameters})
-	return e.record(cs, ref, res, err, now)
 }
 
 func dedupe(xs []string) []string {

@@ -145,6 +145,13 @@ type Summary struct {
 	LastSweep     time.Time
 	// FailingNamespaces are the namespaces (as given to NamespaceOf) with failing subjects.
 	FailingNamespaces []string
+	// EventsDeferred: events skipped the control since its last sweep because it spent its
+	// event budget; its next sweep evaluates what they skipped (see "Budgets" in budget.go).
+	EventsDeferred bool
+	// SweepBudgetSpent: the latest sweep ran out of the control's sweep budget, SweepBudget,
+	// and the subjects it did not reach are among Errored.
+	SweepBudgetSpent bool
+	SweepBudget      time.Duration
 }
 
 // Summarize returns a control's standing.
@@ -163,6 +170,10 @@ func (e *Evaluator) Summarize(control string) Summary {
 		Errored:       len(cs.errored),
 		LastEvaluated: cs.lastEvaluated,
 		LastSweep:     cs.lastSweep,
+
+		EventsDeferred:   cs.eventsDeferred,
+		SweepBudgetSpent: cs.sweepBudgetSpent,
+		SweepBudget:      e.sweepBudget,
 	}
 	if cs.def.Policy != nil {
 		sum.PolicyDigest = cs.def.Policy.Digest

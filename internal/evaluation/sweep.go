@@ -96,7 +96,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 			continue
 		}
 		e.mergeSweep(cs, job.results(subjects), touched, now)
-		cs.sweptBatch = batch
+		cs.sweptBatch, cs.sweepBudgetSpent = batch, job.overBudget.Load()
 		swept = append(swept, job.def.Name)
 	}
 	return swept, ctx.Err()
@@ -109,6 +109,25 @@ type sweepJob struct {
 	def      ControlDefinition
 	matcher  *Matcher
 	verdicts []verdict
+
+	// budget is the evaluation time the control may spend in this sweep; spent is what its
+	// evaluations took so far, in nanoseconds, on all the workers; overBudget is set when a
+	// subject was not evaluated for want of budget (see "Budgets" in budget.go).
+	budget     time.Duration
+	spent      atomic.Int64
+	overBudget atomic.Bool
+}
+
+// evaluate judges one matched subject, unless the control has spent its budget.
+func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) verdict {
+	if time.Duration(j.spent.Load()) >= j.budget {
+		j.overBudget.Store(true)
+		return verdict{matched: true, err: ErrSweepBudget}
+	}
+	start := time.Now()
+	res, err := j.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: j.def.Parameters})
+	j.spent.Add(int64(time.Since(start)))
+	return verdict{matched: true, res: res, err: err}
 }
 
 // verdict is one evaluation of a sweep, kept small: a sweep holds one per (control, subject).
@@ -146,7 +165,7 @@ func (e *Evaluator) sweepSnapshot(controls []string) ([]*sweepJob, map[string]ma
 			continue
 		}
 		cs.touched = map[types.UID]struct{}{}
-		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher})
+		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher, budget: e.sweepBudget})
 	}
 	return jobs, maps.Clone(e.namespaceLabels) // label maps are replaced, never changed in place
 }
@@ -178,11 +197,9 @@ func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, nam
 					// evaluated: a sweep holds one engine value per goroutine, not per object.
 					object := objectValue{s: s}
 					for _, job := range jobs {
-						if !job.matcher.Matches(s, labels) {
-							continue
+						if job.matcher.Matches(s, labels) {
+							job.verdicts[i] = job.evaluate(ctx, &object)
 						}
-						res, err := job.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: job.def.Parameters})
-						job.verdicts[i] = verdict{matched: true, res: res, err: err}
 					}
 					atomic.StoreUint64(&s.sweptIn, batch)
 				}
@@ -218,6 +235,7 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 			cs.dirty[ns] = struct{}{} // its Finding resolves
 		}
 	}
+	cs.eventsDeferred, cs.deferredInSweep = cs.deferredInSweep, false
 	cs.swept, cs.needsSweep = true, false
 	cs.lastSweep, cs.lastEvaluated = now, now
 	cs.allDirty = true

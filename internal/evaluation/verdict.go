@@ -16,6 +16,14 @@ type Verdict struct {
 // Judge turns a control's standing into its result. A definite failure outranks subjects that
 // could not be evaluated: the control fails either way, and the failure is what needs fixing.
 func Judge(sum Summary) Verdict {
+	v := judgeResults(sum)
+	if sum.Swept && sum.EventsDeferred {
+		v.Message += " Changes are evaluated by the next sweep only: the control's evaluations spent its event budget."
+	}
+	return v
+}
+
+func judgeResults(sum Summary) Verdict {
 	switch {
 	case !sum.Swept:
 		return Verdict{ismsv1.ResultPending, ismsv1.ReasonNotEvaluated, "The control has not been evaluated yet."}
@@ -25,6 +33,10 @@ func Judge(sum Summary) Verdict {
 			msg += fmt.Sprintf(" %d could not be evaluated; first: %s", sum.Errored, sum.FirstError)
 		}
 		return Verdict{ismsv1.ResultFail, ismsv1.ReasonSubjectsFailing, msg}
+	case sum.Errored > 0 && sum.SweepBudgetSpent:
+		return Verdict{ismsv1.ResultError, ismsv1.ReasonSweepBudgetExceeded,
+			fmt.Sprintf("The latest sweep spent the control's budget of %s of evaluation before it reached every subject: %d of %d subjects could not be evaluated and the next sweep tries them again; make the policy cheaper or narrow the targets. First: %s",
+				sum.SweepBudget, sum.Errored, sum.Evaluated, sum.FirstError)}
 	case sum.Errored > 0:
 		return Verdict{ismsv1.ResultError, ismsv1.ReasonEvaluationError,
 			fmt.Sprintf("%d of %d subjects could not be evaluated; first: %s", sum.Errored, sum.Evaluated, sum.FirstError)}
