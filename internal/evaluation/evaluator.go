@@ -308,7 +308,7 @@ func (e *Evaluator) recordEvent(s *Subject, plan []eventEvaluation) []string {
 	for i := range plan {
 		ev := &plan[i]
 		cs := ev.cs
-		cs.events.spend(now, ev.took, errors.Is(ev.err, policy.ErrDeadline))
+		cs.events.spend(now, ev.took, errors.Is(ev.err, policy.ErrDeadline) || errors.Is(ev.err, policy.ErrMemoryGuard))
 		if e.controls[ev.def.Name] != cs || cs.def.Policy != ev.def.Policy || cs.def.Generation != ev.def.Generation {
 			continue
 		}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,9 @@ import (
 type watchdog struct {
 	timeout time.Duration
 	tick    time.Duration
+	// heapLimit, when not 0, is the memory guard: see overHeap.
+	heapLimit uint64
+	heap      []metrics.Sample
 
 	mu       sync.Mutex
 	running  map[*evaluation]struct{}
@@ -34,6 +38,10 @@ type evaluation struct {
 	deadline time.Time
 	halt     topdown.Cancel
 	expired  atomic.Bool
+	// started is when the evaluation began; overHeap is the heap the memory guard saw when
+	// it halted the evaluation (0: not halted by the guard).
+	started  time.Time
+	overHeap atomic.Uint64
 	// spent is what the bounded builtins have built so far, in bytes.
 	spent atomic.Int64
 }
@@ -54,17 +62,20 @@ func (ev *evaluation) Value(key any) any {
 // before it exits; the next evaluation starts it again.
 const watchdogIdleTicks = 50
 
-func newWatchdog(timeout time.Duration) *watchdog {
+func newWatchdog(timeout time.Duration, heapLimit uint64) *watchdog {
 	return &watchdog{
-		timeout: timeout,
-		tick:    min(max(timeout/5, time.Millisecond), 50*time.Millisecond),
-		running: map[*evaluation]struct{}{},
+		timeout:   timeout,
+		tick:      min(max(timeout/5, time.Millisecond), 50*time.Millisecond),
+		heapLimit: heapLimit,
+		heap:      []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}},
+		running:   map[*evaluation]struct{}{},
 	}
 }
 
 // start registers an evaluation; the caller passes its halt to the engine and calls stop.
 func (w *watchdog) start(ctx context.Context) *evaluation {
-	ev := &evaluation{ctx: ctx, deadline: time.Now().Add(w.timeout), halt: topdown.NewCancel()}
+	now := time.Now()
+	ev := &evaluation{ctx: ctx, started: now, deadline: now.Add(w.timeout), halt: topdown.NewCancel()}
 	w.mu.Lock()
 	w.running[ev] = struct{}{}
 	if !w.watching {
@@ -97,6 +108,7 @@ func (w *watchdog) watch() {
 		} else {
 			idle = 0
 		}
+		heap := w.heapOverLimit()
 		for ev := range w.running {
 			switch {
 			case now.After(ev.deadline):
@@ -104,8 +116,32 @@ func (w *watchdog) watch() {
 				ev.halt.Cancel()
 			case ev.ctx.Err() != nil:
 				ev.halt.Cancel()
+			case heap > 0 && now.Sub(ev.started) >= 2*w.tick:
+				ev.overHeap.Store(heap)
+				ev.halt.Cancel()
 			}
 		}
 		w.mu.Unlock()
 	}
+}
+
+// heapOverLimit returns the heap's size when it is over the memory guard's limit, and 0 when
+// it is not or there is no guard. Callers hold w.mu.
+//
+// The memory guard: what the engine builds outside the bounded builtins (a comprehension, a
+// cross product) grows step by step and is halted by the deadline, but how much it builds
+// before then depends on the deadline and the machine (about 20 MiB in 250 ms here). When the
+// process's heap passes the limit, the guard halts every evaluation that has run for two
+// ticks or more: the evaluations of the library's policies take microseconds, so what it halts is
+// what is building, and the evaluation's error says so. The heap is read from runtime/metrics,
+// which costs about a microsecond, once per tick.
+func (w *watchdog) heapOverLimit() uint64 {
+	if w.heapLimit == 0 {
+		return 0
+	}
+	metrics.Read(w.heap)
+	if h := w.heap[0].Value.Uint64(); h > w.heapLimit {
+		return h
+	}
+	return 0
 }

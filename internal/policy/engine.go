@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +39,11 @@ type Options struct {
 	MaxViolations int
 	// MaxMessageLen is the length, in bytes, at which a violation message is cut.
 	MaxMessageLen int
+	// HeapLimit is the memory guard's limit in bytes (see watchdog.heapOverLimit): above it,
+	// evaluations that run for more than a moment are halted. 0 takes it from the Go memory
+	// limit (GOMEMLIMIT, which the Deployment derives from its memory limit): 80% of it, or no
+	// guard when no limit is set.
+	HeapLimit uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -49,7 +56,19 @@ func (o Options) withDefaults() Options {
 	if o.MaxMessageLen <= 0 {
 		o.MaxMessageLen = DefaultMaxMessageLen
 	}
+	if o.HeapLimit == 0 {
+		o.HeapLimit = heapLimitFromGoMemLimit(debug.SetMemoryLimit(-1))
+	}
 	return o
+}
+
+// heapLimitFromGoMemLimit is the memory guard's default: 80% of the Go memory limit, leaving
+// the collector room to work before the guard halts anything; none without a limit.
+func heapLimitFromGoMemLimit(limit int64) uint64 {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return 0
+	}
+	return uint64(limit) / 5 * 4
 }
 
 // Violation is one reason a subject fails a policy.
@@ -73,6 +92,9 @@ func compileError(format string, args ...any) *CompileError {
 
 // ErrDeadline is returned when an evaluation runs past Options.Timeout.
 var ErrDeadline = errors.New("policy evaluation exceeded its deadline")
+
+// ErrMemoryGuard is returned when the memory guard halts an evaluation (Options.HeapLimit).
+var ErrMemoryGuard = errors.New("policy evaluation halted by the memory guard")
 
 // Engine compiles policies against one shared inventory and caches them by digest.
 type Engine struct {
@@ -98,7 +120,7 @@ func NewEngine(inv *Inventory, opts Options) *Engine {
 		opts:     opts,
 		caps:     sandboxCapabilities(),
 		store:    inv.store,
-		watchdog: newWatchdog(opts.Timeout),
+		watchdog: newWatchdog(opts.Timeout, opts.HeapLimit),
 		cache:    map[string]*compiled{},
 	}
 }
@@ -278,6 +300,9 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) (Result, error) {
 	if err != nil {
 		if ev.expired.Load() {
 			return Result{}, fmt.Errorf("%w (%s)", ErrDeadline, p.opts.Timeout)
+		}
+		if heap := ev.overHeap.Load(); heap > 0 {
+			return Result{}, fmt.Errorf("%w: the operator's heap reached %d MiB (the guard is at %d MiB) while this evaluation ran", ErrMemoryGuard, heap>>20, p.opts.HeapLimit>>20)
 		}
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("evaluating policy %s: %w", p.Package, ctx.Err())
