@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,8 +53,16 @@ type Watches struct {
 }
 
 type kindWatch struct {
-	gvk      schema.GroupVersionKind
+	gk       schema.GroupKind
+	mapping  *meta.RESTMapping
 	informer cache.SharedIndexInformer
+	// ctx runs the informer; stop ends it.
+	ctx  context.Context
+	stop context.CancelFunc
+
+	// live orders event delivery (read-locked) against retiring the watch (see retire).
+	live    sync.RWMutex
+	retired bool
 
 	mu      sync.Mutex
 	lastErr string
@@ -72,6 +83,52 @@ func (k *kindWatch) setErr(err error) bool {
 	// The reflector wraps the list's error; IsForbidden unwraps it.
 	k.forbidden = err != nil && apierrors.IsForbidden(err)
 	return changed
+}
+
+// deliver passes one of the informer's events on, unless the watch is retired: the objects
+// of a retired watch are forgotten, and an event it had queued must not bring one back.
+func (k *kindWatch) deliver(pass func()) {
+	k.live.RLock()
+	defer k.live.RUnlock()
+	if !k.retired {
+		pass()
+	}
+}
+
+// retire stops the watch, after any event it is delivering, and returns the objects it held.
+func (k *kindWatch) retire() []*evaluation.Subject {
+	k.live.Lock()
+	k.retired = true
+	k.live.Unlock()
+	k.stop()
+	var held []*evaluation.Subject
+	for _, obj := range k.informer.GetStore().List() {
+		if s, ok := obj.(*evaluation.Subject); ok {
+			held = append(held, s)
+		}
+	}
+	return held
+}
+
+// watchLifetime bounds how long one watch request lives (a little more, with jitter) before
+// the reflector starts the next one where it left off, without listing again. The API server
+// authorises a watch when it starts, never after: access revoked meanwhile shows only when
+// the next watch is refused, so this bounds how long the objects of a kind the operator may
+// no longer read are taken as current. client-go's own is 5 to 10 minutes. In nanoseconds;
+// tests shorten it.
+var watchLifetime atomic.Int64
+
+func init() { watchLifetime.Store(int64(time.Minute)) }
+
+// watchTimeout is the timeoutSeconds of a watch request: the reflector's, cut to
+// watchLifetime and up to half as much again.
+func watchTimeout(requested *int64) *int64 {
+	secs := int64(time.Duration(watchLifetime.Load()).Seconds() * (1 + rand.Float64()/2))
+	secs = max(secs, 1)
+	if requested != nil && *requested < secs {
+		return requested
+	}
+	return &secs
 }
 
 // NewWatches returns a Watches that reports to handler.
@@ -129,33 +186,93 @@ func (w *Watches) ensure(gk schema.GroupKind) error {
 	if err != nil {
 		return fmt.Errorf("kind %s is not served by the API server: %w", displayGK(gk), err)
 	}
-	inf := cache.NewSharedIndexInformer(w.subjectListWatch(mapping), &evaluation.Subject{}, 0, cache.Indexers{})
-	kw := &kindWatch{gvk: mapping.GroupVersionKind, informer: inf}
-	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-		if kw.setErr(err) {
-			w.handler.WatchChanged(gk) // so that the Controls waiting on it say why
-		}
-		cache.DefaultWatchErrorHandler(ctx, r, err)
-	})
-	ctx := w.ctx
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { w.changed(ctx, obj) },
-		UpdateFunc: func(_, obj any) { w.changed(ctx, obj) },
-		DeleteFunc: func(obj any) { w.deleted(ctx, obj) },
-	}); err != nil {
-		return fmt.Errorf("handling the %s watch: %w", displayGK(gk), err)
+	kw, err := w.newKindWatch(gk, mapping)
+	if err != nil {
+		return err
 	}
 	w.kinds[gk] = kw
-	go inf.RunWithContext(ctx)
-	go func() {
-		if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-			kw.setErr(nil)
-			w.log.V(1).Info("Watch synced", "kind", displayGK(gk), "version", mapping.GroupVersionKind.Version)
-			w.handler.WatchChanged(gk)
-		}
-	}()
+	w.run(kw)
 	w.log.Info("Watching kind", "kind", displayGK(gk), "resource", mapping.Resource.String())
 	return nil
+}
+
+// newKindWatch builds the informer of a kind; run starts it.
+func (w *Watches) newKindWatch(gk schema.GroupKind, mapping *meta.RESTMapping) (*kindWatch, error) {
+	inf := cache.NewSharedIndexInformer(w.subjectListWatch(mapping), &evaluation.Subject{}, 0, cache.Indexers{})
+	ctx, stop := context.WithCancel(w.ctx)
+	kw := &kindWatch{gk: gk, mapping: mapping, informer: inf, ctx: ctx, stop: stop}
+	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		w.watchFailed(kw, err)
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	})
+	handlerCtx := w.ctx // not kw.ctx: retiring a watch forgets its objects after stopping it
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { kw.deliver(func() { w.changed(handlerCtx, obj) }) },
+		UpdateFunc: func(_, obj any) { kw.deliver(func() { w.changed(handlerCtx, obj) }) },
+		DeleteFunc: func(obj any) { kw.deliver(func() { w.deleted(handlerCtx, obj) }) },
+	}); err != nil {
+		stop()
+		return nil, fmt.Errorf("handling the %s watch: %w", displayGK(gk), err)
+	}
+	return kw, nil
+}
+
+// run starts the kind's informer, and reports to the handler when it has synced.
+func (w *Watches) run(kw *kindWatch) {
+	go kw.informer.RunWithContext(kw.ctx)
+	go func() {
+		if cache.WaitForCacheSync(kw.ctx.Done(), kw.informer.HasSynced) {
+			kw.setErr(nil)
+			w.log.V(1).Info("Watch synced", "kind", displayGK(kw.gk), "version", kw.mapping.GroupVersionKind.Version)
+			w.handler.WatchChanged(kw.gk)
+		}
+	}()
+}
+
+// watchFailed records the error of a kind's watch, so that the Controls waiting on it say
+// why. A watch refused after it synced has lost access: see revoked.
+func (w *Watches) watchFailed(kw *kindWatch, err error) {
+	changed := kw.setErr(err)
+	if apierrors.IsForbidden(err) && kw.informer.HasSynced() {
+		w.revoked(kw, err)
+		return
+	}
+	if changed {
+		w.handler.WatchChanged(kw.gk)
+	}
+}
+
+// revoked handles a watch that the API server refuses after it had synced: the operator may
+// no longer read the kind. Its informer would keep the objects it had, and the Controls would
+// report them as current: instead the kind goes back to the state of a kind never read. The
+// watch is replaced by a new one, not synced and Forbidden (Controls that target or read the
+// kind are Error, reason Forbidden), the old one's objects are forgotten (SubjectDeleted,
+// before the new watch can deliver any), and the new watch syncs once access is granted
+// again, as a first watch does.
+func (w *Watches) revoked(old *kindWatch, err error) {
+	w.mu.Lock()
+	if w.kinds[old.gk] != old {
+		w.mu.Unlock()
+		return // replaced already
+	}
+	fresh, ferr := w.newKindWatch(old.gk, old.mapping)
+	if ferr != nil {
+		w.mu.Unlock()
+		w.log.Error(ferr, "Replacing a watch the API server refuses", "kind", displayGK(old.gk))
+		return
+	}
+	fresh.setErr(err)
+	w.kinds[old.gk] = fresh
+	w.mu.Unlock()
+
+	held := old.retire()
+	w.log.Info("Access to a watched kind revoked: its objects are forgotten until it may be read again",
+		"kind", displayGK(old.gk), "objects", len(held))
+	for _, s := range held {
+		w.handler.SubjectDeleted(w.ctx, s)
+	}
+	w.run(fresh)
+	w.handler.WatchChanged(old.gk)
 }
 
 // subjectListWatch lists and watches a kind, converting each object into a Subject as soon as
@@ -183,6 +300,7 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 			return out, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.TimeoutSeconds = watchTimeout(opts.TimeoutSeconds)
 			wi, err := resource.Watch(ctx, opts)
 			if err != nil {
 				return nil, err
@@ -255,9 +373,11 @@ func (w *Watches) Synced(gks []schema.GroupKind) (bool, string) {
 }
 
 // Forbidden returns, for each of the kinds whose watch has not synced because the API server
-// refuses the operator access, the kind and the API server's message. The reflector keeps
-// retrying with backoff (at most about a minute apart): once access is granted its list
-// succeeds, the watch syncs and the handler's WatchChanged queues the controls again.
+// refuses the operator access, the kind and the API server's message. That includes a kind
+// whose access was revoked after its watch had synced: its watch is then replaced by one that
+// has not (see revoked). The reflector keeps retrying with backoff (at most about a minute
+// apart): once access is granted its list succeeds, the watch syncs and the handler's
+// WatchChanged queues the controls again.
 func (w *Watches) Forbidden(gks []schema.GroupKind) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -101,7 +101,7 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 	if len(controls) == 0 {
 		return usagef("no Control to evaluate: the inputs hold no object of apiVersion %s and kind Control, and --library is not set", ismsv1.GroupVersion)
 	}
-	report, err := offline.Evaluate(cmd.Context(), controls, in.objects, offline.Options{
+	report, err := offline.EvaluateObjects(cmd.Context(), controls, in.objects, offline.Options{
 		ClusterNamespace: o.clusterNamespace,
 		DefaultNamespace: o.defaultNamespace,
 		Policy:           policy.Options{Timeout: o.timeout},

@@ -33,11 +33,21 @@ type input struct {
 	controls   []ismsv1.Control
 	policies   []ismsv1.Policy
 	exceptions []ismsv1.ControlException
-	objects    []*unstructured.Unstructured
+	objects    *manifests
 	// where each Control, Policy and ControlException came from, for messages: "file: document N".
 	controlSource   map[string]string
 	policySource    map[string]string
 	exceptionSource map[string]string
+	// seen maps every other object's identity to where it came from.
+	seen map[string]string
+}
+
+func newInput() *input {
+	return &input{
+		objects:       &manifests{},
+		controlSource: map[string]string{}, policySource: map[string]string{}, exceptionSource: map[string]string{},
+		seen: map[string]string{},
+	}
 }
 
 // kustomizeGroup is the group of kustomization.yaml files, which are skipped.
@@ -48,57 +58,31 @@ const kustomizeGroup = "kustomize.config.k8s.io"
 var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 
 // load reads the paths: files, directories (recursively, *.yaml, *.yml and *.json in lexical
-// order) and "-" for stdin. Every error names the file and the document.
+// order) and "-" for stdin, one document at a time. Every error names the file and the
+// document.
 func load(paths []string, stdin io.Reader) (*input, error) {
-	in := &input{controlSource: map[string]string{}, policySource: map[string]string{}, exceptionSource: map[string]string{}}
-	seen := map[string]string{} // object identity -> source
-	stdinRead := false
+	in := newInput()
 	budget := int64(MaxInputBytes) // what all the inputs together may still hold
+	stdinRead := false
 	for _, p := range paths {
 		if p == "-" {
 			if stdinRead {
 				return nil, usagef("-f -: standard input can be read only once")
 			}
 			stdinRead = true
-			raw, err := readBounded("standard input", stdin, budget)
-			if err != nil {
+			r := newBoundedReader("standard input", stdin, budget)
+			if err := in.add("<stdin>", r); err != nil {
 				return nil, err
 			}
-			budget -= int64(len(raw))
-			if err := in.add("<stdin>", raw, seen); err != nil {
-				return nil, err
-			}
+			budget -= r.n
 			continue
 		}
-		info, err := os.Stat(p)
+		files, err := manifestFiles(p)
 		if err != nil {
-			return nil, usagef("-f %s: %v", p, errors.Unwrap(err))
-		}
-		var files []string
-		if info.IsDir() {
-			err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if !d.IsDir() && manifestExtensions[strings.ToLower(filepath.Ext(path))] {
-					files = append(files, path)
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, usagef("-f %s: %v", p, err)
-			}
-			sort.Strings(files)
-		} else {
-			files = []string{p}
+			return nil, err
 		}
 		for _, f := range files {
-			raw, err := readManifestFile(f, budget)
-			if err != nil {
-				return nil, err
-			}
-			budget -= int64(len(raw))
-			if err := in.add(f, raw, seen); err != nil {
+			if err := in.addFile(f, &budget); err != nil {
 				return nil, err
 			}
 		}
@@ -106,97 +90,176 @@ func load(paths []string, stdin io.Reader) (*input, error) {
 	return in, nil
 }
 
+// manifestFiles returns p if it is not a directory, else the manifests under it in lexical
+// order.
+func manifestFiles(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, usagef("-f %s: %v", p, errors.Unwrap(err))
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && manifestExtensions[strings.ToLower(filepath.Ext(path))] {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, usagef("-f %s: %v", p, err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
 // Input bounds. Manifests are written by people and read by CI: these keep a mistake (a link
 // to /dev/zero, a pipe that never ends, a generated file of gigabytes) from exhausting the
 // machine. Only regular files are read, each up to MaxManifestBytes, and standard input too.
+// Documents are decoded one at a time, but every object of the inputs is kept until the
+// Controls are known (they may come last), as its JSON (about the size of its YAML), and
+// those of the kinds the Controls read become Subjects, which evaluation needs all at once
+// (policies read data.inventory across objects): MaxObjects bounds what they cost.
 const (
 	MaxManifestBytes = 32 << 20
 	MaxInputBytes    = 256 << 20
+	MaxObjects       = 100_000
 )
 
-// readManifestFile reads a regular file (a link is followed, to a regular file only) of at
-// most MaxManifestBytes, and at most budget.
-func readManifestFile(path string, budget int64) ([]byte, error) {
+// maxObjects is MaxObjects, lowered by tests.
+var maxObjects = MaxObjects
+
+// addFile decodes a regular file (a link is followed, to a regular file only) of at most
+// MaxManifestBytes, and at most *budget, which it decreases by what it read.
+func (in *input) addFile(path string, budget *int64) error {
 	if info, err := os.Stat(path); err != nil {
-		return nil, usagef("%s: %v", path, errors.Unwrap(err))
+		return usagef("%s: %v", path, errors.Unwrap(err))
 	} else if !info.Mode().IsRegular() {
-		return nil, usagef("%s: not a regular file (%s): only files and directories of files are read", path, info.Mode().Type())
+		return usagef("%s: not a regular file (%s): only files and directories of files are read", path, info.Mode().Type())
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, usagef("%s: %v", path, errors.Unwrap(err))
+		return usagef("%s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
 	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
-		return nil, usagef("%s: not a regular file", path) // replaced since it was looked at
+		return usagef("%s: not a regular file", path) // replaced since it was looked at
 	}
-	return readBounded(path, f, budget)
+	r := newBoundedReader(path, f, *budget)
+	if err := in.add(path, r); err != nil {
+		return err
+	}
+	*budget -= r.n
+	return nil
 }
 
-// readBounded reads r to its end, refusing more than MaxManifestBytes or budget.
-func readBounded(name string, r io.Reader, budget int64) ([]byte, error) {
-	limit := min(int64(MaxManifestBytes), budget)
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, usagef("reading %s: %v", name, err)
-	}
-	if int64(len(raw)) > limit {
-		if limit < MaxManifestBytes {
-			return nil, usagef("%s: the inputs together hold more than %d MiB, the limit", name, MaxInputBytes>>20)
-		}
-		return nil, usagef("%s: more than %d MiB, the limit of one input", name, MaxManifestBytes>>20)
-	}
-	return raw, nil
+// boundedReader reads r, failing with an input error once it has read more than
+// MaxManifestBytes or the budget.
+type boundedReader struct {
+	name  string
+	r     io.Reader
+	limit int64
+	n     int64 // read so far
 }
 
-// add decodes a file of YAML documents (or one JSON document) and files each object.
-func (in *input) add(file string, raw []byte, seen map[string]string) error {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
+func newBoundedReader(name string, r io.Reader, budget int64) *boundedReader {
+	return &boundedReader{name: name, r: r, limit: min(int64(MaxManifestBytes), budget)}
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if room := b.limit + 1 - b.n; int64(len(p)) > room {
+		p = p[:room] // one byte past the limit tells that there is more
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	switch {
+	case b.n > b.limit && b.limit < MaxManifestBytes:
+		return 0, usagef("%s: the inputs together hold more than %d MiB, the limit", b.name, MaxInputBytes>>20)
+	case b.n > b.limit:
+		return 0, usagef("%s: more than %d MiB, the limit of one input", b.name, MaxManifestBytes>>20)
+	case err != nil && !errors.Is(err, io.EOF):
+		return n, usagef("reading %s: %v", b.name, err)
+	}
+	return n, err
+}
+
+// add decodes a stream of YAML documents (or one JSON document), one document at a time, and
+// files each object.
+func (in *input) add(file string, r io.Reader) error {
+	docs := utilyaml.NewYAMLReader(bufio.NewReader(r))
 	for doc := 1; ; doc++ {
-		chunk, err := r.Read()
+		chunk, err := docs.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		where := fmt.Sprintf("%s: document %d", file, doc)
-		if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return err // the reader's bounds, which name the file
+		} else if err != nil {
 			return usagef("%s: %v", where, err)
 		}
-		// Strict, as the API server decodes: a key given twice is an error, not the later one.
-		js, err := yaml.YAMLToJSONStrict(chunk)
-		if err != nil {
-			return usagef("%s: %v", where, err)
-		}
-		js = bytes.TrimSpace(js)
-		if len(js) == 0 || string(js) == "null" {
-			continue
-		}
-		dec := json.NewDecoder(bytes.NewReader(js))
-		dec.UseNumber()
-		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil {
-			return usagef("%s: not an object: %v", where, err)
-		}
-		u := &unstructured.Unstructured{Object: obj}
-		if u.IsList() {
-			items, _, _ := unstructured.NestedSlice(obj, "items")
-			for i, item := range items {
-				m, ok := item.(map[string]any)
-				if !ok {
-					return usagef("%s: items[%d]: not an object", where, i)
-				}
-				if err := in.addObject(fmt.Sprintf("%s, items[%d]", where, i), &unstructured.Unstructured{Object: m}, seen); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := in.addObject(where, u, seen); err != nil {
+		if err := in.addDocument(where, chunk); err != nil {
 			return err
 		}
 	}
 }
 
-func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[string]string) error {
+// addDocument decodes one YAML document strictly and files its object, or a List's items.
+func (in *input) addDocument(where string, chunk []byte) error {
+	// Strict, as the API server decodes: a key given twice is an error, not the later one.
+	js, err := yaml.YAMLToJSONStrict(chunk)
+	if err != nil {
+		return usagef("%s: %v", where, err)
+	}
+	js = bytes.TrimSpace(js)
+	if len(js) == 0 || string(js) == "null" {
+		return nil
+	}
+	obj, err := decodeJSONObject(js)
+	if err != nil {
+		return usagef("%s: not an object: %v", where, err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	if !u.IsList() {
+		return in.addObject(where, u, js)
+	}
+	items, _, _ := unstructured.NestedSlice(obj, "items")
+	for i, item := range items {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return usagef("%s: items[%d]: not an object", where, i)
+		}
+		itemJSON, err := json.Marshal(m)
+		if err != nil {
+			return usagef("%s: items[%d]: %v", where, i, err)
+		}
+		if err := in.addObject(fmt.Sprintf("%s, items[%d]", where, i), &unstructured.Unstructured{Object: m}, itemJSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeJSONObject decodes a JSON object, its numbers as json.Number, as the API server's
+// unstructured decoding keeps them.
+func decodeJSONObject(js []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// addObject files a decoded object, whose JSON is js: a Control, Policy or ControlException
+// as such, any other object as a manifest.
+func (in *input) addObject(where string, u *unstructured.Unstructured, js []byte) error {
 	if gv, err := schema.ParseGroupVersion(u.GetAPIVersion()); err == nil && gv.Group == kustomizeGroup {
 		return nil // a kustomization.yaml in a manifests directory: not an object of the cluster
 	}
@@ -210,11 +273,14 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, seen map[
 		}
 	}
 	id := strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
-	if other, ok := seen[id]; ok {
+	if other, ok := in.seen[id]; ok {
 		return usagef("%s: %s %s is also defined in %s", where, gvk.Kind, qualified(u.GetNamespace(), u.GetName()), other)
 	}
-	seen[id] = where
-	in.objects = append(in.objects, u)
+	if in.objects.Len() >= maxObjects {
+		return usagef("%s: the inputs hold more than %d objects besides Controls, Policies and ControlExceptions, the limit", where, maxObjects)
+	}
+	in.seen[id] = where
+	in.objects.add(gvk, u, js)
 	return nil
 }
 

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,3 +86,56 @@ func TestPanicIsAnInternalError(t *testing.T) {
 type panicReader struct{}
 
 func (panicReader) Read([]byte) (int, error) { panic("boom") }
+
+// The loader decodes one document at a time and keeps each object as its JSON, not decoded:
+// what it holds is about the size of the input, where decoded objects would hold six times
+// that (and the previous loader held the whole file besides).
+func TestLoadHoldsAboutTheInputsSize(t *testing.T) {
+	dir := t.TempDir()
+	n := writeDeployments(t, dir, 4<<20, 2<<20)
+	size := int64(0)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += info.Size()
+	}
+	base := liveHeap()
+	in, err := load([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := liveHeap() - base
+	if in.objects.Len() != n {
+		t.Fatalf("loaded %d objects, want %d", in.objects.Len(), n)
+	}
+	ratio := held / float64(size)
+	t.Logf("%d objects, %.1f MiB of manifests: the loaded input holds %.1f MiB (%.2f×)", n, float64(size)/(1<<20), held/(1<<20), ratio)
+	if ratio > 1.5 {
+		t.Errorf("the loaded input holds %.1f MiB for %.1f MiB of manifests (%.1f×), want at most 1.5×", held/(1<<20), float64(size)/(1<<20), ratio)
+	}
+	runtime.KeepAlive(in)
+}
+
+// Every object becomes a Subject that evaluation keeps: their number is bounded, with a
+// message that says so.
+func TestLoadBoundsTheObjects(t *testing.T) {
+	defer func(n int) { maxObjects = n }(maxObjects)
+	maxObjects = 3
+	var manifest strings.Builder
+	for i := range 4 {
+		fmt.Fprintf(&manifest, "---\n{apiVersion: v1, kind: ConfigMap, metadata: {name: c%d}}\n", i)
+	}
+	manifest.WriteString("---\n{apiVersion: isms.dev/v1alpha1, kind: Policy, metadata: {name: p}, spec: {rego: 'package p'}}\n")
+	_, err := load([]string{"-"}, strings.NewReader(manifest.String()))
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "<stdin>: document 4: the inputs hold more than 3 objects") {
+		t.Fatalf("err = %v, want a usage error naming document 4 and the limit", err)
+	}
+	maxObjects = 4
+	if _, err := load([]string{"-"}, strings.NewReader(manifest.String())); err != nil {
+		t.Fatalf("4 objects and a Policy: %v", err)
+	}
+}

@@ -139,6 +139,39 @@ func (c *ControlResult) FailingSubjects() []FailingSubject {
 // without one), the last one counts. An error is returned only when ctx ends or an object
 // cannot be converted.
 func Evaluate(ctx context.Context, controls []ismsv1.Control, objects []*unstructured.Unstructured, opts Options) (Report, error) {
+	return EvaluateObjects(ctx, controls, objectList(objects), opts)
+}
+
+// Objects are the objects an evaluation reads, handed over one at a time: a caller can keep
+// them in a compact form (the CLI keeps each manifest's JSON) and never hold them all decoded.
+type Objects interface {
+	// Len is how many objects there are.
+	Len() int
+	// GroupVersionKind of the i-th object, known without decoding it.
+	GroupVersionKind(i int) schema.GroupVersionKind
+	// Decode returns the i-th object, which the evaluation may modify. It is called at most
+	// once for each object, in increasing order, and only for the objects of the kinds the
+	// Controls read, so that the caller may let go of what it kept of each.
+	Decode(i int) (*unstructured.Unstructured, error)
+	// ClusterScopedKinds are the cluster-scoped kinds among the objects' kinds: see
+	// ClusterScopedKinds.
+	ClusterScopedKinds() map[schema.GroupKind]bool
+}
+
+// objectList is a slice of objects as Objects; Decode copies each.
+type objectList []*unstructured.Unstructured
+
+func (l objectList) Len() int                                       { return len(l) }
+func (l objectList) GroupVersionKind(i int) schema.GroupVersionKind { return l[i].GroupVersionKind() }
+func (l objectList) Decode(i int) (*unstructured.Unstructured, error) {
+	return l[i].DeepCopy(), nil
+}
+func (l objectList) ClusterScopedKinds() map[schema.GroupKind]bool { return ClusterScopedKinds(l) }
+
+// EvaluateObjects is Evaluate over objects handed over one at a time. Every object of the
+// kinds the controls read is converted into a Subject (its compact form) and kept for the
+// evaluation: policies may read any of them from data.inventory.
+func EvaluateObjects(ctx context.Context, controls []ismsv1.Control, objects Objects, opts Options) (Report, error) {
 	e := newRun(opts)
 	results := make([]ControlResult, len(controls))
 	var registered []int
@@ -317,19 +350,22 @@ func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control,
 // of two objects with the same identity replacing the first. A namespaced object without a
 // namespace gets defaultNamespace; a cluster-scoped one loses the namespace it names, as the
 // API server would drop it. It returns how many objects were of other kinds.
-func Subjects(objects []*unstructured.Unstructured, watched map[schema.GroupKind]bool, defaultNamespace string) ([]*evaluation.Subject, int, error) {
-	clusterScoped := ClusterScopedKinds(objects)
+func Subjects(objects Objects, watched map[schema.GroupKind]bool, defaultNamespace string) ([]*evaluation.Subject, int, error) {
+	clusterScoped := objects.ClusterScopedKinds()
 	conv := policy.NewConverter()
 	var out []*evaluation.Subject
 	index := map[types.UID]int{}
 	ignored := 0
-	for _, obj := range objects {
-		gvk := obj.GroupVersionKind()
+	for i := range objects.Len() {
+		gvk := objects.GroupVersionKind(i)
 		if !watched[gvk.GroupKind()] {
 			ignored++
 			continue
 		}
-		u := obj.DeepCopy()
+		u, err := objects.Decode(i)
+		if err != nil {
+			return nil, 0, err
+		}
 		switch {
 		case clusterScoped[gvk.GroupKind()]:
 			u.SetNamespace("")
