@@ -34,7 +34,9 @@ type Catalog struct {
 	Title string `json:"title"`
 	// IDPattern matches every well-formed requirement id; its first submatch is the id of the
 	// requirement's group.
-	IDPattern    string        `json:"idPattern"`
+	IDPattern string `json:"idPattern"`
+	// GroupKind is what the framework calls its groups: theme, series, family or section.
+	GroupKind    string        `json:"groupKind"`
 	Groups       []Group       `json:"groups"`
 	Requirements []Requirement `json:"requirements"`
 
@@ -196,8 +198,8 @@ func loadCatalog(fsys fs.FS, file string) (*Catalog, error) {
 // group and requirement ids, and each requirement's id well-formed and in the group it names.
 func (c *Catalog) index() error {
 	var err error
-	if c.Title == "" || len(c.Groups) == 0 || len(c.Requirements) == 0 {
-		return errors.New("title, groups and requirements are required")
+	if c.Title == "" || c.GroupKind == "" || len(c.Groups) == 0 || len(c.Requirements) == 0 {
+		return errors.New("title, groupKind, groups and requirements are required")
 	}
 	if c.idPattern, err = regexp.Compile(c.IDPattern); err != nil || c.idPattern.NumSubexp() < 1 {
 		return fmt.Errorf("idPattern %q must be a regular expression whose first group is the requirement's group", c.IDPattern)

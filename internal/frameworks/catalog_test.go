@@ -65,17 +65,17 @@ func TestEmbeddedCatalogIDsAreSequential(t *testing.T) {
 }
 
 func TestLoadRejectsMalformedCatalogs(t *testing.T) {
-	const header = "name: fw\ntitle: Framework\nidPattern: '^(X)-[0-9]+$'\ngroups:\n- {id: X, title: Ex}\n"
+	const header = "name: fw\ntitle: Framework\nidPattern: '^(X)-[0-9]+$'\ngroupKind: family\ngroups:\n- {id: X, title: Ex}\n"
 	cases := map[string]struct {
 		file, body, wantErr string
 	}{
 		"name differs from file": {"other.yaml", header + "requirements:\n- {id: X-1, group: X, title: One}\n", `must be the file's name`},
 		"duplicate id":           {"fw.yaml", header + "requirements:\n- {id: X-1, group: X, title: One}\n- {id: X-1, group: X, title: Again}\n", "must be unique"},
 		"id not matching":        {"fw.yaml", header + "requirements:\n- {id: Y-1, group: X, title: One}\n", "must match idPattern"},
-		"group not listed":       {"fw.yaml", "name: fw\ntitle: F\nidPattern: '^(X|Y)-[0-9]+$'\ngroups:\n- {id: X, title: Ex}\nrequirements:\n- {id: Y-1, group: \"Y\", title: One}\n", "not among the groups"},
+		"group not listed":       {"fw.yaml", "name: fw\ntitle: F\nidPattern: '^(X|Y)-[0-9]+$'\ngroupKind: family\ngroups:\n- {id: X, title: Ex}\nrequirements:\n- {id: Y-1, group: \"Y\", title: One}\n", "not among the groups"},
 		"missing title":          {"fw.yaml", header + "requirements:\n- {id: X-1, group: X}\n", "title set"},
 		"unknown field":          {"fw.yaml", header + "requirements:\n- {id: X-1, group: X, title: One, text: copied}\n", "unknown field"},
-		"pattern without group":  {"fw.yaml", "name: fw\ntitle: F\nidPattern: '^X-[0-9]+$'\ngroups:\n- {id: X, title: Ex}\nrequirements:\n- {id: X-1, group: X, title: One}\n", "first group"},
+		"pattern without group":  {"fw.yaml", "name: fw\ntitle: F\nidPattern: '^X-[0-9]+$'\ngroupKind: family\ngroups:\n- {id: X, title: Ex}\nrequirements:\n- {id: X-1, group: X, title: One}\n", "first group"},
 		"long title": {"fw.yaml", header + "requirements:\n- {id: X-1, group: X, title: " + strings.Repeat("w", maxTitleLen+1) + "}\n",
 			"at most 64"},
 	}

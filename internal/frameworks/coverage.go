@@ -73,6 +73,7 @@ func (c *Counts) add(s State) {
 type Coverage struct {
 	Framework string `json:"framework"`
 	Title     string `json:"title"`
+	GroupKind string `json:"groupKind"`
 	// Complete is false when the catalog lists only the requirements the policy library maps
 	// to: the counts are then of those, not of the whole framework.
 	Complete bool            `json:"complete"`
@@ -128,7 +129,7 @@ func ComputeCoverage(cat *Catalog, sources []Source) Coverage {
 			}
 		}
 	}
-	cov := Coverage{Framework: cat.Name, Title: cat.Title, Complete: cat.Complete(),
+	cov := Coverage{Framework: cat.Name, Title: cat.Title, GroupKind: cat.GroupKind, Complete: cat.Complete(),
 		Groups: []GroupCoverage{}, Requirements: make([]RequirementCoverage, 0, len(cat.Requirements)), Unknown: []UnknownMapping{}}
 	groups := map[string]*GroupCoverage{}
 	for _, g := range cat.Groups {

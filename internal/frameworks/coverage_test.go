@@ -14,6 +14,7 @@ func testCatalog(t *testing.T) *Catalog {
 	set, err := Load(fstest.MapFS{"fw.yaml": {Data: []byte(`name: fw
 title: Framework
 idPattern: '^([A-C])-[0-9]+$'
+groupKind: family
 groups:
 - {id: A, title: Alpha, complete: true}
 - {id: B, title: Beta}
