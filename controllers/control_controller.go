@@ -111,6 +111,7 @@ func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	original := control.DeepCopy()
 	scope := &controlScope{control: &control, previous: control.Status.Result}
+	setFrameworksCondition(&control)
 	defer func() { result, err = r.writeStatus(ctx, original, scope, err) }()
 	return ctrl.Result{}, r.runPhases(ctx, scope)
 }

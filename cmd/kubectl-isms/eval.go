@@ -98,6 +98,7 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	warnControlMappings(cmd.ErrOrStderr(), controls, in.controlSource)
 	if len(controls) == 0 {
 		return usagef("no Control to evaluate: the inputs hold no object of apiVersion %s and kind Control, and --library is not set", ismsv1.GroupVersion)
 	}

@@ -97,6 +97,7 @@ func (o *testOptions) runTests(cmd *cobra.Command, args []string) error {
 		return usagef("no policy to test in %s", name)
 	}
 
+	warnLibraryMappings(cmd.ErrOrStderr(), lib)
 	res := library.RunTests(cmd.Context(), lib)
 	if err := cmd.Context().Err(); err != nil {
 		return err
