@@ -46,7 +46,7 @@ func TestEventBudget(t *testing.T) {
 		"a clock that steps back refills nothing": {
 			{took: 2 * time.Second, allows: true},
 			{after: -time.Minute, allows: false},
-			{after: time.Minute, allows: false},                     // back where it was: nothing refilled
+			{after: time.Minute, allows: false}, // back where it was: nothing refilled
 			{after: 100 * time.Millisecond, allows: true},
 		},
 	}
