@@ -63,10 +63,20 @@ prefix_glob_match(pattern, value) if {
 	startswith(value, trim_suffix(pattern, "*"))
 }
 
+# Pods in a user namespace (hostUsers: false) may unmask /proc when the parameter
+# exemptUserNamespaces is true, as the Pod Security Standards' baseline profile allows since
+# Kubernetes v1.35 (the restricted profile does not).
+user_namespace_exempt if {
+	input.parameters.exemptUserNamespaces == true
+	pod_spec(input.review.object).hostUsers == false
+}
+
 violation contains {"msg": msg, "details": details} if {
+	not user_namespace_exempt
 	some c in containers
 	mount := c.container.securityContext.procMount
-	mount != "Default"
+	# A null procMount reads as unset, as the API server reads it.
+	not mount in {null, "Default"}
 	msg := sprintf("%s: %s %q sets procMount: %s, which exposes the host's masked /proc paths; use Default", [subject, c.label, c.container.name, mount])
 	details := {"container": c.container.name, "containerType": c.field, "procMount": mount}
 }

@@ -71,16 +71,25 @@ allowed_types := {t | some t in object.get(input.parameters, "allowedTypes", def
 # options holds every seLinuxOptions of the subject with where it is set.
 options contains {"where": "the pod", "container": "", "options": opts} if {
 	opts := pod_spec(input.review.object).securityContext.seLinuxOptions
+	is_object(opts)
 }
 
 options contains {"where": sprintf("%s %q", [c.label, c.container.name]), "container": c.container.name, "options": opts} if {
 	some c in containers
 	opts := c.container.securityContext.seLinuxOptions
+	is_object(opts)
 }
+
+# value_at is the value at path in obj, or fallback when it is missing or null: the API
+# server reads a null field as unset.
+value_at(obj, path, fallback) := v if {
+	v := object.get(obj, path, null)
+	v != null
+} else := fallback
 
 violation contains {"msg": msg, "details": {"container": o.container, "seLinuxOptions": o.options}} if {
 	some o in options
-	type := object.get(o.options, "type", "")
+	type := value_at(o.options, ["type"], "")
 	type != ""
 	not type in allowed_types
 	msg := sprintf("%s: %s sets the SELinux type %s, which can run it outside the container SELinux domain", [subject, o.where, type])
@@ -89,6 +98,6 @@ violation contains {"msg": msg, "details": {"container": o.container, "seLinuxOp
 violation contains {"msg": msg, "details": {"container": o.container, "seLinuxOptions": o.options}} if {
 	some o in options
 	some field in ["user", "role"]
-	object.get(o.options, field, "") != ""
+	value_at(o.options, [field], "") != ""
 	msg := sprintf("%s: %s sets the SELinux %s %s; leave user and role to the container runtime", [subject, o.where, field, o.options[field]])
 }
