@@ -39,6 +39,7 @@ default_allowed := [
 	"downwardAPI",
 	"emptyDir",
 	"ephemeral",
+	"image",
 	"persistentVolumeClaim",
 	"projected",
 	"secret",

@@ -24,6 +24,7 @@ restricted_volumes := [
 	{"name": "data", "persistentVolumeClaim": {"claimName": "api-data"}},
 	{"name": "token", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}},
 	{"name": "tls", "secret": {"secretName": "api-tls"}},
+	{"name": "model", "image": {"reference": "registry.example.com/models/llm:1.0", "pullPolicy": "IfNotPresent"}},
 ]
 
 test_every_restricted_type_passes if {
