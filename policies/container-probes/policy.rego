@@ -71,6 +71,7 @@ violation contains {"msg": msg, "details": {"container": c.container.name, "prob
 	some c in containers
 	c.field == "containers"
 	some probe in probes
-	not c.container[probe]
+	# A null probe is no probe, as the API server reads it.
+	object.get(c.container, probe, null) == null
 	msg := sprintf("%s: container %q has no %s, so failures are neither detected nor routed around", [subject, c.container.name, probe])
 }

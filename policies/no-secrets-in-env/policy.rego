@@ -78,7 +78,8 @@ secret_like(name) if {
 violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field, "variable": env.name}} if {
 	some c in containers
 	some env in c.container.env
-	env.value != ""
+	# A null value is no value, as the API server reads it.
+	not env.value in {"", null}
 	secret_like(env.name)
 	not env.name in allowed_names
 	msg := sprintf("%s: %s %q sets %s as a literal value in the manifest; read it from a Secret with valueFrom.secretKeyRef", [subject, c.label, c.container.name, env.name])
