@@ -51,3 +51,10 @@ test_cronjob_is_not_checked if {
 test_parameter_probes if {
 	count(violations(pod({"containers": [container({"livenessProbe": {"exec": {"command": ["true"]}}})]}), {"probes": ["livenessProbe"]})) == 0
 }
+
+test_null_probe_is_no_probe if {
+	vs := violations(deployment({"containers": [object.union(probed, {"livenessProbe": null})]}), {})
+	count(vs) == 1
+	some v in vs
+	v.details.probe == "livenessProbe"
+}

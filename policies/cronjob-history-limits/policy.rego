@@ -19,9 +19,16 @@ minimum := {
 # Kubernetes' defaults, which apply when a field is unset.
 defaults := {"concurrencyPolicy": "Allow", "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1}
 
+# value_at is the value at path in obj, or fallback when it is missing or null: the API
+# server reads a null field as unset.
+value_at(obj, path, fallback) := v if {
+	v := object.get(obj, path, null)
+	v != null
+} else := fallback
+
 violation contains {"msg": msg, "details": {"field": "concurrencyPolicy"}} if {
 	input.review.object.kind == "CronJob"
-	policy := object.get(input.review.object.spec, "concurrencyPolicy", defaults.concurrencyPolicy)
+	policy := value_at(input.review.object.spec, ["concurrencyPolicy"], defaults.concurrencyPolicy)
 	not policy in policies
 	msg := sprintf("%s has concurrencyPolicy %s, so runs can overlap; set it to one of %v", [subject, policy, policies])
 }
@@ -29,7 +36,7 @@ violation contains {"msg": msg, "details": {"field": "concurrencyPolicy"}} if {
 violation contains {"msg": msg, "details": {"field": field}} if {
 	input.review.object.kind == "CronJob"
 	some field, min in minimum
-	value := object.get(input.review.object.spec, field, defaults[field])
+	value := value_at(input.review.object.spec, [field], defaults[field])
 	value < min
 	msg := sprintf("%s keeps %d runs (%s), fewer than the %d needed to review what its runs did", [subject, value, field, min])
 }

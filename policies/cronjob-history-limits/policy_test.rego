@@ -30,3 +30,11 @@ test_parameters if {
 	params := {"concurrencyPolicies": ["Allow", "Forbid", "Replace"], "minFailedJobsHistoryLimit": 5}
 	count(violations(cronjob({"failedJobsHistoryLimit": 3}), params)) == 1
 }
+
+# Null fields are unset, so Kubernetes' defaults apply (Allow fails, the history limits pass).
+test_null_fields_read_as_unset if {
+	vs := violations(cronjob({"schedule": "0 3 * * *", "concurrencyPolicy": null, "successfulJobsHistoryLimit": null, "failedJobsHistoryLimit": null}), {})
+	count(vs) == 1
+	some v in vs
+	v.details.field == "concurrencyPolicy"
+}

@@ -39,17 +39,44 @@ container_types := {
 	"ephemeralContainers": "ephemeral container",
 }
 
-# containers holds every container of the subject with its type.
+# containers holds every container of the subject with its type, except those whose image
+# the parameter exemptImages exempts.
 containers contains {"container": c, "field": field, "label": label} if {
 	spec := pod_spec(input.review.object)
 	some field, label in container_types
 	some c in object.get(spec, field, [])
+	not exempt_image(c.image)
+}
+
+# exempt_image holds when an entry of the parameter exemptImages names the image: the same
+# reference, or, for an entry that ends in "*", any reference that starts with the rest
+# (e.g. "registry.example.com/sidecars/*").
+exempt_image(image) if {
+	some pattern in object.get(input.parameters, "exemptImages", [])
+	prefix_glob_match(pattern, image)
+}
+
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
+}
+
+# Pods in a user namespace (hostUsers: false) may unmask /proc when the parameter
+# exemptUserNamespaces is true, as the Pod Security Standards' baseline profile allows since
+# Kubernetes v1.35 (the restricted profile does not).
+user_namespace_exempt if {
+	input.parameters.exemptUserNamespaces == true
+	pod_spec(input.review.object).hostUsers == false
 }
 
 violation contains {"msg": msg, "details": details} if {
+	not user_namespace_exempt
 	some c in containers
 	mount := c.container.securityContext.procMount
-	mount != "Default"
+	# A null procMount reads as unset, as the API server reads it.
+	not mount in {null, "Default"}
 	msg := sprintf("%s: %s %q sets procMount: %s, which exposes the host's masked /proc paths; use Default", [subject, c.label, c.container.name, mount])
 	details := {"container": c.container.name, "containerType": c.field, "procMount": mount}
 }

@@ -45,3 +45,33 @@ test_unmasked_fails if {
 	v.details.procMount == "Unmasked"
 	startswith(v.msg, `Pod payments/debug: container "app" sets procMount: Unmasked`)
 }
+
+# procMount: null is unset for the API server; it used to be reported as "sets procMount: null".
+test_null_proc_mount_passes_at_every_container_level if {
+	unset := {"securityContext": {"procMount": null}}
+	spec := {
+		"containers": [container(unset)],
+		"initContainers": [container(object.union({"name": "setup"}, unset))],
+		"ephemeralContainers": [container(object.union({"name": "debugger"}, unset))],
+	}
+	count(violations(pod(spec), {})) == 0
+}
+
+test_unmasked_fails_at_every_container_level if {
+	unmasked := {"securityContext": {"procMount": "Unmasked"}}
+	spec := {
+		"containers": [container(unmasked)],
+		"initContainers": [container(object.union({"name": "setup"}, unmasked))],
+		"ephemeralContainers": [container(object.union({"name": "debugger"}, unmasked))],
+	}
+	vs := violations(pod(spec), {})
+	{v.details.containerType | some v in vs} == {"containers", "initContainers", "ephemeralContainers"}
+}
+
+# hostUsers: false exempts the pod only when the parameter says so (the baseline profile).
+test_exempt_user_namespaces if {
+	spec := {"hostUsers": false, "containers": [container({"securityContext": {"procMount": "Unmasked"}})]}
+	count(violations(pod(spec), {})) == 1
+	count(violations(pod(spec), {"exemptUserNamespaces": true})) == 0
+	count(violations(pod(object.union(spec, {"hostUsers": true})), {"exemptUserNamespaces": true})) == 1
+}

@@ -48,3 +48,13 @@ test_tag_with_if_not_present_fails if {
 test_tag_with_unset_policy_fails if {
 	count(violations(pod({"containers": [container({"image": "app:1.2.3"})]}), {})) == 1
 }
+
+# Unset (or null) is what the API server defaults: Always for latest and untagged images, so a
+# manifest gets the verdict its object gets in the cluster.
+test_unset_policy_reads_as_the_api_default if {
+	count(violations(deployment({"containers": [container({"image": "registry.example.com/payments/api:latest"})]}), {})) == 0
+	count(violations(deployment({"containers": [container({"image": "registry.example.com:5000/payments/api", "imagePullPolicy": null})]}), {})) == 0
+	vs := violations(deployment({"containers": [container({"image": "registry.example.com/payments/api:1.2.3"})]}), {})
+	some v in vs
+	v.details.imagePullPolicy == "IfNotPresent"
+}

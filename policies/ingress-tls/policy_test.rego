@@ -23,3 +23,16 @@ test_host_without_tls_fails if {
 test_no_tls_and_no_host_fails if {
 	count(violations(ingress([], [{"http": {}}]), {})) == 1
 }
+
+# A TLS entry without hosts applies to every host.
+test_tls_without_hosts_covers_every_host if {
+	count(violations(ingress([{"secretName": "wildcard-tls"}], [{"host": "a.example.com"}, {"http": {}}]), {})) == 0
+	count(violations(ingress([{"hosts": [], "secretName": "wildcard-tls"}], [{"host": "a.example.com"}]), {})) == 0
+	count(violations(ingress([{"hosts": null, "secretName": "wildcard-tls"}], [{"host": "a.example.com"}]), {})) == 0
+}
+
+test_null_host_is_every_host if {
+	vs := violations(ingress([{"hosts": ["a.example.com"]}], [{"host": null}]), {})
+	some v in vs
+	v.details.host == "*"
+}

@@ -9,11 +9,19 @@ else := ["Ingress"]
 
 network_policies(namespace) := object.get(data.inventory, ["namespace", namespace, "networking.k8s.io/v1", "NetworkPolicy"], {})
 
-# denies holds when the policy selects every pod and allows nothing of this type.
+# value_at is the value at path in obj, or fallback when it is missing or null: the API
+# server reads a null field as unset.
+value_at(obj, path, fallback) := v if {
+	v := object.get(obj, path, null)
+	v != null
+} else := fallback
+
+# denies holds when the policy selects every pod and allows nothing of this type. A null
+# podSelector or rule list is empty, as the API server reads it.
 denies(np, type) if {
-	count(object.get(np.spec, "podSelector", {})) == 0
+	count(value_at(np.spec, ["podSelector"], {})) == 0
 	type in np.spec.policyTypes
-	count(object.get(np.spec, lower(type), [])) == 0
+	count(value_at(np.spec, [lower(type)], [])) == 0
 }
 
 default_deny(namespace, type) if {

@@ -45,3 +45,10 @@ test_require_egress if {
 	some v in vs
 	v.details.policyType == "Egress"
 }
+
+# A null podSelector or rule list is empty, as the API server reads it.
+test_null_selector_and_rules_deny if {
+	np := {"spec": {"podSelector": null, "policyTypes": ["Ingress", "Egress"], "ingress": null, "egress": null}}
+	vs := violations(namespace, {"requireEgress": true}) with data.inventory as inventory({"deny": np})
+	count(vs) == 0
+}

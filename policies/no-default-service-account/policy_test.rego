@@ -48,3 +48,9 @@ test_explicit_default_fails if {
 test_deprecated_field_is_read if {
 	count(violations(pod({"serviceAccount": "debug", "containers": [container({})]}), {})) == 0
 }
+
+test_null_or_empty_service_account_is_default if {
+	count(violations(deployment({"serviceAccountName": null, "containers": [container({})]}), {})) == 1
+	count(violations(deployment({"serviceAccountName": "", "containers": [container({})]}), {})) == 1
+	count(violations(deployment({"serviceAccountName": null, "serviceAccount": "api", "containers": [container({})]}), {})) == 0
+}

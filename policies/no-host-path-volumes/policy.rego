@@ -70,7 +70,8 @@ allowed(volume) if {
 
 violation contains {"msg": msg, "details": {"volume": volume.name, "path": volume.hostPath.path}} if {
 	some volume in pod_spec(input.review.object).volumes
-	volume.hostPath
+	# A null hostPath reads as unset, as the API server reads it.
+	volume.hostPath != null
 	not allowed(volume)
 	msg := sprintf("%s mounts the node's %s as hostPath volume %q, which gives its containers access to the node's file system", [subject, volume.hostPath.path, volume.name])
 }

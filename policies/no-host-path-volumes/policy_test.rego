@@ -57,3 +57,9 @@ test_allowed_prefix_but_writable_fails if {
 test_prefix_matches_whole_segments if {
 	count(violations(cronjob(pod_with_host_path("/var/logs", true)), {"allowedHostPaths": ["/var/log"]})) == 1
 }
+
+# hostPath: null is no hostPath for the API server.
+test_null_host_path_passes if {
+	spec := {"containers": [container({})], "volumes": [{"name": "tmp", "hostPath": null, "emptyDir": {}}]}
+	count(violations(deployment(spec), {})) == 0
+}

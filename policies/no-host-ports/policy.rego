@@ -40,11 +40,28 @@ container_types := {
 	"ephemeralContainers": "ephemeral container",
 }
 
-# containers holds every container of the subject with its type.
+# containers holds every container of the subject with its type, except those whose image
+# the parameter exemptImages exempts.
 containers contains {"container": c, "field": field, "label": label} if {
 	spec := pod_spec(input.review.object)
 	some field, label in container_types
 	some c in object.get(spec, field, [])
+	not exempt_image(c.image)
+}
+
+# exempt_image holds when an entry of the parameter exemptImages names the image: the same
+# reference, or, for an entry that ends in "*", any reference that starts with the rest
+# (e.g. "registry.example.com/sidecars/*").
+exempt_image(image) if {
+	some pattern in object.get(input.parameters, "exemptImages", [])
+	prefix_glob_match(pattern, image)
+}
+
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
 }
 
 allowed := {p | some p in object.get(input.parameters, "allowedHostPorts", [])}

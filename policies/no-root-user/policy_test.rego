@@ -42,12 +42,41 @@ test_unset_passes if {
 test_pod_level_root_user_fails if {
 	vs := violations(deployment({"securityContext": {"runAsUser": 0}, "containers": [container({})]}), {})
 	some v in vs
-	v.msg == `Deployment payments/api: container "app" runs with runAsUser: 0 (root); use a non-zero ID`
+	v.msg == `Deployment payments/api: the pod runs with runAsUser: 0 (root); use a non-zero ID`
+	count(vs) == 1
 }
 
-test_container_overrides_pod if {
+# The Pod Security Standards refuse runAsUser: 0 on the pod even when the containers override it.
+test_pod_level_root_fails_when_containers_override_it if {
 	spec := {"securityContext": {"runAsUser": 0}, "containers": [container({"securityContext": {"runAsUser": 1000}})]}
+	vs := violations(deployment(spec), {})
+	count(vs) == 1
+	some v in vs
+	v.details == {"level": "pod", "field": "runAsUser"}
+}
+
+test_container_root_at_every_level_fails if {
+	root := {"securityContext": {"runAsUser": 0}}
+	spec := {
+		"containers": [container(root)],
+		"initContainers": [container(object.union({"name": "setup"}, root))],
+		"ephemeralContainers": [container(object.union({"name": "debugger"}, root))],
+	}
+	vs := violations(pod(spec), {})
+	{v.details.containerType | some v in vs} == {"containers", "initContainers", "ephemeralContainers"}
+}
+
+test_null_reads_as_unset if {
+	spec := {"securityContext": {"runAsUser": null}, "containers": [container({"securityContext": {"runAsUser": null, "runAsGroup": null}})]}
 	count(violations(deployment(spec), {})) == 0
+}
+
+# hostUsers: false exempts the pod only when the parameter says so.
+test_exempt_user_namespaces if {
+	spec := {"hostUsers": false, "containers": [container({"securityContext": {"runAsUser": 0}})]}
+	count(violations(pod(spec), {})) == 1
+	count(violations(pod(spec), {"exemptUserNamespaces": true})) == 0
+	count(violations(pod(object.union(spec, {"hostUsers": true})), {"exemptUserNamespaces": true})) == 1
 }
 
 test_root_group_parameter if {

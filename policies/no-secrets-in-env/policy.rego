@@ -40,11 +40,28 @@ container_types := {
 	"ephemeralContainers": "ephemeral container",
 }
 
-# containers holds every container of the subject with its type.
+# containers holds every container of the subject with its type, except those whose image
+# the parameter exemptImages exempts.
 containers contains {"container": c, "field": field, "label": label} if {
 	spec := pod_spec(input.review.object)
 	some field, label in container_types
 	some c in object.get(spec, field, [])
+	not exempt_image(c.image)
+}
+
+# exempt_image holds when an entry of the parameter exemptImages names the image: the same
+# reference, or, for an entry that ends in "*", any reference that starts with the rest
+# (e.g. "registry.example.com/sidecars/*").
+exempt_image(image) if {
+	some pattern in object.get(input.parameters, "exemptImages", [])
+	prefix_glob_match(pattern, image)
+}
+
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
 }
 
 default_patterns := ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"]
@@ -61,7 +78,8 @@ secret_like(name) if {
 violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field, "variable": env.name}} if {
 	some c in containers
 	some env in c.container.env
-	env.value != ""
+	# A null value is no value, as the API server reads it.
+	not env.value in {"", null}
 	secret_like(env.name)
 	not env.name in allowed_names
 	msg := sprintf("%s: %s %q sets %s as a literal value in the manifest; read it from a Secret with valueFrom.secretKeyRef", [subject, c.label, c.container.name, env.name])

@@ -52,3 +52,8 @@ test_allowed_names_parameter if {
 	count(violations(pod({"containers": [container({"env": env})]}), {"allowedNames": ["TOKEN_TTL"]})) == 0
 	count(violations(pod({"containers": [container({"env": env})]}), {})) == 1
 }
+
+test_null_value_with_secret_ref_passes if {
+	env := [{"name": "DB_PASSWORD", "value": null, "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
+	count(violations(deployment({"containers": [container({"env": env})]}), {})) == 0
+}

@@ -35,17 +35,29 @@ subject := sprintf("%s %s/%s", [obj.kind, obj.metadata.namespace, obj.metadata.n
 	obj.metadata.namespace
 } else := sprintf("%s %s", [input.review.object.kind, input.review.object.metadata.name])
 
-service_account(spec) := object.get(spec, "serviceAccountName", object.get(spec, "serviceAccount", "default"))
+# value_at is the value at path in obj, or fallback when it is missing or null: the API
+# server reads a null field as unset.
+value_at(obj, path, fallback) := v if {
+	v := object.get(obj, path, null)
+	v != null
+} else := fallback
+
+# service_account is the pod's ServiceAccount; unset, null or empty is "default", as the API
+# server reads it.
+service_account(spec) := name if {
+	name := value_at(spec, ["serviceAccountName"], value_at(spec, ["serviceAccount"], ""))
+	name != ""
+} else := "default"
 
 # The ServiceAccount's own setting, looked up by key; true when it or the setting is missing.
 account_automounts(namespace, name) := value if {
 	value := data.inventory.namespace[namespace].v1.ServiceAccount[name].automountServiceAccountToken
 } else := true
 
-automounts(spec) := spec.automountServiceAccountToken
+automounts(spec) := spec.automountServiceAccountToken if spec.automountServiceAccountToken != null
 
 automounts(spec) := account_automounts(input.review.object.metadata.namespace, service_account(spec)) if {
-	not "automountServiceAccountToken" in object.keys(spec)
+	value_at(spec, ["automountServiceAccountToken"], null) == null
 }
 
 violation contains {"msg": msg, "details": {"serviceAccount": account}} if {

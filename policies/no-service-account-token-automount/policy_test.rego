@@ -59,3 +59,12 @@ test_allowed_service_account if {
 	obj := deployment({"serviceAccountName": "operator", "automountServiceAccountToken": true, "containers": [container({})]})
 	count(violations(obj, {"allowedServiceAccounts": ["operator"]})) == 0
 }
+
+# automountServiceAccountToken: null on the pod is unset: the ServiceAccount's setting, or true,
+# applies; serviceAccountName: null is the default ServiceAccount.
+test_null_automount_reads_as_unset if {
+	spec := {"serviceAccountName": null, "automountServiceAccountToken": null, "containers": [container({})]}
+	vs := violations(deployment(spec), {})
+	some v in vs
+	v.details.serviceAccount == "default"
+}

@@ -32,3 +32,22 @@ test_parameters if {
 	vs := violations(workload(2), params) with data.inventory as inventory("live")
 	count(vs) == 1
 }
+
+prod_violations(replicas, params) := vs if {
+	vs := violations(workload(replicas), params) with data.inventory as inventory("production")
+}
+
+test_max_replicas if {
+	count(prod_violations(50, {})) == 0
+	vs := prod_violations(50, {"maxReplicas": 20})
+	count(vs) == 1
+	some v in vs
+	v.msg == "Deployment payments/api runs 50 replicas in a production namespace, more than the maximum of 20"
+	count(prod_violations(20, {"maxReplicas": 20})) == 0
+}
+
+# replicas: null is unset, which the API server defaults to 1.
+test_null_replicas_is_one if {
+	some v in prod_violations(null, {})
+	v.details == {"replicas": 1, "minReplicas": 2}
+}

@@ -16,9 +16,24 @@ forbidden := {s | some s in object.get(input.parameters, "forbiddenSubjects", de
 # The discovery and health roles Kubernetes binds to everyone by default.
 default_bindings := {"system:public-info-viewer", "system:discovery", "system:basic-user"}
 
+# allowed_role holds when the parameter allowedRoles names the bound role: its name, or, for an
+# entry that ends in "*", any name that starts with the rest (e.g. "public-docs-*").
+allowed_role(name) if {
+	some pattern in object.get(input.parameters, "allowedRoles", [])
+	prefix_glob_match(pattern, name)
+}
+
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
+}
+
 violation contains {"msg": msg, "details": {"role": binding.roleRef.name, "subject": s.name}} if {
 	binding := input.review.object
 	not binding.metadata.name in default_bindings
+	not allowed_role(binding.roleRef.name)
 	some s in binding.subjects
 	s.kind in {"User", "Group"}
 	s.name in forbidden

@@ -38,3 +38,11 @@ test_default_discovery_binding_passes if {
 	obj := object.union(binding("ClusterRoleBinding", "system:discovery", [group("system:authenticated")]), {"metadata": {"name": "system:discovery"}})
 	count(violations(obj, {})) == 0
 }
+
+test_allowed_roles if {
+	obj := binding("ClusterRoleBinding", "public-docs-reader", [group("system:authenticated")])
+	count(violations(obj, {})) == 1
+	count(violations(obj, {"allowedRoles": ["public-docs-*"]})) == 0
+	count(violations(obj, {"allowedRoles": ["public-docs-reader"]})) == 0
+	count(violations(obj, {"allowedRoles": ["public-docs-"]})) == 1
+}

@@ -40,11 +40,28 @@ container_types := {
 	"ephemeralContainers": "ephemeral container",
 }
 
-# containers holds every container of the subject with its type.
+# containers holds every container of the subject with its type, except those whose image
+# the parameter exemptImages exempts.
 containers contains {"container": c, "field": field, "label": label} if {
 	spec := pod_spec(input.review.object)
 	some field, label in container_types
 	some c in object.get(spec, field, [])
+	not exempt_image(c.image)
+}
+
+# exempt_image holds when an entry of the parameter exemptImages names the image: the same
+# reference, or, for an entry that ends in "*", any reference that starts with the rest
+# (e.g. "registry.example.com/sidecars/*").
+exempt_image(image) if {
+	some pattern in object.get(input.parameters, "exemptImages", [])
+	prefix_glob_match(pattern, image)
+}
+
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
 }
 
 default_allowed := ["RuntimeDefault", "Localhost"]
@@ -60,7 +77,10 @@ pod_annotations(obj) := object.get(obj, ["spec", "jobTemplate", "spec", "templat
 
 pod_annotations(obj) := object.get(obj, ["spec", "template", "metadata", "annotations"], {}) if not obj.kind in {"Pod", "CronJob"}
 
-# The legacy annotation values that correspond to the allowed types.
+# The legacy annotation values that correspond to the allowed types. An empty (or null) value
+# leaves the runtime's default, as the Pod Security Standards allow.
+annotation_allowed(value) if value in {"", null}
+
 annotation_allowed(value) if {
 	value == "runtime/default"
 	"RuntimeDefault" in allowed
@@ -73,6 +93,7 @@ annotation_allowed(value) if {
 
 violation contains {"msg": msg, "details": {"level": "pod", "appArmorProfile": type}} if {
 	type := pod_spec(input.review.object).securityContext.appArmorProfile.type
+	type != null
 	not type in allowed
 	msg := sprintf("%s sets the pod's AppArmor profile to %s; use RuntimeDefault or a Localhost profile", [subject, type])
 }
@@ -80,6 +101,7 @@ violation contains {"msg": msg, "details": {"level": "pod", "appArmorProfile": t
 violation contains {"msg": msg, "details": details} if {
 	some c in containers
 	type := c.container.securityContext.appArmorProfile.type
+	type != null
 	not type in allowed
 	msg := sprintf("%s: %s %q sets the AppArmor profile %s; use RuntimeDefault or a Localhost profile", [subject, c.label, c.container.name, type])
 	details := {"container": c.container.name, "containerType": c.field, "appArmorProfile": type}

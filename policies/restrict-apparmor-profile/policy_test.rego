@@ -66,3 +66,20 @@ test_legacy_annotation_on_pod if {
 	obj := object.union(pod({"containers": [container({})]}), {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": "localhost/k8s-nginx"}}})
 	count(violations(obj, {})) == 0
 }
+
+# An empty annotation value leaves the runtime's default profile, as the Pod Security Standards
+# allow; a null profile type is unset.
+test_empty_annotation_and_null_type_pass if {
+	obj := object.union(pod({"securityContext": {"appArmorProfile": null}, "containers": [container({"securityContext": {"appArmorProfile": {"type": null}}})]}), {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": ""}}})
+	count(violations(obj, {})) == 0
+}
+
+test_unconfined_fails_at_every_level if {
+	unconfined := {"securityContext": {"appArmorProfile": {"type": "Unconfined"}}}
+	spec := object.union(unconfined, {
+		"containers": [container(unconfined)],
+		"initContainers": [container(object.union({"name": "setup"}, unconfined))],
+		"ephemeralContainers": [container(object.union({"name": "debugger"}, unconfined))],
+	})
+	count(violations(pod(spec), {})) == 4
+}

@@ -56,3 +56,29 @@ test_parameter_allows_type if {
 	spec := {"securityContext": {"seLinuxOptions": {"type": "spc_t"}}, "containers": [container({})]}
 	count(violations(cronjob(spec), {"allowedTypes": ["spc_t"]})) == 0
 }
+
+# Null options and null fields read as unset, as the API server reads them.
+test_null_options_pass if {
+	spec := {
+		"securityContext": {"seLinuxOptions": {"type": null, "user": null, "role": null, "level": "s0:c123,c456"}},
+		"containers": [container({"securityContext": {"seLinuxOptions": null}})],
+		"initContainers": [container({"name": "setup", "securityContext": {"seLinuxOptions": {"type": null}}})],
+	}
+	count(violations(pod(spec), {})) == 0
+}
+
+test_type_user_and_role_fail_at_every_level if {
+	bad := {"securityContext": {"seLinuxOptions": {"type": "spc_t"}}}
+	spec := object.union(bad, {
+		"containers": [container(bad)],
+		"initContainers": [container(object.union({"name": "setup"}, bad))],
+		"ephemeralContainers": [container(object.union({"name": "debugger"}, {"securityContext": {"seLinuxOptions": {"user": "system_u", "role": "system_r"}}}))],
+	})
+	vs := violations(pod(spec), {})
+	{v.details.container | some v in vs} == {"", "app", "setup", "debugger"}
+	count(vs) == 5
+}
+
+test_container_engine_type_passes if {
+	count(violations(pod({"containers": [container({"securityContext": {"seLinuxOptions": {"type": "container_engine_t"}}})]}), {})) == 0
+}

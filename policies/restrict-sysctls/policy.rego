@@ -44,12 +44,30 @@ default_allowed := [
 	"net.ipv4.tcp_fin_timeout",
 	"net.ipv4.tcp_keepalive_intvl",
 	"net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_rmem",
+	"net.ipv4.tcp_wmem",
+	"net.ipv4.tcp_slow_start_after_idle",
+	"net.ipv4.tcp_notsent_lowat",
 ]
 
-allowed := {s | some s in object.get(input.parameters, "allowedSysctls", default_allowed)}
+allowed_patterns := object.get(input.parameters, "allowedSysctls", default_allowed)
+
+# allowed holds when an entry of allowedSysctls names the sysctl: the same name, or, for an
+# entry that ends in "*", any name that starts with the rest (e.g. "net.ipv4.tcp_*").
+allowed(name) if {
+	some pattern in allowed_patterns
+	prefix_glob_match(pattern, name)
+}
+
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
+}
 
 violation contains {"msg": msg, "details": {"sysctl": sysctl.name}} if {
 	some sysctl in pod_spec(input.review.object).securityContext.sysctls
-	not sysctl.name in allowed
+	not allowed(sysctl.name)
 	msg := sprintf("%s sets the sysctl %s, which is not in the safe set and may affect other pods or the node", [subject, sysctl.name])
 }

@@ -48,3 +48,18 @@ test_parameter_allows_sysctl if {
 	spec := {"securityContext": {"sysctls": [{"name": "net.core.somaxconn", "value": "1024"}]}, "containers": [container({})]}
 	count(violations(cronjob(spec), {"allowedSysctls": ["net.core.somaxconn"]})) == 0
 }
+
+with_sysctls(sysctls) := deployment({"securityContext": {"sysctls": sysctls}, "containers": [container({})]})
+
+# Users write net.* for a family: a trailing * is a prefix, anything else an exact name.
+test_sysctl_glob if {
+	params := {"allowedSysctls": ["net.ipv4.tcp_*", "kernel.shm_rmid_forced"]}
+	count(violations(with_sysctls([{"name": "net.ipv4.tcp_keepalive_time", "value": "600"}]), params)) == 0
+	count(violations(with_sysctls([{"name": "net.ipv4.ip_forward", "value": "1"}]), params)) == 1
+	count(violations(with_sysctls([{"name": "kernel.shm_rmid_forced_x", "value": "1"}]), params)) == 1
+}
+
+test_v1_37_safe_set_passes if {
+	names := ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"]
+	count(violations(with_sysctls([{"name": n, "value": "1"} | some n in names]), {})) == 0
+}

@@ -39,21 +39,70 @@ container_types := {
 	"ephemeralContainers": "ephemeral container",
 }
 
-# containers holds every container of the subject with its type.
+# containers holds every container of the subject with its type, except those whose image
+# the parameter exemptImages exempts.
 containers contains {"container": c, "field": field, "label": label} if {
 	spec := pod_spec(input.review.object)
 	some field, label in container_types
 	some c in object.get(spec, field, [])
+	not exempt_image(c.image)
 }
 
-# pod_security is the pod-level securityContext, whose settings containers inherit.
-pod_security := object.get(pod_spec(input.review.object), "securityContext", {})
+# exempt_image holds when an entry of the parameter exemptImages names the image: the same
+# reference, or, for an entry that ends in "*", any reference that starts with the rest
+# (e.g. "registry.example.com/sidecars/*").
+exempt_image(image) if {
+	some pattern in object.get(input.parameters, "exemptImages", [])
+	prefix_glob_match(pattern, image)
+}
 
-# setting is a container's security setting, or the pod's when the container sets none.
-setting(container, name) := object.get(container, ["securityContext", name], object.get(pod_security, name, null))
+prefix_glob_match(pattern, value) if pattern == value
+
+prefix_glob_match(pattern, value) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
+}
+
+# value_at is the value at path in obj, or fallback when it is missing or null: the API
+# server reads a null field as unset.
+value_at(obj, path, fallback) := v if {
+	v := object.get(obj, path, null)
+	v != null
+} else := fallback
+
+# setting is a container's security setting, or the pod's when the container sets none (a
+# null setting is none).
+setting(container, name) := value_at(container, ["securityContext", name], value_at(pod_spec(input.review.object), ["securityContext", name], null))
+
+# Pods in a user namespace (hostUsers: false) are not checked when the parameter
+# exemptUserNamespaces is true: their root is an unprivileged user of the node, and the Pod
+# Security Standards' restricted profile accepts them since Kubernetes v1.35.
+user_namespace_exempt if {
+	input.parameters.exemptUserNamespaces == true
+	pod_spec(input.review.object).hostUsers == false
+}
+
+pod_run_as_non_root := value_at(pod_spec(input.review.object), ["securityContext", "runAsNonRoot"], null)
+
+# runAsNonRoot: false on the pod fails even when every container sets true, as the Pod Security
+# Standards say; its containers that set nothing are then not reported again.
+violation contains {"msg": msg, "details": {"level": "pod"}} if {
+	not user_namespace_exempt
+	pod_run_as_non_root == false
+	msg := sprintf("%s sets runAsNonRoot: false for the pod; set it to true", [subject])
+}
 
 violation contains {"msg": msg, "details": {"container": c.container.name, "containerType": c.field}} if {
+	not user_namespace_exempt
 	some c in containers
-	setting(c.container, "runAsNonRoot") != true
+	not container_complies(c.container)
 	msg := sprintf("%s: %s %q may run as root: runAsNonRoot is not true on the container or the pod", [subject, c.label, c.container.name])
+}
+
+container_complies(container) if setting(container, "runAsNonRoot") == true
+
+# Unset on a container whose pod sets false: reported on the pod.
+container_complies(container) if {
+	pod_run_as_non_root == false
+	value_at(container, ["securityContext", "runAsNonRoot"], null) == null
 }

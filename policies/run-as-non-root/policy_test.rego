@@ -52,3 +52,32 @@ test_container_overrides_pod if {
 	some v in vs
 	v.details.container == "sidecar"
 }
+
+test_null_container_setting_inherits_the_pods if {
+	spec := {"securityContext": {"runAsNonRoot": true}, "containers": [container({"securityContext": {"runAsNonRoot": null}})]}
+	count(violations(deployment(spec), {})) == 0
+}
+
+test_pod_level_false_fails_when_containers_set_true if {
+	spec := {"securityContext": {"runAsNonRoot": false}, "containers": [container({"securityContext": {"runAsNonRoot": true}})]}
+	vs := violations(deployment(spec), {})
+	count(vs) == 1
+	some v in vs
+	v.details == {"level": "pod"}
+}
+
+test_pod_level_false_is_reported_once if {
+	count(violations(deployment({"securityContext": {"runAsNonRoot": false}, "containers": [container({}), container({"name": "sidecar"})]}), {})) == 1
+}
+
+test_unset_at_every_container_level_fails if {
+	spec := {"containers": [container({})], "initContainers": [container({"name": "setup"})], "ephemeralContainers": [container({"name": "debugger"})]}
+	vs := violations(pod(spec), {})
+	{v.details.containerType | some v in vs} == {"containers", "initContainers", "ephemeralContainers"}
+}
+
+test_exempt_user_namespaces if {
+	spec := {"hostUsers": false, "containers": [container({})]}
+	count(violations(pod(spec), {})) == 1
+	count(violations(pod(spec), {"exemptUserNamespaces": true})) == 0
+}

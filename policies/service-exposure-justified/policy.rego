@@ -17,6 +17,12 @@ violation contains {"msg": msg, "details": {"type": service.spec.type, "annotati
 	service := input.review.object
 	service.kind == "Service"
 	service.spec.type in types
-	trim_space(object.get(service, ["metadata", "annotations", annotation], "")) == ""
+	blank(object.get(service, ["metadata", "annotations", annotation], ""))
 	msg := sprintf("%s is of type %s, which exposes it outside the cluster, without the annotation %s recording why and who approved it", [subject, service.spec.type, annotation])
 }
+
+# blank holds for an annotation value that is empty, only spaces, or null (which the API server
+# reads as empty).
+blank(value) if value == null
+
+blank(value) if trim_space(value) == ""

@@ -27,3 +27,7 @@ test_parameters if {
 	count(violations(service("NodePort", {}), {"types": ["LoadBalancer"]})) == 0
 	count(violations(service("LoadBalancer", {"x/approved": "yes"}), {"annotation": "x/approved"})) == 0
 }
+
+test_null_justification_is_missing if {
+	count(violations(service("LoadBalancer", {"isms.dev/exposure-justification": null}), {})) == 1
+}

@@ -38,6 +38,30 @@ required := object.get(input.parameters, "labels", ["app.kubernetes.io/name", "i
 violation contains {"msg": msg, "details": {"missingLabel": label}} if {
 	pod_spec(input.review.object)
 	some label in required
-	trim_space(object.get(input.review.object, ["metadata", "labels", label], "")) == ""
+		blank(object.get(input.review.object, ["metadata", "labels", label], ""))
 	msg := sprintf("%s has no label %s (missing or empty), so it cannot be traced to an asset and its owner", [subject, label])
 }
+
+# The parameter labelPatterns maps a label to the regular expression its value must match
+# (e.g. {"isms.dev/owner": "^team-[a-z0-9-]+$"}); a label it names is checked when present.
+violation contains {"msg": msg, "details": {"label": label, "value": value, "pattern": pattern}} if {
+	pod_spec(input.review.object)
+	some label, pattern in object.get(input.parameters, "labelPatterns", {})
+	regex.is_valid(pattern)
+	value := object.get(input.review.object, ["metadata", "labels", label], null)
+	is_string(value)
+	not regex.match(pattern, value)
+	msg := sprintf("%s: label %s is %q, which does not match %s", [subject, label, value, pattern])
+}
+
+violation contains {"msg": msg, "details": {"label": label, "pattern": pattern}} if {
+	pod_spec(input.review.object)
+	some label, pattern in object.get(input.parameters, "labelPatterns", {})
+	not regex.is_valid(pattern)
+	msg := sprintf("parameter labelPatterns: the pattern %q of label %s is not a valid regular expression", [pattern, label])
+}
+# blank holds for a label value that is empty, only spaces, or null (which the API server reads
+# as empty).
+blank(value) if value == null
+
+blank(value) if trim_space(value) == ""

@@ -53,3 +53,18 @@ test_parameter_labels if {
 	count(violations(obj, {"labels": ["team"]})) == 0
 	count(violations(obj, {})) == 2
 }
+
+test_label_patterns if {
+	obj := labelled(deployment({"containers": [container({})]}), {"app.kubernetes.io/name": "api", "isms.dev/owner": "Team Payments"})
+	params := {"labelPatterns": {"isms.dev/owner": "^team-[a-z0-9-]+$", "app.kubernetes.io/name": "^[a-z0-9-]+$"}}
+	count(violations(obj, {})) == 0
+	vs := violations(obj, params)
+	count(vs) == 1
+	some v in vs
+	v.details == {"label": "isms.dev/owner", "value": "Team Payments", "pattern": "^team-[a-z0-9-]+$"}
+}
+
+test_null_label_is_missing if {
+	obj := labelled(deployment({"containers": [container({})]}), {"app.kubernetes.io/name": "api", "isms.dev/owner": null})
+	count(violations(obj, {})) == 1
+}
