@@ -110,6 +110,9 @@ func run(ctx context.Context, restCfg *rest.Config, cfg config) error {
 	log := ctrl.Log.WithName("setup")
 	mgrOpts := ManagerOptions(cfg.metricsAddr, cfg.secureMetrics, cfg.probeAddr, cfg.leaderElect)
 	mgrOpts.PprofBindAddress = cfg.pprofAddr
+	// The lease lives in the operator's namespace; without this, a manager outside a pod
+	// could not find a namespace for it.
+	mgrOpts.LeaderElectionNamespace = cfg.namespace
 	certsReady := make(chan struct{})
 	if cfg.enableWebhooks {
 		mgrOpts.WebhookServer = &certWaitingServer{
