@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +74,8 @@ type ControlReconciler struct {
 	pacer statusPacer
 	// evidence records the controls' states in the evidence ledger; nil when it is off.
 	evidence *evidenceRecorder
+	// eventsInFlight counts the object events being evaluated, for the liveness check.
+	eventsInFlight atomic.Int64
 }
 
 // +kubebuilder:rbac:groups=isms.dev,resources=controls,verbs=get;list;watch

@@ -49,6 +49,9 @@ type Options struct {
 	EnableWebhooks bool
 	// Evidence, when set, records the evidence ledger; nil runs without it.
 	Evidence *EvidenceOptions
+	// EvaluationStallTimeout: the liveness check fails when evaluation makes no progress this
+	// long while work waits; 0 means DefaultEvaluationStallTimeout, negative never fails.
+	EvaluationStallTimeout time.Duration
 	// Registry receives the operator's metrics; nil means controller-runtime's, which the
 	// manager's metrics server serves. (Tests that start a second manager pass their own.)
 	Registry prometheus.Registerer
@@ -72,6 +75,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks) },
 		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
+		func(mgr ctrl.Manager) error { return r.addHealthChecks(mgr, stallTimeout(opts.EvaluationStallTimeout)) },
 	} {
 		if err := step(mgr); err != nil {
 			return err
@@ -225,6 +229,8 @@ func findingEditedByOthers() predicate.Predicate {
 
 // SubjectChanged re-evaluates a new or changed object and queues the controls it affected.
 func (r *ControlReconciler) SubjectChanged(ctx context.Context, s *evaluation.Subject) {
+	r.eventsInFlight.Add(1)
+	defer r.eventsInFlight.Add(-1)
 	start := time.Now()
 	affected, err := r.Evaluator.Upsert(ctx, s)
 	r.Metrics.ObserveEvaluation("event", time.Since(start).Seconds())
@@ -236,6 +242,8 @@ func (r *ControlReconciler) SubjectChanged(ctx context.Context, s *evaluation.Su
 
 // SubjectDeleted removes a deleted object from the results and queues the controls it affected.
 func (r *ControlReconciler) SubjectDeleted(ctx context.Context, s *evaluation.Subject) {
+	r.eventsInFlight.Add(1)
+	defer r.eventsInFlight.Add(-1)
 	affected, err := r.Evaluator.Delete(ctx, s)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "Forgetting deleted object", "kind", s.GVK.Kind, "namespace", s.Namespace, "name", s.Name)

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -39,6 +40,8 @@ type config struct {
 	enableWebhooks    bool
 	webhookPort       int
 	webhookCertDir    string
+	webhookCerts      webhookCertConfig
+	stallTimeout      time.Duration
 	evidence          evidenceConfig
 }
 
@@ -51,58 +54,74 @@ type evidenceConfig struct {
 }
 
 func main() {
-	cfg, zapOpts := parseFlags()
+	cfg, zapOpts, err := parseFlags(flag.CommandLine, os.Args[1:])
+	if err != nil {
+		os.Exit(2) // the flag package has printed the error and the usage
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(zapOpts)))
 	setGCPercent()
-	if err := run(ctrl.SetupSignalHandler(), cfg); err != nil {
+	setMemoryLimit(ctrl.Log.WithName("setup"))
+	if err := run(ctrl.SetupSignalHandler(), ctrl.GetConfigOrDie(), cfg); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "Manager failed")
 		os.Exit(1)
 	}
 }
 
-func parseFlags() (config, *zap.Options) {
+// parseFlags reads the manager's command line from args into fs (flag.CommandLine in the
+// binary, where controller-runtime's --kubeconfig is registered too).
+func parseFlags(fs *flag.FlagSet, args []string) (config, *zap.Options, error) {
 	cfg := config{findings: finding.DefaultWorkflow()}
-	flag.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint (and the evidence API under /evidence/) binds to; 0 disables it.")
-	flag.BoolVar(&cfg.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
-	flag.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
-	flag.BoolVar(&cfg.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
-	flag.StringVar(&cfg.namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
-	flag.DurationVar(&cfg.evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
-	flag.DurationVar(&cfg.sweepBudget, "control-sweep-budget", evaluation.DefaultSweepBudget, "Evaluation time one Control may spend in one sweep; the subjects it does not reach are Error (SweepBudgetExceeded) until the next sweep.")
-	flag.IntVar(&cfg.concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
-	flag.StringVar(&cfg.pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
+	fs.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint (and the evidence API under /evidence/) binds to; 0 disables it.")
+	fs.BoolVar(&cfg.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
+	fs.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	fs.BoolVar(&cfg.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
+	fs.StringVar(&cfg.namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
+	fs.DurationVar(&cfg.evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
+	fs.DurationVar(&cfg.sweepBudget, "control-sweep-budget", evaluation.DefaultSweepBudget, "Evaluation time one Control may spend in one sweep; the subjects it does not reach are Error (SweepBudgetExceeded) until the next sweep.")
+	fs.DurationVar(&cfg.stallTimeout, "evaluation-stall-timeout", controllers.DefaultEvaluationStallTimeout, "The liveness probe fails when no evaluation finishes for this long while work waits; negative disables it.")
+	fs.IntVar(&cfg.concurrency, "max-concurrent-reconciles", 4, "How many Controls are reconciled at once. Reconciles write Findings and status; sweeps run apart, on one goroutine per CPU.")
+	fs.StringVar(&cfg.pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoint (/debug/pprof), for profiling; 0 disables it.")
 	for _, sev := range []ismsv1.Severity{ismsv1.SeverityCritical, ismsv1.SeverityHigh, ismsv1.SeverityMedium, ismsv1.SeverityLow} {
-		flag.Var(durationValue{cfg.findings.DuePeriods, sev}, "due-"+string(sev),
+		fs.Var(durationValue{cfg.findings.DuePeriods, sev}, "due-"+string(sev),
 			"How long an open Finding of severity "+string(sev)+" may stay open before it is Overdue; 0 sets no due date.")
 	}
-	flag.DurationVar(&cfg.findings.Retention, "finding-retention", finding.DefaultRetention, "How long a Resolved Finding is kept before it is deleted; 0 keeps them.")
-	flag.BoolVar(&cfg.enableWebhooks, "enable-webhooks", true, "Serve the ControlException validating webhook (needs a serving certificate in --webhook-cert-dir, e.g. from cert-manager).")
-	flag.IntVar(&cfg.webhookPort, "webhook-port", 9443, "Port of the webhook server.")
-	flag.StringVar(&cfg.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder holding the webhook server's tls.crt and tls.key.")
-	evidenceFlags(&cfg.evidence)
+	fs.DurationVar(&cfg.findings.Retention, "finding-retention", finding.DefaultRetention, "How long a Resolved Finding is kept before it is deleted; 0 keeps them.")
+	fs.BoolVar(&cfg.enableWebhooks, "enable-webhooks", true, "Serve the validating webhooks (their certificate comes from --webhook-cert-rotation or is mounted into --webhook-cert-dir).")
+	fs.IntVar(&cfg.webhookPort, "webhook-port", 9443, "Port of the webhook server.")
+	fs.StringVar(&cfg.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder holding the webhook server's tls.crt and tls.key.")
+	webhookCertFlags(fs, &cfg.webhookCerts)
+	evidenceFlags(fs, &cfg.evidence)
 	opts := &zap.Options{}
-	opts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	return cfg, opts
+	opts.BindFlags(fs)
+	err := fs.Parse(args)
+	return cfg, opts, err
 }
 
-func evidenceFlags(e *evidenceConfig) {
-	flag.BoolVar(&e.enabled, "evidence", true, "Record the evidence ledger: every control's state over time, tamper-evident, outside etcd.")
-	flag.StringVar(&e.ledger.Dir, "evidence-dir", "/var/lib/isms-operator/evidence", "Folder of the SQLite ledger (ledger.db) and, unless --evidence-signing-key is set, the generated signing key (ledger.key, mode 0600).")
-	flag.StringVar(&e.ledger.DatabaseURL, "evidence-database-url", "", "A PostgreSQL URL (postgres://...): the ledger lives there instead of SQLite (for more than one replica).")
-	flag.StringVar(&e.ledger.SigningKeyFile, "evidence-signing-key", "", "File of the ledger's signing key (note private key text), e.g. mounted from a Secret.")
-	flag.DurationVar(&e.heartbeat, "evidence-heartbeat", evidence.DefaultHeartbeat, "A heartbeat leaf per control at least this often while it is evaluated and unchanged.")
-	flag.DurationVar(&e.retention, "evidence-retention", evidence.DefaultRetention, "Prune whole ledger segments older than this (checked daily).")
+func evidenceFlags(fs *flag.FlagSet, e *evidenceConfig) {
+	fs.BoolVar(&e.enabled, "evidence", true, "Record the evidence ledger: every control's state over time, tamper-evident, outside etcd.")
+	fs.StringVar(&e.ledger.Dir, "evidence-dir", "/var/lib/isms-operator/evidence", "Folder of the SQLite ledger (ledger.db) and, unless --evidence-signing-key is set, the generated signing key (ledger.key, mode 0600).")
+	fs.StringVar(&e.ledger.DatabaseURL, "evidence-database-url", "", "A PostgreSQL URL (postgres://...): the ledger lives there instead of SQLite (for more than one replica).")
+	fs.StringVar(&e.ledger.SigningKeyFile, "evidence-signing-key", "", "File of the ledger's signing key (note private key text), e.g. mounted from a Secret.")
+	fs.DurationVar(&e.heartbeat, "evidence-heartbeat", evidence.DefaultHeartbeat, "A heartbeat leaf per control at least this often while it is evaluated and unchanged.")
+	fs.DurationVar(&e.retention, "evidence-retention", evidence.DefaultRetention, "Prune whole ledger segments older than this (checked daily).")
 }
 
-// run starts the manager and blocks until ctx ends; the ledger is closed after the manager
-// stopped, so the writer's last batch and stop marker are committed first.
-func run(ctx context.Context, cfg config) error {
+// run starts the manager against the API server of restCfg and blocks until ctx ends; the
+// ledger is closed after the manager stopped, so the writer's last batch and stop marker are
+// committed first.
+func run(ctx context.Context, restCfg *rest.Config, cfg config) error {
 	log := ctrl.Log.WithName("setup")
 	mgrOpts := ManagerOptions(cfg.metricsAddr, cfg.secureMetrics, cfg.probeAddr, cfg.leaderElect)
 	mgrOpts.PprofBindAddress = cfg.pprofAddr
-	mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{Port: cfg.webhookPort, CertDir: cfg.webhookCertDir})
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
+	// The lease lives in the operator's namespace; without this, a manager outside a pod
+	// could not find a namespace for it.
+	mgrOpts.LeaderElectionNamespace = cfg.namespace
+	certsReady := make(chan struct{})
+	if cfg.enableWebhooks {
+		mgrOpts.WebhookServer = &certWaitingServer{
+			Server: webhook.NewServer(webhook.Options{Port: cfg.webhookPort, CertDir: cfg.webhookCertDir}), ready: certsReady}
+	}
+	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
@@ -110,6 +129,7 @@ func run(ctx context.Context, cfg config) error {
 		Namespace:               cfg.namespace,
 		EvaluationTimeout:       cfg.evaluationTimeout,
 		SweepBudget:             cfg.sweepBudget,
+		EvaluationStallTimeout:  cfg.stallTimeout,
 		MaxConcurrentReconciles: cfg.concurrency,
 		Findings:                cfg.findings,
 		EnableWebhooks:          cfg.enableWebhooks,
@@ -127,14 +147,33 @@ func run(ctx context.Context, cfg config) error {
 	if err := controllers.SetupWithManager(mgr, opts); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
+	if err := addProbes(mgr, cfg, certsReady); err != nil {
+		return err
+	}
+	log.Info("Starting manager", "namespace", cfg.namespace, "version", version())
+	return mgr.Start(ctx)
+}
+
+// addProbes adds the liveness ping and, with the webhooks on, the webhook's certificate (see
+// setupWebhookCerts) and its server to readiness; controllers.SetupWithManager added the
+// watches and evaluation checks.
+func addProbes(mgr ctrl.Manager, cfg config, certsReady chan struct{}) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("setting up the health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return fmt.Errorf("setting up the ready check: %w", err)
+	if !cfg.enableWebhooks {
+		return nil
 	}
-	log.Info("Starting manager", "namespace", cfg.namespace)
-	return mgr.Start(ctx)
+	if err := setupWebhookCerts(mgr, cfg, certsReady); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("webhook-certificate", closedChecker(certsReady, "the webhook's certificate is not ready")); err != nil {
+		return fmt.Errorf("setting up the certificate's ready check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("webhook-server", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		return fmt.Errorf("setting up the webhook server's ready check: %w", err)
+	}
+	return nil
 }
 
 // version is the module version the binary was built from, for the ledger's start markers.

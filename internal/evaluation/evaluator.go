@@ -108,6 +108,9 @@ type Evaluator struct {
 	sweepBudget time.Duration
 	// batches numbers sweeps (see Subject.sweptIn); 0 means none.
 	batches atomic.Uint64
+	// progress counts the subjects evaluated or forgotten, on events and in sweeps: the
+	// liveness probe's heartbeat (see Progress).
+	progress atomic.Uint64
 	// afterSweepSnapshot, when set (by tests), runs between a sweep's snapshot and its
 	// evaluation, where events may interleave.
 	afterSweepSnapshot func()
@@ -226,6 +229,7 @@ func (e *Evaluator) NeedsSweep(control string) bool {
 // spent is not evaluated at all (see "Budgets" in budget.go). Events of one subject come from
 // its kind's watch, one at a time, so two evaluations of one subject never race.
 func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
+	defer e.progress.Add(1)
 	value, err := e.putInventory(ctx, s)
 	if err != nil {
 		return nil, err
@@ -319,6 +323,13 @@ func (e *Evaluator) recordEvent(s *Subject, plan []eventEvaluation) []string {
 	return affected
 }
 
+// Progress is the number of subjects evaluated so far, on events and in sweeps (including
+// those of a sweep still running). It only grows; a count that stands still while work waits
+// means evaluation is wedged.
+func (e *Evaluator) Progress() uint64 {
+	return e.progress.Load()
+}
+
 // objectValue builds a subject's engine value on first use, once for all the controls an event
 // evaluates.
 type objectValue struct {
@@ -335,6 +346,7 @@ func (o *objectValue) get() ast.Value {
 
 // Delete forgets a subject that no longer exists and returns the controls it affected.
 func (e *Evaluator) Delete(ctx context.Context, s *Subject) ([]string, error) {
+	defer e.progress.Add(1)
 	if err := e.deleteInventory(ctx, s); err != nil {
 		return nil, err
 	}

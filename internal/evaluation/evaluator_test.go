@@ -1260,3 +1260,24 @@ violation contains {"msg": "privileged"} if {
 		t.Errorf("unknown control: %v, %v; want nothing", f, e)
 	}
 }
+
+// TestProgressCountsEventsAndSweeps: the liveness heartbeat grows with every event and with
+// every subject a sweep evaluates.
+func TestProgressCountsEventsAndSweeps(t *testing.T) {
+	h := newHarness(t, policy.Options{})
+	a, b := deploy(t, "ns-a", "a"), deploy(t, "ns-a", "b", "privileged")
+	h.upsert(a)
+	h.upsert(b)
+	if got := h.ev.Progress(); got != 2 {
+		t.Fatalf("after 2 events, Progress() = %d, want 2", got)
+	}
+	h.setControl(ControlDefinition{Name: "ctl", Generation: 1, Targets: ismsv1.Targets{Kinds: kinds("apps", "Deployment")}, Policy: h.compile(privilegedPolicy)})
+	h.sweep("ctl")
+	if got := h.ev.Progress(); got != 4 {
+		t.Fatalf("after a sweep of 2 subjects, Progress() = %d, want 4", got)
+	}
+	h.delete(a)
+	if got := h.ev.Progress(); got != 5 {
+		t.Errorf("after a deletion, Progress() = %d, want 5", got)
+	}
+}

@@ -78,7 +78,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 	}
 	subjects := list()
 	batch := e.batches.Add(1)
-	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch)
+	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch, &e.progress)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -172,8 +172,8 @@ func (e *Evaluator) sweepSnapshot(controls []string) ([]*sweepJob, map[string]ma
 
 // evaluateAll evaluates every subject against every job whose control matches it, on a few
 // goroutines. Subject-major order evaluates all the controls of one object while its value is
-// in the CPU's cache.
-func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int, batch uint64) {
+// in the CPU's cache. progress counts the subjects done.
+func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int, batch uint64, progress *atomic.Uint64) {
 	for _, job := range jobs {
 		job.verdicts = make([]verdict, len(subjects))
 	}
@@ -202,6 +202,7 @@ func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, nam
 						}
 					}
 					atomic.StoreUint64(&s.sweptIn, batch)
+					progress.Add(1)
 				}
 			}
 		})
