@@ -225,15 +225,42 @@ func (r *ControlReconciler) definePolicy(ctx context.Context, s *controlScope) (
 }
 
 // ensureWatches starts the watches of the control's kinds. A kind that cannot be resolved yet
-// (its CRD is not installed) is retried after unresolvedRetry.
+// (its CRD is not installed) is retried after unresolvedRetry; meanwhile the control is Error,
+// or NotApplicable when it says so for kinds that are not served (spec.whenKindsNotServed).
 func (r *ControlReconciler) ensureWatches(ctx context.Context, s *controlScope) (bool, error) {
-	if err := r.Watches.Ensure(ctx, s.kinds); err != nil {
-		r.Evaluator.RemoveControl(s.control.Name)
-		r.setNotReady(s, ismsv1.ReasonTargetsUnresolved, err.Error())
-		s.result = ctrl.Result{RequeueAfter: unresolvedRetry}
-		return true, nil
+	err := r.Watches.Ensure(ctx, s.kinds)
+	if err == nil {
+		return false, nil
 	}
-	return false, nil
+	r.Evaluator.RemoveControl(s.control.Name)
+	var we *WatchError
+	if s.control.Spec.WhenKindsNotServed == ismsv1.KindsNotServedNotApplicable && errors.As(err, &we) && we.NotServed() {
+		r.setKindsNotServed(s, err.Error())
+	} else {
+		r.setNotReady(s, ismsv1.ReasonTargetsUnresolved, err.Error())
+	}
+	s.result = ctrl.Result{RequeueAfter: unresolvedRetry}
+	return true, nil
+}
+
+// setKindsNotServed records a control that reads kinds the API server does not serve and asks
+// to be NotApplicable meanwhile: the tool that defines them does not run here, which is shown,
+// neither failed nor passed. Its Findings are left as they were.
+func (r *ControlReconciler) setKindsNotServed(s *controlScope, message string) {
+	control := s.control
+	message = policy.Truncate(message, maxForbiddenMessage)
+	setCondition(control, ismsv1.ConditionPolicyReady, metav1.ConditionFalse, ismsv1.ReasonTargetsUnresolved, message)
+	setCondition(control, ismsv1.ConditionCompliant, metav1.ConditionTrue, ismsv1.ReasonKindsNotServed,
+		policy.Truncate("Not applicable while the kinds it reads are not served (is the tool that defines them installed?); "+
+			"set spec.whenKindsNotServed: Error to require them. "+message, maxForbiddenMessage))
+	control.Status.Result = ismsv1.ResultNotApplicable
+	control.Status.EvaluatedSubjects, control.Status.FailingSubjects, control.Status.ErroredSubjects = 0, 0, 0
+	s.observed = true
+	r.Metrics.SetControl(control.Name, control.Status.Result, control.Spec.Severity, int(control.Status.OpenFindings))
+	r.recordNotServed(s, message)
+	if s.previous != ismsv1.ResultNotApplicable {
+		r.Recorder.Eventf(control, nil, corev1.EventTypeNormal, ismsv1.ReasonKindsNotServed, "Watch", "%s", message)
+	}
 }
 
 // registerControl registers the control's definition with the evaluator and loads the

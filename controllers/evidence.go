@@ -211,6 +211,17 @@ func (r *ControlReconciler) recordUnevaluable(s *controlScope, reason, message s
 	r.setEvidenceCondition(s, r.evidence.record(state, nil, true))
 }
 
+// recordNotServed records a control that is NotApplicable because the kinds it reads are not
+// served: as the ledger records NotApplicable, a Pass, with the reason in the message.
+func (r *ControlReconciler) recordNotServed(s *controlScope, message string) {
+	if r.evidence == nil {
+		return
+	}
+	state := evidence.ControlState{Control: s.control.Name, Result: ledgerResult(ismsv1.ResultNotApplicable),
+		Digest: s.control.Status.PolicyDigest, Generation: s.control.Generation, Message: ismsv1.ReasonKindsNotServed + ": " + message}
+	r.setEvidenceCondition(s, r.evidence.record(state, nil, true))
+}
+
 func (r *ControlReconciler) setEvidenceCondition(s *controlScope, queued bool) {
 	if queued {
 		setCondition(s.control, ismsv1.ConditionEvidenceRecorded, metav1.ConditionTrue, ismsv1.ReasonEvidenceRecorded,

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -156,24 +155,51 @@ func (w *Watches) Start(ctx context.Context) error {
 	return nil
 }
 
-// Ensure starts watches for the kinds not watched yet. Kinds the API server does not serve are
-// reported in one error, and the others are still started.
+// Ensure starts watches for the kinds not watched yet. Kinds that cannot be watched, such as
+// those the API server does not serve, are reported in one *WatchError, and the others are
+// still started.
 func (w *Watches) Ensure(ctx context.Context, gks []schema.GroupKind) error {
 	select {
 	case <-w.started:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	var unresolved []string
+	var unresolved []error
 	for _, gk := range gks {
 		if err := w.ensure(gk); err != nil {
-			unresolved = append(unresolved, err.Error())
+			unresolved = append(unresolved, err)
 		}
 	}
 	if len(unresolved) > 0 {
-		return errors.New(strings.Join(unresolved, "; "))
+		return &WatchError{errs: unresolved}
 	}
 	return nil
+}
+
+// WatchError lists the kinds Ensure could not start watching, one error per kind.
+type WatchError struct {
+	errs []error
+}
+
+func (e *WatchError) Error() string {
+	msgs := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e *WatchError) Unwrap() []error { return e.errs }
+
+// NotServed reports whether every kind failed because the API server does not serve it (no
+// CRD defines it), rather than because discovery or the watch itself failed.
+func (e *WatchError) NotServed() bool {
+	for _, err := range e.errs {
+		if !meta.IsNoMatchError(err) {
+			return false
+		}
+	}
+	return len(e.errs) > 0
 }
 
 func (w *Watches) ensure(gk schema.GroupKind) error {

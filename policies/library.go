@@ -80,6 +80,10 @@ type Metadata struct {
 	Targets Targets `json:"targets"`
 	// Inventory names further kinds the policy reads from data.inventory.
 	Inventory []KindSelector `json:"inventory,omitempty"`
+	// WhenKindsNotServed is the Control's spec.whenKindsNotServed: NotApplicable for a policy
+	// on another tool's kinds, so that a cluster without the tool shows it, neither failing
+	// nor passing. Empty: the Control's default, Error.
+	WhenKindsNotServed string `json:"whenKindsNotServed,omitempty"`
 	// Parameters are the default input.parameters, used by the examples and generated Controls.
 	Parameters map[string]any `json:"parameters,omitempty"`
 	// ParametersSchema is an OpenAPI v3 schema (type object) describing the parameters.

@@ -104,9 +104,38 @@ func checkMetadata(t *testing.T, p *policies.Policy) {
 			}
 		}
 	}
+	checkToolKinds(t, p)
 	pkg := "package " + p.Package()
 	if !strings.HasPrefix(strings.TrimSpace(p.Rego.Text), pkg+"\n") {
 		t.Errorf("%s: must start with %q", p.Rego.Path, pkg)
+	}
+}
+
+// builtinGroups are the API groups of the Kubernetes API server itself: their kinds are
+// served on every cluster.
+var builtinGroups = map[string]bool{"": true, "apps": true, "batch": true, "networking.k8s.io": true,
+	"rbac.authorization.k8s.io": true, "policy": true, "storage.k8s.io": true, "autoscaling": true}
+
+// checkToolKinds: a policy that reads another tool's kinds (an API group outside the built-in
+// ones) sets whenKindsNotServed, so that its Control says so where the tool is not installed
+// instead of being Error; its description names the tool.
+func checkToolKinds(t *testing.T, p *policies.Policy) {
+	m := p.Metadata
+	switch m.WhenKindsNotServed {
+	case "", "Error", "NotApplicable":
+	default:
+		t.Errorf("%s: whenKindsNotServed %q is neither Error nor NotApplicable", p.Dir, m.WhenKindsNotServed)
+	}
+	var tool []string
+	for _, sel := range append(append([]policies.KindSelector{}, m.Targets.Kinds...), m.Inventory...) {
+		for _, g := range sel.APIGroups {
+			if !builtinGroups[g] {
+				tool = append(tool, g)
+			}
+		}
+	}
+	if len(tool) > 0 && m.WhenKindsNotServed == "" {
+		t.Errorf("%s: reads kinds of %v, which only a tool defines, but does not set whenKindsNotServed", p.Dir, tool)
 	}
 }
 

@@ -142,6 +142,18 @@ type ControlSpec struct {
 	// +listType=atomic
 	Inventory []KindSelector `json:"inventory,omitempty"`
 
+	// whenKindsNotServed says what the control's result is while a kind it targets or lists in
+	// inventory is not served by the API server, typically because the tool that defines it
+	// (its CRD) is not installed. Error (the default): the control is Error, reason
+	// TargetsUnresolved. NotApplicable: the control is NotApplicable, reason KindsNotServed,
+	// with a message naming the kinds, so that a control on another tool's objects does not
+	// fail a cluster that does not run the tool, and does not pass it either. Either way the
+	// kinds are looked up again every 30 seconds and the control is evaluated once they are
+	// served.
+	// +optional
+	// +kubebuilder:default=Error
+	WhenKindsNotServed KindsNotServedAction `json:"whenKindsNotServed,omitempty"`
+
 	// policy is the Rego that decides compliance: inline, or a reference to a Policy.
 	// +required
 	Policy PolicySource `json:"policy"`
@@ -162,6 +174,17 @@ type ControlSpec struct {
 	Interval *metav1.Duration `json:"interval,omitempty"`
 }
 
+// KindsNotServedAction is a Control's result while a kind it reads is not served.
+// +kubebuilder:validation:Enum=Error;NotApplicable
+type KindsNotServedAction string
+
+const (
+	// KindsNotServedError: the control is Error (reason TargetsUnresolved).
+	KindsNotServedError KindsNotServedAction = "Error"
+	// KindsNotServedNotApplicable: the control is NotApplicable (reason KindsNotServed).
+	KindsNotServedNotApplicable KindsNotServedAction = "NotApplicable"
+)
+
 // ControlResult is the outcome of a Control's latest evaluation.
 // +kubebuilder:validation:Enum=Pass;Fail;Error;Pending;NotApplicable
 type ControlResult string
@@ -175,7 +198,8 @@ const (
 	ResultError ControlResult = "Error"
 	// ResultPending: the control has not been evaluated yet.
 	ResultPending ControlResult = "Pending"
-	// ResultNotApplicable: no object matches the control's targets.
+	// ResultNotApplicable: no object matches the control's targets, or a kind it reads is not
+	// served and spec.whenKindsNotServed is NotApplicable.
 	ResultNotApplicable ControlResult = "NotApplicable"
 )
 
@@ -199,6 +223,9 @@ const (
 	ReasonSweepBudgetExceeded = "SweepBudgetExceeded"
 	ReasonNoSubjects          = "NoSubjects"
 	ReasonNotEvaluated        = "NotEvaluated"
+	// ReasonKindsNotServed: the reason of Compliant when a kind the control reads is not served
+	// and spec.whenKindsNotServed is NotApplicable (PolicyReady is then False, TargetsUnresolved).
+	ReasonKindsNotServed = "KindsNotServed"
 
 	// ReasonPolicyNotFound: spec.policy.ref names a Policy that does not exist (yet).
 	ReasonPolicyNotFound = "PolicyNotFound"

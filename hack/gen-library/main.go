@@ -74,8 +74,11 @@ type controlSpec struct {
 	Frameworks  []policies.FrameworkMapping `json:"frameworks,omitempty"`
 	Targets     policies.Targets            `json:"targets"`
 	Inventory   []policies.KindSelector     `json:"inventory,omitempty"`
-	Parameters  map[string]any              `json:"parameters,omitempty"`
-	Policy      policySource                `json:"policy"`
+	// WhenKindsNotServed is omitted when unset, so that the Controls of built-in kinds
+	// stay as they were.
+	WhenKindsNotServed string         `json:"whenKindsNotServed,omitempty"`
+	Parameters         map[string]any `json:"parameters,omitempty"`
+	Policy             policySource   `json:"policy"`
 }
 
 type policySource struct {
@@ -152,16 +155,17 @@ func Generate(lib []policies.Policy, owner string) (map[string][]byte, error) {
 			Kind:       "Control",
 			Metadata:   objectMeta{Name: p.ControlName(), Labels: labels(p)},
 			Spec: controlSpec{
-				ID:          p.Metadata.ID,
-				Title:       p.Metadata.Title,
-				Description: p.Metadata.Description,
-				Owner:       owner,
-				Severity:    p.Metadata.Severity,
-				Frameworks:  p.Metadata.Frameworks,
-				Targets:     p.Metadata.Targets,
-				Inventory:   p.Metadata.Inventory,
-				Parameters:  p.Metadata.Parameters,
-				Policy:      policySource{Ref: policyRef{Name: p.PolicyName()}},
+				ID:                 p.Metadata.ID,
+				Title:              p.Metadata.Title,
+				Description:        p.Metadata.Description,
+				Owner:              owner,
+				Severity:           p.Metadata.Severity,
+				Frameworks:         p.Metadata.Frameworks,
+				Targets:            p.Metadata.Targets,
+				Inventory:          p.Metadata.Inventory,
+				WhenKindsNotServed: p.Metadata.WhenKindsNotServed,
+				Parameters:         p.Metadata.Parameters,
+				Policy:             policySource{Ref: policyRef{Name: p.PolicyName()}},
 			},
 		}
 		if body, err = toYAML(c); err != nil {

@@ -38,7 +38,7 @@ func TestCheck(t *testing.T) {
 			want:     []want{{"spec.frameworks[0].requirements[0]", ismsv1.ReasonUnknownRequirement, `"AC6" is not a requirement id of nist-800-53-r5`}},
 		},
 		"well-formed id of a family listed in part": {
-			mappings: []ismsv1.FrameworkMapping{mapping("nist-800-53-r5", "SI-2"), mapping("cis-k8s-1.9", "1.2.5")},
+			mappings: []ismsv1.FrameworkMapping{mapping("nist-800-53-r5", "SI-3"), mapping("cis-k8s-1.9", "1.2.5")},
 			want: []want{
 				{"spec.frameworks[0].requirements[0]", ismsv1.ReasonUncataloguedRequirement, "lists only the requirements of SI (System and information integrity)"},
 				{"spec.frameworks[1].requirements[0]", ismsv1.ReasonUncataloguedRequirement, `"1.2.5" is not in the catalog of cis-k8s-1.9`},
@@ -99,7 +99,7 @@ func TestSummarize(t *testing.T) {
 		},
 		"no mapping": {known: true, reason: ismsv1.ReasonRequirementsKnown},
 		"the surest mistake gives the reason and comes first": {
-			mappings: []ismsv1.FrameworkMapping{mapping("acme", "1"), mapping("nist-800-53-r5", "SI-2"), mapping("iso27001-2022", "A.9.1")},
+			mappings: []ismsv1.FrameworkMapping{mapping("acme", "1"), mapping("nist-800-53-r5", "SI-3"), mapping("iso27001-2022", "A.9.1")},
 			reason:   ismsv1.ReasonUnknownRequirement,
 			says:     []string{`spec.frameworks[2].requirements[0]: "A.9.1" is not a requirement id`, "; spec.frameworks[1].requirements[0]", "; spec.frameworks[0].framework"},
 		},

@@ -423,6 +423,8 @@ func libraryControl(p *policies.Policy, labels map[string]string, owner string) 
 			Owner:       owner,
 			Severity:    ismsv1.Severity(p.Metadata.Severity),
 			Policy:      ismsv1.PolicySource{Ref: &ismsv1.PolicyReference{Name: p.PolicyName()}},
+			// Unset stays unset (the API server defaults it to Error), as gen-library writes it.
+			WhenKindsNotServed: ismsv1.KindsNotServedAction(p.Metadata.WhenKindsNotServed),
 		},
 	}
 	// Deep copies: the Controls must not share slices with the loaded library.

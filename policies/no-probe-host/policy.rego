@@ -1,6 +1,6 @@
 package isms.library.no_probe_host
 
-# ISMS-LIB-100: no probe or lifecycle hook of a container names a host: the kubelet would send
+# ISMS-LIB-044: no probe or lifecycle hook of a container names a host: the kubelet would send
 # its requests from the node to any address the pod's author chooses.
 
 # pod_spec is the pod spec of the subject: the pod template of a workload, the job template
