@@ -244,7 +244,9 @@ func TestInvalidRegoIsReportedAndOtherControlsKeepWorking(t *testing.T) {
 	ns := uniqueName("compile")
 	createNamespace(t, ns, nil)
 	broken := uniqueName("broken")
-	g.Expect(k8s.Create(testCtx, control(broken, deploymentTargets(ns), "package broken\n\nviolation contains msg if {\n"))).To(Succeed())
+	// Broken Rego is refused at admission (TestAdmissionRefusesBrokenControls); this one landed
+	// while the operator was down.
+	g.Expect(k8s.Create(testCtx, landedUnchecked(control(broken, deploymentTargets(ns), "package broken\n\nviolation contains msg if {\n")))).To(Succeed())
 
 	g.Eventually(func(g Gomega) {
 		c := getControl(g, broken)
@@ -285,7 +287,8 @@ func TestCrossResourcePolicyReadsTheInventory(t *testing.T) {
 	createNamespace(t, ns, map[string]string{"isms-test": marker})
 
 	name := uniqueName("namespace-has-netpol")
-	c := control(name, ismsv1.Targets{
+	// Admission refuses it too (TestAdmissionRefusesBrokenControls): it landed unchecked.
+	c := landedUnchecked(control(name, ismsv1.Targets{
 		Kinds:         []ismsv1.KindSelector{{APIGroups: []string{""}, Kinds: []string{"Namespace"}}},
 		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"isms-test": marker}},
 	}, `package test.netpol
@@ -293,7 +296,7 @@ func TestCrossResourcePolicyReadsTheInventory(t *testing.T) {
 violation contains {"msg": sprintf("namespace %s has no NetworkPolicy", [ns])} if {
 	ns := input.review.object.metadata.name
 	count(object.get(data.inventory, ["namespace", ns, "networking.k8s.io/v1", "NetworkPolicy"], {})) == 0
-}`)
+}`))
 	g.Expect(k8s.Create(testCtx, c)).To(Succeed())
 
 	t.Log("without spec.inventory the policy would read nothing: the control is refused, saying what to list")

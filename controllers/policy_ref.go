@@ -32,12 +32,18 @@ func indexControlsByPolicy(mgr ctrl.Manager) error {
 // referencedPolicy reads the Policy the control's spec.policy.ref names from the cache: nil
 // for inline Rego or a Policy that does not exist (evaluation.Define says PolicyNotFound).
 func (r *ControlReconciler) referencedPolicy(ctx context.Context, control *ismsv1.Control) (*ismsv1.Policy, error) {
+	return referencedPolicy(ctx, r.Client, control)
+}
+
+// referencedPolicy reads the Policy the control's spec.policy.ref names with reader, for the
+// reconciler and the admission webhook alike.
+func referencedPolicy(ctx context.Context, reader client.Reader, control *ismsv1.Control) (*ismsv1.Policy, error) {
 	ref := control.Spec.Policy.Ref
 	if ref == nil {
 		return nil, nil
 	}
 	var p ismsv1.Policy
-	switch err := r.Get(ctx, types.NamespacedName{Name: ref.Name}, &p); {
+	switch err := reader.Get(ctx, types.NamespacedName{Name: ref.Name}, &p); {
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	case err != nil:

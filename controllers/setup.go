@@ -44,8 +44,9 @@ type Options struct {
 	// Findings sets Findings' due periods by severity and how long resolved Findings are kept;
 	// when its DuePeriods are nil, finding.DefaultWorkflow() applies.
 	Findings finding.Workflow
-	// EnableWebhooks registers the ControlException validating webhook with the manager's
-	// webhook server, which then needs a serving certificate (see config/default).
+	// EnableWebhooks registers the validating webhooks of ControlExceptions, Controls and
+	// Policies with the manager's webhook server, which then needs a serving certificate
+	// (see config/default).
 	EnableWebhooks bool
 	// Evidence, when set, records the evidence ledger; nil runs without it.
 	Evidence *EvidenceOptions
@@ -72,7 +73,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		r.addRunnables,
 		r.addIndexes,
 		r.setupExceptions,
-		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks) },
+		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks, r.Engine) },
 		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
 		func(mgr ctrl.Manager) error { return r.addHealthChecks(mgr, stallTimeout(opts.EvaluationStallTimeout)) },
@@ -162,12 +163,17 @@ func (r *ControlReconciler) setupExceptions(mgr ctrl.Manager) error {
 	return nil
 }
 
-func setupWebhooks(mgr ctrl.Manager, enabled bool) error {
+// setupWebhooks registers the validating webhooks: ControlExceptions', and Controls' and
+// Policies', which compile with the Control reconciler's engine.
+func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine) error {
 	if !enabled {
 		return nil
 	}
 	if err := SetupExceptionWebhookWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the control exception webhook: %w", err)
+	}
+	if err := SetupRegoWebhooksWithManager(mgr, engine); err != nil {
+		return fmt.Errorf("setting up the control and policy webhooks: %w", err)
 	}
 	return nil
 }

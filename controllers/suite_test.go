@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,11 +68,16 @@ func runSuite(m *testing.M) int {
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
 
+	webhooks, err := suiteWebhooks()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(repoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		// The ControlException webhook, served by the manager below on envtest's address.
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(repoRoot(), "config", "webhook")}},
+		// The validating webhooks, served by the manager below on envtest's address.
+		WebhookInstallOptions: envtest.WebhookInstallOptions{ValidatingWebhooks: webhooks},
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -99,6 +105,43 @@ func runSuite(m *testing.M) int {
 	code := m.Run()
 	operator.stop()
 	return code
+}
+
+// skipAdmissionLabel marks the objects the Control and Policy webhooks of the suite do not
+// see: objects applied while the operator was down (their failurePolicy is Ignore), for the
+// tests of what the reconcilers report about a Control or Policy that landed broken.
+const skipAdmissionLabel = "isms.dev/test-skip-admission"
+
+// suiteWebhooks are the generated webhook configurations (config/webhook/manifests.yaml),
+// with the Control and Policy webhooks skipping the objects labelled skipAdmissionLabel.
+func suiteWebhooks() ([]*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "webhook", "manifests.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var cfg admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(data, []byte("---\n")), &cfg); err != nil {
+		return nil, fmt.Errorf("reading the webhook manifests: %w", err)
+	}
+	for i, w := range cfg.Webhooks {
+		if w.Name == "vcontrol.isms.dev" || w.Name == "vpolicy.isms.dev" {
+			cfg.Webhooks[i].ObjectSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: skipAdmissionLabel, Operator: metav1.LabelSelectorOpDoesNotExist}}}
+		}
+	}
+	return []*admissionregistrationv1.ValidatingWebhookConfiguration{&cfg}, nil
+}
+
+// landedUnchecked labels obj so that the suite's Control and Policy webhooks skip it, as if
+// it had been applied while the operator was down, and returns it.
+func landedUnchecked[T client.Object](obj T) T {
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[skipAdmissionLabel] = "true"
+	obj.SetLabels(labels)
+	return obj
 }
 
 // setupOperatorUser creates the admin client, the operator's namespace, and the user the

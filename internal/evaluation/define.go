@@ -12,6 +12,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/params"
@@ -26,26 +27,33 @@ import (
 // A *params.Error says why a reference cannot be used (PolicyNotFound, InvalidParameters,
 // InvalidSchema) or why the policy cannot be used with this Control (InventoryNotListed, see
 // checkInventoryListed); a *policy.CompileError what is wrong with the Rego or the parameters.
+// Either comes wrapped in a *SpecError that names the field at fault, for the admission
+// webhook (errors.As finds them through it).
 func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control, referenced *ismsv1.Policy) (ControlDefinition, error) {
+	ref := control.Spec.Policy.Ref
 	rego, err := params.Resolve(control, referenced)
 	if err != nil {
-		return ControlDefinition{}, err
+		return ControlDefinition{}, resolveError(err)
 	}
 	p, err := engine.Compile(ctx, rego)
 	if err != nil {
 		var ce *policy.CompileError
-		if ref := control.Spec.Policy.Ref; ref != nil && errors.As(err, &ce) {
-			return ControlDefinition{}, &policy.CompileError{Message: fmt.Sprintf("Policy %s: %s", ref.Name, ce.Message)}
+		switch {
+		case !errors.As(err, &ce):
+			return ControlDefinition{}, err // not the spec's fault
+		case ref != nil:
+			return ControlDefinition{}, &SpecError{Field: policyRefPath, OfPolicy: true,
+				Err: &policy.CompileError{Message: fmt.Sprintf("Policy %s: %s", ref.Name, ce.Message)}}
 		}
-		return ControlDefinition{}, err
+		return ControlDefinition{}, &SpecError{Field: policyRegoPath, Err: err}
 	}
 	if err := checkInventoryListed(control, p.InventoryReads); err != nil {
-		return ControlDefinition{}, err
+		return ControlDefinition{}, &SpecError{Field: inventoryPath, OfPolicy: ref != nil, Err: err}
 	}
 	var parameters ast.Value
 	if control.Spec.Parameters != nil && len(control.Spec.Parameters.Raw) > 0 {
 		if parameters, err = ast.ValueFromReader(bytes.NewReader(control.Spec.Parameters.Raw)); err != nil {
-			return ControlDefinition{}, &policy.CompileError{Message: "spec.parameters: " + err.Error()}
+			return ControlDefinition{}, &SpecError{Field: params.ParametersPath, Err: &policy.CompileError{Message: "spec.parameters: " + err.Error()}}
 		}
 	}
 	return ControlDefinition{
@@ -56,6 +64,42 @@ func Define(ctx context.Context, engine *policy.Engine, control *ismsv1.Control,
 		Policy:     p,
 		Parameters: parameters,
 	}, nil
+}
+
+// SpecError is an error of Define with the field of the Control it is about.
+type SpecError struct {
+	// Field is spec.policy.rego, spec.policy.ref, spec.parameters or spec.inventory.
+	Field *field.Path
+	// OfPolicy: the referenced Policy decides the error as much as the Control does, and
+	// changing the Policy (creating it, fixing its Rego or schema) can clear it.
+	OfPolicy bool
+	// Err is a *params.Error or a *policy.CompileError.
+	Err error
+}
+
+func (e *SpecError) Error() string { return e.Err.Error() }
+func (e *SpecError) Unwrap() error { return e.Err }
+
+var (
+	policyRegoPath = field.NewPath("spec", "policy", "rego")
+	policyRefPath  = field.NewPath("spec", "policy", "ref")
+	inventoryPath  = field.NewPath("spec", "inventory")
+)
+
+// resolveError names the field of an error of params.Resolve: a missing Policy or an unusable
+// schema are the Policy's doing, parameters that fail the schema the Control's.
+func resolveError(err error) error {
+	var pe *params.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Reason {
+	case ismsv1.ReasonInvalidParameters:
+		return &SpecError{Field: params.ParametersPath, Err: err}
+	case ismsv1.ReasonPolicyNotFound:
+		return &SpecError{Field: policyRefPath.Child("name"), OfPolicy: true, Err: err}
+	}
+	return &SpecError{Field: policyRefPath, OfPolicy: true, Err: err}
 }
 
 // maxInventoryMessage bounds the InventoryNotListed message, which names kinds from the policy.

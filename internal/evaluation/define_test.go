@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/params"
 	"github.com/isms-operator/isms-operator/internal/policy"
@@ -74,6 +77,56 @@ func TestDefineRefusesInventoryNotListed(t *testing.T) {
 			}
 			if !strings.Contains(pe.Message, tc.wantMessage) {
 				t.Errorf("message %q\ndoes not contain %q", pe.Message, tc.wantMessage)
+			}
+		})
+	}
+}
+
+func TestDefineNamesTheFieldAtFault(t *testing.T) {
+	const good = "package t.f\n\nviolation contains {\"msg\": \"x\"} if input.review.object.spec.hostNetwork\n"
+	const readsPods = "package t.f\n\nviolation contains {\"msg\": \"x\"} if count(data.inventory.namespace.a.v1.Pod) == 0\n"
+	schema := &apiextensionsv1.JSON{Raw: []byte(`{"type": "object", "properties": {"n": {"type": "integer"}}}`)}
+	shared := func(rego string, schema *apiextensionsv1.JSON) *ismsv1.Policy {
+		return &ismsv1.Policy{ObjectMeta: metav1.ObjectMeta{Name: "shared"}, Spec: ismsv1.PolicySpec{Rego: rego, ParametersSchema: schema}}
+	}
+	inline := func(rego string) ismsv1.PolicySource { return ismsv1.PolicySource{Rego: rego} }
+	ref := ismsv1.PolicySource{Ref: &ismsv1.PolicyReference{Name: "shared"}}
+	cases := map[string]struct {
+		policy     ismsv1.PolicySource
+		parameters string
+		referenced *ismsv1.Policy
+		wantField  string
+		ofPolicy   bool
+	}{
+		"inline syntax error":         {policy: inline("package t.f\n\nviolation contains msg if {\n"), wantField: "spec.policy.rego"},
+		"inline forbidden builtin":    {policy: inline("package t.f\n\nviolation contains {\"msg\": x} if x := http.send({})\n"), wantField: "spec.policy.rego"},
+		"inline inventory not listed": {policy: inline(readsPods), wantField: "spec.inventory"},
+		"parameters not a value":      {policy: inline(good), parameters: `{"a": 1e999999999}`, wantField: "spec.parameters"},
+		"parameters fail the schema":  {policy: ref, parameters: `{"n": "x"}`, referenced: shared(good, schema), wantField: "spec.parameters"},
+		"no such Policy":              {policy: ref, wantField: "spec.policy.ref.name", ofPolicy: true},
+		"the Policy does not compile": {policy: ref, referenced: shared("package", nil), wantField: "spec.policy.ref", ofPolicy: true},
+		"the Policy's schema":         {policy: ref, referenced: shared(good, &apiextensionsv1.JSON{Raw: []byte(`{"type": "string"}`)}), wantField: "spec.policy.ref", ofPolicy: true},
+		"the Policy reads a kind":     {policy: ref, referenced: shared(readsPods, nil), wantField: "spec.inventory", ofPolicy: true},
+	}
+	engine := policy.NewEngine(policy.NewInventory(), policy.Options{})
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := &ismsv1.Control{Spec: ismsv1.ControlSpec{Policy: tc.policy}}
+			if tc.parameters != "" {
+				c.Spec.Parameters = &apiextensionsv1.JSON{Raw: []byte(tc.parameters)}
+			}
+			_, err := Define(context.Background(), engine, c, tc.referenced)
+			var se *SpecError
+			if !errors.As(err, &se) {
+				t.Fatalf("Define: %v (%T), want a *SpecError", err, err)
+			}
+			if se.Field.String() != tc.wantField || se.OfPolicy != tc.ofPolicy {
+				t.Fatalf("field %s, of the Policy %t; want %s, %t (%v)", se.Field, se.OfPolicy, tc.wantField, tc.ofPolicy, err)
+			}
+			var pe *params.Error
+			var ce *policy.CompileError
+			if !errors.As(err, &pe) && !errors.As(err, &ce) {
+				t.Fatalf("%v wraps neither a *params.Error nor a *policy.CompileError", err)
 			}
 		})
 	}

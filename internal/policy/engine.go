@@ -162,7 +162,14 @@ func (e *Engine) Compile(ctx context.Context, source string) (*Policy, error) {
 	return p, err
 }
 
-func (e *Engine) compile(ctx context.Context, digest, source string) (*Policy, error) {
+func (e *Engine) compile(ctx context.Context, digest, source string) (p *Policy, err error) {
+	// A panic in OPA's parser or compiler is the source's doing as far as its author can
+	// tell: it becomes a compile error (cached like one), not a crashed operator or webhook.
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, compileError("the Rego compiler failed on this policy: %v", r)
+		}
+	}()
 	module, err := ast.ParseModuleWithOpts("policy.rego", source, ast.ParserOptions{
 		RegoVersion:  ast.RegoV1,
 		Capabilities: e.caps,
@@ -175,6 +182,9 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (*Policy, e
 		return nil, compileError("package %s: data.inventory is reserved for the cluster inventory", strings.TrimPrefix(pkg, "data."))
 	}
 	if err := checkViolationRules(module, strings.TrimPrefix(pkg, "data.")); err != nil {
+		return nil, err
+	}
+	if err := checkComplexity(module); err != nil {
 		return nil, err
 	}
 	reads := InventoryReadsOf(module) // of the source, before the compiler rewrites the module
