@@ -12,17 +12,43 @@ import (
 // mismatchesNow reads the objects, Findings and Controls and compares them with the truth
 // decided from those same objects.
 func (h *harness) mismatchesNow() ([]string, error) {
-	m, _, err := h.compare()
+	m, _, _, err := h.compare()
 	return m, err
 }
 
-// compare is mismatchesNow with what was observed.
-func (h *harness) compare() ([]string, observed, error) {
+// compare is mismatchesNow with what was observed and the truth.
+func (h *harness) compare() ([]string, observed, truth, error) {
 	o, err := observe(h.ctx, h.c)
 	if err != nil {
-		return nil, o, err
+		return nil, o, truth{}, err
 	}
-	return groundTruth(o.deployments, o.namespaces, operatorNamespace).mismatches(o), o, nil
+	tr := groundTruth(o.deployments, o.namespaces, operatorNamespace)
+	tr.resolved = map[pair]bool{}
+	for p := range h.converged {
+		if _, failing := tr.failing[p]; !failing {
+			tr.resolved[p] = true
+		}
+	}
+	return tr.mismatches(o), o, tr, nil
+}
+
+// convergedOn records the failing pairs of a converged state, and counts the pairs that
+// opened and resolved since the last one.
+func (h *harness) convergedOn(tr truth, r *roundResult) {
+	for p := range tr.failing {
+		if !h.converged[p] {
+			r.opened++
+		}
+	}
+	for p := range h.converged {
+		if _, failing := tr.failing[p]; !failing {
+			r.resolved++
+		}
+	}
+	h.converged = map[pair]bool{}
+	for p := range tr.failing {
+		h.converged[p] = true
+	}
 }
 
 // pending counts the mismatches right after a kill.
@@ -41,7 +67,7 @@ func (h *harness) pending() int {
 func (h *harness) converge(back time.Time, afterKill bool, r *roundResult) {
 	var last []string
 	for time.Since(back) < convergeTimeout {
-		m, o, err := h.compare()
+		m, o, tr, err := h.compare()
 		if err != nil {
 			m = []string{"reading the state: " + err.Error()}
 		}
@@ -50,8 +76,9 @@ func (h *harness) converge(back time.Time, afterKill bool, r *roundResult) {
 				r.pendingControls[c.Name] = true
 			}
 		}
-		if len(m) == 0 && (!afterKill || h.sweptAll()) {
+		if err == nil && len(m) == 0 && (!afterKill || h.sweptAll()) {
 			r.converged = max(time.Since(back), time.Millisecond)
+			h.convergedOn(tr, r)
 			return
 		}
 		if len(m) > 0 {
@@ -99,7 +126,7 @@ func (h *harness) checkQuiet(d time.Duration) {
 func summary(results []roundResult) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "round\tfault\tmoment\tchanges (failed)\tpending after fault\tconverged in\tbad polls\tmax mismatches\tControls seen Pending\texample")
+	fmt.Fprintln(w, "round\tfault\tmoment\tchanges (failed)\tpending after fault\tconverged in\tbad polls\tmax mismatches\tControls seen Pending\tpairs opened/resolved\texample")
 	var kills, restarts int
 	var slowest, total time.Duration
 	for i, r := range results {
@@ -113,8 +140,9 @@ func summary(results []roundResult) string {
 			converged = r.converged.Round(10 * time.Millisecond).String()
 			slowest, total = max(slowest, r.converged), total+r.converged
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d (%d)\t%d\t%s\t%d\t%d\t%d\t%s\n", i+1, r.kind, r.moment,
-			r.changes, r.failedChanges, r.pending, converged, r.badPolls, r.maxMismatches, len(r.pendingControls), cut(r.example, 90))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d (%d)\t%d\t%s\t%d\t%d\t%d\t%d/%d\t%s\n", i+1, r.kind, r.moment,
+			r.changes, r.failedChanges, r.pending, converged, r.badPolls, r.maxMismatches, len(r.pendingControls),
+			r.opened, r.resolved, cut(r.example, 90))
 	}
 	_ = w.Flush()
 	if len(results) > 0 {

@@ -53,23 +53,41 @@ type workload struct {
 	appNonRoot  *bool // the app container's own runAsNonRoot, overriding the pod's when set
 }
 
-// randomWorkload draws a workload; most comply, so that every control has both outcomes and
-// some namespaces pass.
-func randomWorkload(rng *rand.Rand) workload {
+// randomWorkload draws a workload in which each kind of violation has the probability rate.
+// Namespaces have different rates (violationRate), so that some pairs fail on many subjects
+// and others flip between passing and failing as the churn redraws their few Deployments.
+func randomWorkload(rng *rand.Rand, rate float64) workload {
+	bad := func() bool { return rng.Float64() < rate }
 	w := workload{
-		privileged:  rng.IntN(8) == 0,
-		hostNetwork: rng.IntN(10) == 0,
-		appImage:    []imageKind{imagePinned, imagePinned, imagePinned, imageDigest, imageLatest, imageUntagged}[rng.IntN(6)],
+		privileged:  bad(),
+		hostNetwork: bad(),
+		appImage:    []imageKind{imagePinned, imageDigest}[rng.IntN(2)],
 		sidecar:     rng.IntN(3) == 0,
-		podNonRoot:  rng.IntN(4) != 0,
+		podNonRoot:  true,
 	}
-	switch rng.IntN(5) {
-	case 0:
-		w.appNonRoot = ptr.To(false)
-	case 1:
-		w.appNonRoot = ptr.To(true)
+	if bad() {
+		w.appImage = []imageKind{imageLatest, imageUntagged}[rng.IntN(2)]
+	}
+	if bad() {
+		if rng.IntN(2) == 0 {
+			w.podNonRoot = false
+		} else {
+			w.appNonRoot = ptr.To(false)
+		}
+	} else if rng.IntN(4) == 0 {
+		w.appNonRoot = ptr.To(true) // compliant either way, set on the container as well
 	}
 	return w
+}
+
+// violationRate is a namespace's rate of each violation: with 25 Deployments, about half a
+// failing subject per control in a quarter of the namespaces, and six in another quarter.
+func violationRate(ns string) float64 {
+	var i int
+	if _, err := fmt.Sscanf(ns, "fault-%d", &i); err != nil {
+		return 0
+	}
+	return []float64{0.02, 0.05, 0.1, 0.25}[i%4]
 }
 
 // deployment builds the Deployment a workload describes.
@@ -159,7 +177,7 @@ func (e *estate) load(ctx context.Context, c client.Client, rng *rand.Rand) erro
 }
 
 func (e *estate) create(ctx context.Context, c client.Client, rng *rand.Rand, ns string) error {
-	d := randomWorkload(rng).deployment(ns, e.newName())
+	d := randomWorkload(rng, violationRate(ns)).deployment(ns, e.newName())
 	if err := c.Create(ctx, d); err != nil {
 		return fmt.Errorf("creating deployment %s/%s: %w", ns, d.Name, err)
 	}
@@ -194,7 +212,7 @@ func (e *estate) churnOnce(ctx context.Context, c client.Client, rng *rand.Rand)
 
 // redraw gives a Deployment a new pod template from the generator.
 func (e *estate) redraw(ctx context.Context, c client.Client, rng *rand.Rand, key client.ObjectKey) error {
-	template := randomWorkload(rng).deployment(key.Namespace, key.Name).Spec.Template
+	template := randomWorkload(rng, violationRate(key.Namespace)).deployment(key.Namespace, key.Name).Spec.Template
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var d appsv1.Deployment
 		if err := c.Get(ctx, key, &d); err != nil {

@@ -31,6 +31,8 @@ type harness struct {
 	mgr    *manager
 	estate *estate
 	apiLog string // kube-apiserver's output
+	// converged are the failing pairs when the operator last converged.
+	converged map[pair]bool
 }
 
 func newHarness(t *testing.T, seed uint64) *harness {

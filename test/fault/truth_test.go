@@ -103,6 +103,9 @@ type truth struct {
 	failing map[pair][]subjectRef
 	// evaluated counts each control's subjects.
 	evaluated map[string]int
+	// resolved are the pairs that failed when the operator last converged and pass now: their
+	// Finding must be there, Resolved (it is deleted only after the 30-day retention).
+	resolved map[pair]bool
 }
 
 func allControls() []string {
@@ -181,6 +184,11 @@ func (tr truth) mismatches(o observed) []string {
 		byPair[p] = append(byPair[p], f)
 		if f.Name != f.Spec.Control || f.Labels[ismsv1.LabelControl] != f.Spec.Control {
 			out = append(out, fmt.Sprintf("finding %s/%s: named or labelled apart from its control %q", f.Namespace, f.Name, f.Spec.Control))
+		}
+	}
+	for p := range tr.resolved {
+		if fs := byPair[p]; len(fs) == 0 {
+			out = append(out, fmt.Sprintf("%s: no finding, want the one that was open, Resolved", p))
 		}
 	}
 	for p, fs := range byPair {

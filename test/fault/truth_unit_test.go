@@ -82,17 +82,19 @@ func TestMismatches(t *testing.T) {
 		t.Fatalf("the converged state has mismatches: %q", got)
 	}
 	cases := map[string]struct {
+		resolved bool // the pair of the open Finding failed before and passes now
 		findings []ismsv1.Finding
 		change   func([]ismsv1.Control)
 		want     string
 	}{
-		"lost":           {want: "no finding for 1 failing subjects"},
-		"stale open":     {findings: []ismsv1.Finding{open, finding(ctlPrivileged, "team-a", ismsv1.FindingOpen, 1)}, want: "but the pair passes"},
-		"duplicate":      {findings: []ismsv1.Finding{open, renamed(open, "copy")}, want: "2 findings, want one"},
-		"resolved":       {findings: []ismsv1.Finding{finding(ctlLatestTag, "team-a", ismsv1.FindingResolved, 0)}, want: "want Open"},
-		"wrong subject":  {findings: []ismsv1.Finding{withUID(open, "uid-0")}, want: "subject 0 is"},
-		"stale control":  {findings: []ismsv1.Finding{open}, change: func(c []ismsv1.Control) { c[0].Generation = 2 }, want: "observedGeneration 1, want 2"},
-		"stale counting": {findings: []ismsv1.Finding{open}, change: func(c []ismsv1.Control) { c[4].Status.EvaluatedSubjects = 2 }, want: "evaluatedSubjects 2, want 1"},
+		"lost":                  {want: "no finding for 1 failing subjects"},
+		"stale open":            {findings: []ismsv1.Finding{open, finding(ctlPrivileged, "team-a", ismsv1.FindingOpen, 1)}, want: "but the pair passes"},
+		"duplicate":             {findings: []ismsv1.Finding{open, renamed(open, "copy")}, want: "2 findings, want one"},
+		"resolved":              {findings: []ismsv1.Finding{finding(ctlLatestTag, "team-a", ismsv1.FindingResolved, 0)}, want: "want Open"},
+		"wrong subject":         {findings: []ismsv1.Finding{withUID(open, "uid-0")}, want: "subject 0 is"},
+		"deleted, not resolved": {resolved: true, want: "no finding, want the one that was open, Resolved"},
+		"stale control":         {findings: []ismsv1.Finding{open}, change: func(c []ismsv1.Control) { c[0].Generation = 2 }, want: "observedGeneration 1, want 2"},
+		"stale counting":        {findings: []ismsv1.Finding{open}, change: func(c []ismsv1.Control) { c[4].Status.EvaluatedSubjects = 2 }, want: "evaluatedSubjects 2, want 1"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -102,6 +104,10 @@ func TestMismatches(t *testing.T) {
 			}
 			if tc.change != nil {
 				tc.change(ctl)
+			}
+			tr := tr
+			if tc.resolved {
+				tr.resolved = map[pair]bool{{ctlPrivileged, "team-a"}: true}
 			}
 			got := strings.Join(tr.mismatches(observed{findings: tc.findings, controls: ctl}), "\n")
 			if !strings.Contains(got, tc.want) {
