@@ -175,6 +175,7 @@ func (h *harness) restartAPIServer(n int, r *roundResult) time.Time {
 	stop := h.churn(n, 30)
 	time.Sleep(time.Duration(500+h.rng.IntN(1000)) * time.Millisecond)
 	api := h.env.ControlPlane.APIServer
+	stopped := time.Now()
 	if err := api.Stop(); err != nil {
 		h.fail("round %d: stopping kube-apiserver: %v\n--- its log ---\n%s", n, err, tailFile(h.apiLog, 30))
 	}
@@ -186,7 +187,8 @@ func (h *harness) restartAPIServer(n int, r *roundResult) time.Time {
 	back := time.Now()
 	time.Sleep(time.Second)
 	r.changes, r.failedChanges = stop()
-	r.moment = fmt.Sprintf("down %s", down)
+	// Down from the stop to serving again: the graceful stop, the pause, and the start.
+	r.moment = fmt.Sprintf("down %s (paused %s)", back.Sub(stopped).Round(100*time.Millisecond), down.Round(100*time.Millisecond))
 	if !h.mgr.running() {
 		r.moment += ", manager exited"
 		_ = h.mgr.kill() // reaps it
