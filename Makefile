@@ -80,6 +80,11 @@ fuzz-short: ## Run each fuzz target briefly (FUZZTIME=10s); a finding is written
 test-unit: ## Run the tests that need no API server.
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/bench)
 
+# The fault test also runs in `make test` (go test ./...); alone, it prints its table of rounds.
+.PHONY: test-fault
+test-fault: envtest ## SIGKILL the manager 20 times and restart kube-apiserver twice under churn, then check Findings against ground truth (FAULT_SEED=<n> replays a run).
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test ./test/fault/ -run '^TestFaults$$' -count=1 -v -timeout 10m
+
 ##@ Benchmark
 
 BENCH_ARGS ?=
