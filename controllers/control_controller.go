@@ -113,7 +113,7 @@ func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{}, nil
 	}
 	original := control.DeepCopy()
-	scope := &controlScope{control: &control, previous: control.Status.Result}
+	scope := &controlScope{control: &control, previous: control.Status.Result, previousDigest: control.Status.PolicyDigest}
 	setFrameworksCondition(&control)
 	defer func() { result, err = r.writeStatus(ctx, original, scope, err) }()
 	return ctrl.Result{}, r.runPhases(ctx, scope)
@@ -122,8 +122,13 @@ func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 // controlScope is what the phases of one Control reconcile share.
 type controlScope struct {
 	control *ismsv1.Control
-	// previous is the result before this reconcile, to tell transitions worth an Event.
-	previous ismsv1.ControlResult
+	// previous is the result before this reconcile, to tell transitions worth an Event, and
+	// previousDigest the policy digest it was reached with.
+	previous       ismsv1.ControlResult
+	previousDigest string
+	// carried: the evaluator has not swept the control yet, and the status keeps the result
+	// a sweep of this very definition reached before (see carriesResult).
+	carried bool
 	def      evaluation.ControlDefinition
 	// kinds are the kinds the control targets and reads from the inventory.
 	kinds    []schema.GroupKind
@@ -377,6 +382,9 @@ func (r *ControlReconciler) setResultPhase(_ context.Context, s *controlScope) (
 func (r *ControlReconciler) setResult(s *controlScope, sum evaluation.Summary, openFindings int) {
 	control := s.control
 	status := &control.Status
+	if s.carried = carriesResult(s, sum); s.carried {
+		return
+	}
 	verdict := evaluation.Judge(sum)
 	status.Result = verdict.Result
 	status.EvaluatedSubjects = int32(sum.Evaluated)
@@ -411,6 +419,18 @@ func (r *ControlReconciler) setResult(s *controlScope, sum evaluation.Summary, o
 	case verdict.Result == ismsv1.ResultPass && (previous == ismsv1.ResultFail || previous == ismsv1.ResultError):
 		r.Recorder.Eventf(control, nil, corev1.EventTypeNormal, ismsv1.EventControlPassing, "Evaluate", "%s", verdict.Message)
 	}
+}
+
+// carriesResult says whether the status should keep its result while the evaluator has not
+// swept the control: after the operator restarts, every control awaits its first sweep, which
+// takes minutes on a large cluster. The status holds the result of a sweep of the same
+// generation with the same policy digest; showing Pending (and zero counts) meanwhile would
+// lose that evidence and announce a new failure with an Event when the sweep ends.
+func carriesResult(s *controlScope, sum evaluation.Summary) bool {
+	st := s.control.Status
+	return !sum.Swept && st.LastSweep != nil && st.ObservedGeneration == s.control.Generation &&
+		s.previousDigest != "" && s.previousDigest == sum.PolicyDigest &&
+		s.previous != "" && s.previous != ismsv1.ResultPending
 }
 
 // setNotReady records a control whose policy, parameters or targets cannot be used: the

@@ -188,7 +188,7 @@ func (r *ControlReconciler) recordEvidence(s *controlScope) {
 		meta.RemoveStatusCondition(&control.Status.Conditions, ismsv1.ConditionEvidenceRecorded)
 		return
 	}
-	if control.Status.Result == ismsv1.ResultPending {
+	if control.Status.Result == ismsv1.ResultPending || s.carried {
 		return
 	}
 	digest, generation, ok := r.evidence.recordedDefinition(control.Name)

@@ -1,7 +1,6 @@
 package fault
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -13,15 +12,10 @@ import (
 // TestRestartKeepsControlResults restarts a converged manager once (SIGKILL, as a crash or an
 // eviction would) and watches the Controls until it has swept each again: a Control whose
 // objects did not change should keep its result and counts, and announce no transition.
-//
-// Skipped: TestFaults found that a restarted manager writes every Control's status as Pending
-// (counts 0, openFindings 0 while its Findings stay Open) until its first sweep of it ends,
-// then Pending -> Fail emits a new ControlFailing Warning Event for every failing Control. See
-// the report on the fault branch; remove the Skip once the operator keeps the status it finds.
+// TestFaults found that a restarted manager wrote every Control's status as Pending (counts 0,
+// openFindings 0 while its Findings stayed Open) until its first sweep ended, and that Pending
+// -> Fail then emitted a new ControlFailing Event for every failing Control (carriesResult).
 func TestRestartKeepsControlResults(t *testing.T) {
-	if os.Getenv("FAULT_RESTART_RESULTS") == "" {
-		t.Skip("known issue: a restarted manager shows every Control Pending until its first sweep; FAULT_RESTART_RESULTS=1 runs this")
-	}
 	requireControlPlane(t)
 	h := newHarness(t, uint64(time.Now().UnixNano()))
 	if err := h.mgr.start(); err != nil {
