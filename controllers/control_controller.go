@@ -329,8 +329,8 @@ func forbiddenMessage(refused []string) string {
 // previous results and its events.
 func (r *ControlReconciler) requestSweep(_ context.Context, s *controlScope) (bool, error) {
 	control := s.control
-	s.interval = sweepInterval(control)
 	s.summary = r.Evaluator.Summarize(control.Name)
+	s.interval = schedule.SweepInterval(sweepInterval(control), s.summary.TransientErrors > 0, s.summary.TransientRetries)
 	switch {
 	case r.Sweeper.Busy(control.Name):
 		s.sweeping = true

@@ -199,6 +199,7 @@ func setupExceptionWithManager(mgr ctrl.Manager, matches *exceptionMatches, rec 
 		For(&ismsv1.ControlException{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(matches.changed, &handler.EnqueueRequestForObject{})).
 		Named("controlexception").
+		WithOptions(controllerOptions(1)).
 		Complete(r)
 }
 

@@ -52,6 +52,7 @@ func SetupPolicyWithManager(mgr ctrl.Manager, engine *policy.Engine) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ismsv1.Policy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("policy").
+		WithOptions(controllerOptions(1)).
 		Complete(r)
 }
 

@@ -76,6 +76,7 @@ func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer) error {
 		For(&ismsv1.Risk{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&ismsv1.Control{}, handler.EnqueueRequestsFromMapFunc(r.risksOfControl), builder.WithPredicates(controlResultChanged())).
 		Named("risk").
+		WithOptions(controllerOptions(1)).
 		Complete(r)
 }
 

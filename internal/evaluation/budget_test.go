@@ -206,6 +206,10 @@ func TestSweepBudget(t *testing.T) {
 	if skipped == 0 || skipped >= n {
 		t.Fatalf("%d of %d subjects skipped for the budget, want some but not all (the budget is spent by evaluating)", skipped, n)
 	}
+	// The deadlines are errors of the moment, retried sooner; the budget's are not.
+	if sum.TransientErrors != n-skipped || sum.TransientRetries != 1 {
+		t.Fatalf("TransientErrors = %d, TransientRetries = %d; want %d and 1", sum.TransientErrors, sum.TransientRetries, n-skipped)
+	}
 	if v := Judge(sum); v.Result != ismsv1.ResultError || v.Reason != ismsv1.ReasonSweepBudgetExceeded {
 		t.Fatalf("Judge = %+v, want Error with reason %s", v, ismsv1.ReasonSweepBudgetExceeded)
 	}
@@ -214,7 +218,7 @@ func TestSweepBudget(t *testing.T) {
 		h.upsert(slowDeploy(t, s.Namespace, s.Name, false))
 	}
 	sweepBoth()
-	if sum := h.ev.Summarize("slow"); sum.SweepBudgetSpent || sum.Errored != 0 || sum.Evaluated != n {
+	if sum := h.ev.Summarize("slow"); sum.SweepBudgetSpent || sum.Errored != 0 || sum.Evaluated != n || sum.TransientRetries != 0 {
 		t.Fatalf("slow control once its subjects are cheap: %+v, want all %d evaluated", sum, n)
 	}
 }

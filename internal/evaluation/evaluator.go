@@ -71,6 +71,8 @@ type controlState struct {
 	deferredInSweep bool
 	// sweepBudgetSpent: the latest sweep ran out of the control's sweep budget.
 	sweepBudgetSpent bool
+	// transientRetries counts the sweeps in a row that left transient errors.
+	transientRetries int
 }
 
 // Evaluator holds the results of every Control. It is safe for concurrent use.

@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -17,6 +18,14 @@ type SubjectResult struct {
 	Subject    SubjectRef
 	Violations []policy.Violation
 	Err        string
+	// Transient: the error is of the moment (a deadline, the memory guard), not of the policy
+	// or the object, and a retry may well succeed.
+	Transient bool
+}
+
+// transient says whether an evaluation error is of the moment (see SubjectResult.Transient).
+func transient(err error) bool {
+	return errors.Is(err, policy.ErrDeadline) || errors.Is(err, policy.ErrMemoryGuard)
 }
 
 // SubjectRef names a subject without holding on to its value.
@@ -62,7 +71,7 @@ func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Re
 	if err != nil {
 		changed := e.removeFailing(cs, ns, key)
 		prev := cs.errored[key]
-		cs.errored[key] = &SubjectResult{Subject: ref, Err: err.Error()}
+		cs.errored[key] = &SubjectResult{Subject: ref, Err: err.Error(), Transient: transient(err)}
 		return changed || prev == nil || prev.Err != err.Error() || !wasMatched
 	}
 	_, wasErrored := cs.errored[key]
@@ -152,6 +161,11 @@ type Summary struct {
 	// and the subjects it did not reach are among Errored.
 	SweepBudgetSpent bool
 	SweepBudget      time.Duration
+	// TransientErrors counts the Errored subjects whose error is of the moment, and
+	// TransientRetries the sweeps in a row that left such errors: schedule.SweepInterval
+	// sweeps the control again sooner.
+	TransientErrors  int
+	TransientRetries int
 }
 
 // Summarize returns a control's standing.
@@ -174,6 +188,7 @@ func (e *Evaluator) Summarize(control string) Summary {
 		EventsDeferred:   cs.eventsDeferred,
 		SweepBudgetSpent: cs.sweepBudgetSpent,
 		SweepBudget:      e.sweepBudget,
+		TransientRetries: cs.transientRetries,
 	}
 	if cs.def.Policy != nil {
 		sum.PolicyDigest = cs.def.Policy.Digest
@@ -187,6 +202,9 @@ func (e *Evaluator) Summarize(control string) Summary {
 		errs := make([]string, 0, len(cs.errored))
 		for _, r := range cs.errored {
 			errs = append(errs, fmt.Sprintf("%s %s: %s", r.Subject.Kind, qualifiedName(r.Subject), r.Err))
+			if r.Transient {
+				sum.TransientErrors++
+			}
 		}
 		sort.Strings(errs)
 		sum.FirstError = errs[0]

@@ -237,9 +237,21 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 		}
 	}
 	cs.eventsDeferred, cs.deferredInSweep = cs.deferredInSweep, false
+	cs.transientRetries = nextRetries(cs)
 	cs.swept, cs.needsSweep = true, false
 	cs.lastSweep, cs.lastEvaluated = now, now
 	cs.allDirty = true
+}
+
+// nextRetries counts the sweep into the control's run of sweeps that left transient errors,
+// or ends the run.
+func nextRetries(cs *controlState) int {
+	for _, r := range cs.errored {
+		if r.Transient {
+			return cs.transientRetries + 1
+		}
+	}
+	return 0
 }
 
 // keepTouched puts back, for the subjects events touched during the sweep, the results they

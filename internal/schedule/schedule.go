@@ -48,3 +48,26 @@ func Earliest(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// FirstRetry is how soon after a sweep a control is swept again when subjects could not be
+// evaluated for reasons of the moment (a deadline on a loaded machine, the memory guard);
+// each further sweep that leaves such errors doubles the wait, up to the control's interval.
+const FirstRetry = 30 * time.Second
+
+// SweepInterval is the wait between a control's sweeps: its interval, or sooner while the
+// latest sweeps (retries of them in a row) left subjects with transient errors. Without it a
+// deadline missed under load would stand, as the subject's Error and its absence from its
+// Finding, for a whole interval (10 minutes by default) unless the object changed.
+func SweepInterval(interval time.Duration, transientErrors bool, retries int) time.Duration {
+	if !transientErrors {
+		return interval
+	}
+	wait := FirstRetry
+	for range max(retries-1, 0) {
+		if wait >= interval {
+			break
+		}
+		wait *= 2
+	}
+	return min(wait, interval)
+}

@@ -70,3 +70,30 @@ func TestEarliest(t *testing.T) {
 		})
 	}
 }
+
+func TestSweepInterval(t *testing.T) {
+	interval := 10 * time.Minute
+	cases := []struct {
+		transient bool
+		retries   int
+		want      time.Duration
+	}{
+		{false, 0, interval},
+		{false, 5, interval},
+		{true, 0, 30 * time.Second},
+		{true, 1, 30 * time.Second},
+		{true, 2, time.Minute},
+		{true, 3, 2 * time.Minute},
+		{true, 5, 8 * time.Minute},
+		{true, 6, interval},
+		{true, 1000, interval},
+	}
+	for _, c := range cases {
+		if got := SweepInterval(interval, c.transient, c.retries); got != c.want {
+			t.Errorf("SweepInterval(%s, %v, %d) = %s, want %s", interval, c.transient, c.retries, got, c.want)
+		}
+	}
+	if got := SweepInterval(10*time.Second, true, 1); got != 10*time.Second {
+		t.Errorf("a retry never waits longer than the interval: got %s", got)
+	}
+}
