@@ -87,17 +87,23 @@ func slowDeploy(t *testing.T, ns, name string, slow bool, privileged ...string) 
 	return labelledDeploy(t, ns, name, labels, privileged...)
 }
 
-// A control whose policy runs to its deadline stops being evaluated on events once it has
-// spent its event budget; the control beside it is evaluated on every event, and the slow one
-// again once its budget refills or at its next sweep.
-func TestSlowControlIsDeferredOnEvents(t *testing.T) {
-	h := newHarness(t, policy.Options{Timeout: 20 * time.Millisecond})
+// fastAndSlowSwept registers a fast and a slow control on Deployments, and sweeps both over one
+// Deployment that is cheap to evaluate.
+func (h *harness) fastAndSlowSwept(t *testing.T) {
 	targets := ismsv1.Targets{Kinds: kinds("apps", "Deployment")}
 	h.setControl(ControlDefinition{Name: "fast", Generation: 1, Targets: targets, Policy: h.compile(privilegedPolicy)})
 	h.setControl(ControlDefinition{Name: "slow", Generation: 1, Targets: targets, Policy: h.compile(slowPolicy)})
 	h.upsert(slowDeploy(t, "ns-a", "web", false))
 	h.sweep("fast")
 	h.sweep("slow")
+}
+
+// A control whose policy runs to its deadline stops being evaluated on events once it has
+// spent its event budget; the control beside it is evaluated on every event, and the slow one
+// again once its budget refills or at its next sweep.
+func TestSlowControlIsDeferredOnEvents(t *testing.T) {
+	h := newHarness(t, policy.Options{Timeout: 20 * time.Millisecond})
+	h.fastAndSlowSwept(t)
 
 	h.upsert(slowDeploy(t, "ns-a", "web", true)) // runs to the deadline: the bucket empties
 	if sum := h.ev.Summarize("slow"); sum.Errored != 1 || !strings.Contains(sum.FirstError, "deadline") {
@@ -138,12 +144,7 @@ func TestSlowControlIsDeferredOnEvents(t *testing.T) {
 func TestEventEvaluatesOutsideTheLock(t *testing.T) {
 	const timeout = time.Second
 	h := newHarness(t, policy.Options{Timeout: timeout})
-	targets := ismsv1.Targets{Kinds: kinds("apps", "Deployment")}
-	h.setControl(ControlDefinition{Name: "fast", Generation: 1, Targets: targets, Policy: h.compile(privilegedPolicy)})
-	h.setControl(ControlDefinition{Name: "slow", Generation: 1, Targets: targets, Policy: h.compile(slowPolicy)})
-	h.upsert(slowDeploy(t, "ns-a", "web", false))
-	h.sweep("fast")
-	h.sweep("slow")
+	h.fastAndSlowSwept(t)
 
 	done := make(chan struct{})
 	slow := slowDeploy(t, "ns-a", "web", true)
