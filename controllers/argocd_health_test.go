@@ -113,6 +113,9 @@ func TestArgoCDHealthOfControls(t *testing.T) {
 	unknownKind := control(uniqueName("argo-unknown-kind"), ismsv1.Targets{
 		Kinds: []ismsv1.KindSelector{{APIGroups: []string{"widgets.example.com"}, Kinds: []string{"Widget"}}},
 	}, privilegedPolicy)
+	// Applied while the operator was down: the webhook would refuse it at apply.
+	broken := control(uniqueName("argo-broken"), deploymentTargets(clean), "package broken\n\nviolation contains msg if {\n")
+	broken.Labels = map[string]string{skipAdmissionLabel: "true"}
 	cases := map[string]healthCase{
 		"passing": {control(uniqueName("argo-pass"), deploymentTargets(clean), privilegedPolicy),
 			evaluatedAs(ismsv1.ResultPass), argocdhealth.Healthy, "Pass: All 1 subjects pass."},
@@ -122,7 +125,7 @@ func TestArgoCDHealthOfControls(t *testing.T) {
 			evaluatedAs(ismsv1.ResultFail), argocdhealth.Degraded, "Fail: 1 of 2 subjects fail, in 1 namespace(s)."},
 		"nothing to evaluate": {control(uniqueName("argo-na"), deploymentTargets(uniqueName("argo-none")), privilegedPolicy),
 			evaluatedAs(ismsv1.ResultNotApplicable), argocdhealth.Healthy, "NotApplicable: "},
-		"compile error": {control(uniqueName("argo-broken"), deploymentTargets(clean), "package broken\n\nviolation contains msg if {\n"),
+		"compile error": {broken,
 			notReadyFor(ismsv1.ReasonCompileError), argocdhealth.Degraded, "CompileError: "},
 		"target kind not served": {unknownKind,
 			notReadyFor(ismsv1.ReasonTargetsUnresolved), argocdhealth.Degraded, "TargetsUnresolved: "},
@@ -204,10 +207,12 @@ func TestArgoCDHealthOfPoliciesExceptionsAndRisks(t *testing.T) {
 	}
 	// The exception names no existing control, so that it changes no result above.
 	exempt := ismsv1.ExceptionSubjects{Namespaces: []string{ns}}
+	badPolicy := sharedPolicy(uniqueName("argo-bad-policy"), "package bad\n\nviolation contains msg if {\n", "")
+	badPolicy.Labels = map[string]string{skipAdmissionLabel: "true"} // applied while the operator was down
 	cases := map[string]healthCase{
 		"policy compiles": {sharedPolicy(uniqueName("argo-policy"), privilegedPolicy, ""),
 			readyIs(metav1.ConditionTrue), argocdhealth.Healthy, "Compiled, digest sha256:"},
-		"policy does not compile": {sharedPolicy(uniqueName("argo-bad-policy"), "package bad\n\nviolation contains msg if {\n", ""),
+		"policy does not compile": {badPolicy,
 			readyIs(metav1.ConditionFalse), argocdhealth.Degraded, "CompileError: "},
 		"risk above appetite": {riskObject(uniqueName("argo-above"), ismsv1.RiskControlRef{Name: failing.Name, LikelihoodReduction: 3}),
 			withinAppetite(metav1.ConditionFalse), argocdhealth.Degraded, "AboveAppetite: Residual score 16 (High) is above the appetite of 4"},

@@ -129,7 +129,7 @@ type controlScope struct {
 	// carried: the evaluator has not swept the control yet, and the status keeps the result
 	// a sweep of this very definition reached before (see carriesResult).
 	carried bool
-	def      evaluation.ControlDefinition
+	def     evaluation.ControlDefinition
 	// kinds are the kinds the control targets and reads from the inventory.
 	kinds    []schema.GroupKind
 	interval time.Duration
