@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
@@ -181,8 +182,21 @@ func (r *ControlReconciler) runPhases(ctx context.Context, s *controlScope) erro
 	}
 	if s.observed {
 		s.control.Status.ObservedGeneration = s.control.Generation
+		r.syncCompliance(s.control)
 	}
 	return err
+}
+
+// syncCompliance sets status.compliant from the result, and adds to status.history when it
+// changed: what Open Cluster Management reads of a Control used as a policy template.
+func (r *ControlReconciler) syncCompliance(control *ismsv1.Control) {
+	status := &control.Status
+	status.Compliant = evaluation.ComplianceOf(status.Result)
+	message := ""
+	if c := meta.FindStatusCondition(status.Conditions, ismsv1.ConditionCompliant); c != nil {
+		message = c.Message
+	}
+	status.History = evaluation.RecordCompliance(status.History, status.Compliant, status.Result, message, r.Now())
 }
 
 // writeStatus patches the status the phases filled in, unless only counts moved moments

@@ -235,6 +235,11 @@ func TestFindingsFollowTheEvidence(t *testing.T) {
 		g.Expect(c.Status.Result).To(Equal(ismsv1.ResultPass))
 		g.Expect(c.Status.OpenFindings).To(BeZero())
 		g.Expect(condition(c, ismsv1.ConditionCompliant).Status).To(Equal(metav1.ConditionTrue))
+		// What Open Cluster Management reads: the state, and its changes newest first.
+		g.Expect(c.Status.Compliant).To(Equal(ismsv1.Compliant))
+		g.Expect(c.Status.History).NotTo(BeEmpty())
+		g.Expect(c.Status.History[0].Compliant).To(Equal(ismsv1.Compliant))
+		g.Expect(c.Status.History).To(ContainElement(HaveField("Compliant", ismsv1.NonCompliant)))
 	}, eventually, poll).Should(Succeed())
 }
 

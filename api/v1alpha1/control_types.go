@@ -321,6 +321,47 @@ type ControlStatus struct {
 	// policyDigest is the sha256 of the Rego module in force (inline or of the referenced Policy).
 	// +optional
 	PolicyDigest string `json:"policyDigest,omitempty"`
+
+	// compliant is the result as policy engines that aggregate compliance read it (Open
+	// Cluster Management's policy templates): Compliant for Pass and NotApplicable,
+	// NonCompliant for Fail and Error, Pending before the first evaluation.
+	// +optional
+	Compliant ComplianceState `json:"compliant,omitempty"`
+
+	// history lists the latest changes of compliant, newest first (at most
+	// MaxComplianceHistory), for engines that sync a short history.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	History []ComplianceChange `json:"history,omitempty"`
+}
+
+// ComplianceState is a Control's result as compliance aggregators read it.
+// +kubebuilder:validation:Enum=Compliant;NonCompliant;Pending
+type ComplianceState string
+
+const (
+	Compliant    ComplianceState = "Compliant"
+	NonCompliant ComplianceState = "NonCompliant"
+	// CompliancePending: not evaluated yet.
+	CompliancePending ComplianceState = "Pending"
+)
+
+// MaxComplianceHistory is how many changes status.history keeps.
+const MaxComplianceHistory = 10
+
+// ComplianceChange is one change of a Control's compliance.
+type ComplianceChange struct {
+	// time is when the operator saw the change.
+	Time metav1.Time `json:"time"`
+	// compliant is the new state.
+	Compliant ComplianceState `json:"compliant"`
+	// result is the Control's result then.
+	Result ControlResult `json:"result"`
+	// message is the Compliant condition's message then, cut to 256 bytes.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Message string `json:"message,omitempty"`
 }
 
 // Control is a security control whose evidence is the live state of the cluster, evaluated by a
@@ -329,6 +370,7 @@ type ControlStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories=isms,shortName=ctl
+// +kubebuilder:metadata:labels="policy.open-cluster-management.io/policy-type=template"
 // +kubebuilder:printcolumn:name="ID",type=string,JSONPath=`.spec.id`
 // +kubebuilder:printcolumn:name="Severity",type=string,JSONPath=`.spec.severity`
 // +kubebuilder:printcolumn:name="Result",type=string,JSONPath=`.status.result`

@@ -2,8 +2,12 @@ package evaluation
 
 import (
 	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 // Verdict is a Control's result with the reason and message its Compliant condition shows.
@@ -45,4 +49,30 @@ func judgeResults(sum Summary) Verdict {
 	default:
 		return Verdict{ismsv1.ResultPass, ismsv1.ReasonAllSubjectsPass, fmt.Sprintf("All %d subjects pass.", sum.Evaluated)}
 	}
+}
+
+// ComplianceOf is a result as compliance aggregators (Open Cluster Management) read it: a
+// control that cannot be evaluated is not compliant, one with nothing to evaluate is.
+func ComplianceOf(r ismsv1.ControlResult) ismsv1.ComplianceState {
+	switch r {
+	case ismsv1.ResultPass, ismsv1.ResultNotApplicable:
+		return ismsv1.Compliant
+	case ismsv1.ResultFail, ismsv1.ResultError:
+		return ismsv1.NonCompliant
+	}
+	return ismsv1.CompliancePending
+}
+
+// maxHistoryMessage bounds a history entry's message (the CRD's maxLength).
+const maxHistoryMessage = 256
+
+// RecordCompliance returns history with a change to state prepended, newest first and at most
+// MaxComplianceHistory long, or history as it is when its newest entry already says state.
+func RecordCompliance(history []ismsv1.ComplianceChange, state ismsv1.ComplianceState, result ismsv1.ControlResult, message string, now time.Time) []ismsv1.ComplianceChange {
+	if len(history) > 0 && history[0].Compliant == state {
+		return history
+	}
+	change := ismsv1.ComplianceChange{Time: metav1.NewTime(now), Compliant: state, Result: result, Message: policy.Truncate(message, maxHistoryMessage)}
+	out := append([]ismsv1.ComplianceChange{change}, history...)
+	return out[:min(len(out), ismsv1.MaxComplianceHistory)]
 }

@@ -3,6 +3,7 @@ package evaluation
 import (
 	"strings"
 	"testing"
+	"time"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 )
@@ -45,5 +46,43 @@ func TestJudge(t *testing.T) {
 				t.Errorf("message %q does not contain %q", v.Message, tc.wantMessage)
 			}
 		})
+	}
+}
+
+func TestComplianceOf(t *testing.T) {
+	for result, want := range map[ismsv1.ControlResult]ismsv1.ComplianceState{
+		ismsv1.ResultPass: ismsv1.Compliant, ismsv1.ResultNotApplicable: ismsv1.Compliant,
+		ismsv1.ResultFail: ismsv1.NonCompliant, ismsv1.ResultError: ismsv1.NonCompliant,
+		ismsv1.ResultPending: ismsv1.CompliancePending, "": ismsv1.CompliancePending,
+	} {
+		if got := ComplianceOf(result); got != want {
+			t.Errorf("ComplianceOf(%q) = %s, want %s", result, got, want)
+		}
+	}
+}
+
+func TestRecordCompliance(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var h []ismsv1.ComplianceChange
+	h = RecordCompliance(h, ismsv1.Compliant, ismsv1.ResultPass, "All 3 subjects pass.", now)
+	h = RecordCompliance(h, ismsv1.Compliant, ismsv1.ResultNotApplicable, "still compliant", now.Add(time.Minute))
+	if len(h) != 1 || h[0].Result != ismsv1.ResultPass {
+		t.Fatalf("an unchanged state added an entry: %+v", h)
+	}
+	for i := range 15 {
+		state := ismsv1.NonCompliant
+		if i%2 == 1 {
+			state = ismsv1.Compliant
+		}
+		h = RecordCompliance(h, state, ismsv1.ResultFail, strings.Repeat("x", 1000), now.Add(time.Duration(i+2)*time.Minute))
+	}
+	if len(h) != ismsv1.MaxComplianceHistory {
+		t.Fatalf("history has %d entries, want %d", len(h), ismsv1.MaxComplianceHistory)
+	}
+	if !h[0].Time.After(h[1].Time.Time) || h[0].Compliant == h[1].Compliant {
+		t.Fatalf("newest first, alternating: %+v", h[:2])
+	}
+	if len(h[0].Message) > 256 {
+		t.Fatalf("message of %d bytes, want at most 256", len(h[0].Message))
 	}
 }
