@@ -165,6 +165,9 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool) error {
 	if err := SetupExceptionWebhookWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the control exception webhook: %w", err)
 	}
+	if err := SetupAttestationWebhookWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the attestation webhooks: %w", err)
+	}
 	return nil
 }
 
