@@ -141,6 +141,9 @@ func (r *ControlReconciler) addIndexes(mgr ctrl.Manager) error {
 	if err := indexExceptions(mgr); err != nil {
 		return fmt.Errorf("indexing control exceptions by control: %w", err)
 	}
+	if err := indexAttestations(mgr); err != nil {
+		return fmt.Errorf("indexing attestations by control: %w", err)
+	}
 	return nil
 }
 
@@ -194,6 +197,8 @@ func (r *ControlReconciler) setupControls(mgr ctrl.Manager, maxConcurrentReconci
 		Watches(&ismsv1.ControlException{}, handler.EnqueueRequestsFromMapFunc(r.exceptionChanged), builder.WithPredicates(exceptionSpecOrPhaseChanged())).
 		// A Policy's Rego or schema changes the Controls that reference it; its status does not.
 		Watches(&ismsv1.Policy{}, handler.EnqueueRequestsFromMapFunc(r.controlsOfPolicy), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// An attested control's result follows its Attestations' specs (submission, decision).
+		Watches(&ismsv1.Attestation{}, handler.EnqueueRequestsFromMapFunc(controlOfAttestation), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, maxConcurrentReconciles)}).
 		Named("control").
