@@ -97,4 +97,3 @@ func TestAttestedControlExpiresAndIsRenewed(t *testing.T) {
 		g.Expect(slices.Index(steps, first+" Approved")).To(BeNumerically("<", slices.Index(steps, first+" Expired")))
 	}, eventually, poll).Should(Succeed())
 }
-
