@@ -4,6 +4,8 @@
 //	kubectl isms eval -f controls/ -f manifests/  evaluate Controls against manifests, with no cluster
 //	kubectl isms status                           one-screen summary of a cluster's controls, findings and risks
 //	kubectl isms evidence log|at|export|verify|key query, export and verify the evidence ledger
+//	kubectl isms attest CONTROL --artifact FILE   submit an Attestation of an attested control
+//	kubectl isms attestations                     what is due, overdue and awaiting approval
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
 // could not be read, or evidence does not verify; 2 usage or input errors; 3 an internal error
@@ -105,6 +107,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   eval      evaluate Controls against local manifests, with no cluster (for CI)
   status    summarize a cluster's controls, open findings and risks out of appetite
   evidence  query, export and verify the operator's evidence ledger
+  attest    submit an Attestation of an attested control, with its evidence files' digests
+  attestations  list the attested controls due, overdue or awaiting approval
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
 the cluster could not be read, or evidence does not verify; 2 usage or input errors;
@@ -114,7 +118,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status or evidence")
+			return usagef("a subcommand is required: test, eval, status, evidence, attest or attestations")
 		},
 	}
 	root.SetIn(stdin)
@@ -122,7 +126,8 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand())
+	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(),
+		newAttestCommand(), newAttestationsCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}
