@@ -36,6 +36,7 @@ func TestAttestedControlsAndAttestations(t *testing.T) {
 		"an evaluated control":                 {doc: control(evaluated)},
 		"a test-sized schedule":                {doc: control("  attestation: {every: 3s, grace: 1s, approvers: {users: [bob]}}\n")},
 		"neither policy nor attestation":       {doc: control(""), want: "exactly one of spec.policy"},
+		"an empty policy written out":          {doc: control("  targets: {kinds: [{apiGroups: [apps], kinds: [Deployment]}]}\n  policy: {}\n"), want: "exactly one of spec.policy.rego (inline Rego) and spec.policy.ref"},
 		"both policy and attestation":          {doc: control(evaluated + attested), want: "exactly one of spec.policy"},
 		"targets with an attestation":          {doc: control(attested + "  targets: {kinds: [{apiGroups: [apps], kinds: [Deployment]}]}\n"), want: "spec.targets is required with spec.policy and forbidden"},
 		"a policy without targets":             {doc: control("  policy: {rego: \"package p\"}\n"), want: "spec.targets is required"},
