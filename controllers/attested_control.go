@@ -68,7 +68,7 @@ func (r *ControlReconciler) reconcileAttested(ctx context.Context, s *controlSco
 	}
 	now := r.Now()
 	st := attestation.Evaluate(sched, attestation.RecordsOf(list.Items), now)
-	recordErr := r.recordAttestations(ctx, control, list.Items, st)
+	stepsLeft, recordErr := r.recordAttestations(ctx, control, list.Items, st)
 	wake, syncErr := r.syncAttestedFindings(ctx, control, st, now)
 	openFindings := 0
 	if st.Standing == attestation.Expired {
@@ -82,10 +82,10 @@ func (r *ControlReconciler) reconcileAttested(ctx context.Context, s *controlSco
 	if !next.IsZero() {
 		s.result.RequeueAfter = schedule.Sooner(s.result.RequeueAfter, max(schedule.WakeSlack, next.Sub(now)+schedule.WakeSlack))
 	}
-	if err := errors.Join(recordErr, syncErr); err != nil {
-		return true, err
+	if stepsLeft {
+		s.result.RequeueAfter = schedule.Sooner(s.result.RequeueAfter, evidenceRetry)
 	}
-	return true, nil
+	return true, errors.Join(recordErr, syncErr)
 }
 
 // syncAttestedFindings brings the control's Findings in line with its standing: open in the

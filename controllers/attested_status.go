@@ -109,9 +109,11 @@ func (r *ControlReconciler) recordAttestedEvidence(s *controlScope, st attestati
 // or a decision (a generation the status has not observed yet), and the expiry of the one in
 // force. Each step is an Event on the Control and a leaf in the evidence ledger; the
 // Attestation's status (InForce, observedGeneration) then says it was recorded. A step whose
-// leaf does not fit in the ledger's queue is retried at the next reconcile.
-func (r *ControlReconciler) recordAttestations(ctx context.Context, control *ismsv1.Control, items []ismsv1.Attestation, st attestation.State) error {
+// leaf does not fit in the ledger's queue is retried at the next reconcile; it reports whether
+// one was left for it.
+func (r *ControlReconciler) recordAttestations(ctx context.Context, control *ismsv1.Control, items []ismsv1.Attestation, st attestation.State) (bool, error) {
 	var errs []error
+	left := false
 	for i := range items {
 		a := &items[i]
 		original := a.DeepCopy()
@@ -126,6 +128,7 @@ func (r *ControlReconciler) recordAttestations(ctx context.Context, control *ism
 			recorded = r.recordStep(control, a, evidence.StepExpired) && recorded
 		}
 		if !recorded {
+			left = true
 			continue
 		}
 		a.Status.ObservedGeneration = a.Generation
@@ -137,7 +140,7 @@ func (r *ControlReconciler) recordAttestations(ctx context.Context, control *ism
 			errs = append(errs, fmt.Errorf("patching attestation %s status: %w", a.Name, err))
 		}
 	}
-	return errors.Join(errs...)
+	return left, errors.Join(errs...)
 }
 
 // stepOf is the step an Attestation's current generation records.

@@ -260,8 +260,8 @@ type AttestationStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories=isms,shortName=att
 // +kubebuilder:printcolumn:name="Control",type=string,JSONPath=`.spec.control`
-// +kubebuilder:printcolumn:name="From",type=date,JSONPath=`.spec.period.from`
-// +kubebuilder:printcolumn:name="To",type=date,JSONPath=`.spec.period.to`
+// +kubebuilder:printcolumn:name="From",type=string,JSONPath=`.spec.period.from`
+// +kubebuilder:printcolumn:name="To",type=string,JSONPath=`.spec.period.to`
 // +kubebuilder:printcolumn:name="Submitted By",type=string,JSONPath=`.spec.submittedBy`
 // +kubebuilder:printcolumn:name="Decision",type=string,JSONPath=`.spec.decision.outcome`
 // +kubebuilder:printcolumn:name="Decided By",type=string,JSONPath=`.spec.decision.decidedBy`
