@@ -156,6 +156,7 @@ type controlPhase func(ctx context.Context, s *controlScope) (done bool, err err
 // controlPhases are the steps of a Control reconcile, in order.
 func (r *ControlReconciler) controlPhases() []controlPhase {
 	return []controlPhase{
+		r.reconcileAttested, // an attested control ends here (attested_control.go)
 		r.definePolicy,
 		r.ensureWatches,
 		r.registerControl,

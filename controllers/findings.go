@@ -100,12 +100,17 @@ func (r *ControlReconciler) namespacesToSync(ctx context.Context, control string
 // through reader, and returns when it next changes with time alone (see
 // finding.Workflow.WakeAt).
 func (r *ControlReconciler) syncFinding(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, exceptions *exception.Set) (time.Time, error) {
+	return r.syncFindingEvidence(ctx, reader, control, ns, r.findingEvidence(control, ns, exceptions))
+}
+
+// syncFindingEvidence is syncFinding with the evidence given: the evaluator's, or an attested
+// control's (syncAttestedFindings).
+func (r *ControlReconciler) syncFindingEvidence(ctx context.Context, reader client.Reader, control *ismsv1.Control, ns string, evidence finding.Evidence) (time.Time, error) {
 	key := client.ObjectKey{Namespace: ns, Name: control.Name}
 	f, fromAPIServer, err := r.currentFinding(ctx, reader, key)
 	if err != nil {
 		return time.Time{}, err
 	}
-	evidence := r.findingEvidence(control, ns, exceptions)
 	now := r.Now()
 	if f == nil {
 		existing, wake, err := r.createFinding(ctx, control, ns, evidence, now)

@@ -204,10 +204,15 @@ func TestControlNeedsExactlyOneOfRegoAndRef(t *testing.T) {
 	both.Spec.Policy.Ref = &ismsv1.PolicyReference{Name: "some-policy"}
 	neither := control(uniqueName("neither"), deploymentTargets(), "")
 	badName := refControl(uniqueName("bad-ref"), deploymentTargets(), "Not_A_Name", "")
-	for _, c := range []*ismsv1.Control{both, neither} {
+	// A Go client omits an empty spec.policy (omitzero): the Control then has neither a policy
+	// nor an attestation, which the spec-level rule refuses.
+	for c, want := range map[*ismsv1.Control]string{
+		both:    "exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set",
+		neither: "exactly one of spec.policy (an evaluated control) and spec.attestation (an attested control) must be set",
+	} {
 		err := k8s.Create(testCtx, c)
 		g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%s: %v", c.Name, err)
-		g.Expect(err.Error()).To(ContainSubstring("exactly one of spec.policy.rego (inline Rego) and spec.policy.ref (a Policy) must be set"))
+		g.Expect(err.Error()).To(ContainSubstring(want))
 	}
 	err := k8s.Create(testCtx, badName)
 	g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)

@@ -145,6 +145,9 @@ func (r *ControlReconciler) addIndexes(mgr ctrl.Manager) error {
 	if err := indexExceptions(mgr); err != nil {
 		return fmt.Errorf("indexing control exceptions by control: %w", err)
 	}
+	if err := indexAttestations(mgr); err != nil {
+		return fmt.Errorf("indexing attestations by control: %w", err)
+	}
 	return nil
 }
 
@@ -174,6 +177,9 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine) error 
 	if err := SetupRegoWebhooksWithManager(mgr, engine); err != nil {
 		return fmt.Errorf("setting up the control and policy webhooks: %w", err)
 	}
+	if err := SetupAttestationWebhookWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the attestation webhooks: %w", err)
+	}
 	return nil
 }
 
@@ -200,6 +206,8 @@ func (r *ControlReconciler) setupControls(mgr ctrl.Manager, maxConcurrentReconci
 		Watches(&ismsv1.ControlException{}, handler.EnqueueRequestsFromMapFunc(r.exceptionChanged), builder.WithPredicates(exceptionSpecOrPhaseChanged())).
 		// A Policy's Rego or schema changes the Controls that reference it; its status does not.
 		Watches(&ismsv1.Policy{}, handler.EnqueueRequestsFromMapFunc(r.controlsOfPolicy), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// An attested control's result follows its Attestations' specs (submission, decision).
+		Watches(&ismsv1.Attestation{}, handler.EnqueueRequestsFromMapFunc(controlOfAttestation), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.enqueue, &handler.EnqueueRequestForObject{})).
 		WithOptions(controllerOptions(maxConcurrentReconciles)).
 		Named("control").

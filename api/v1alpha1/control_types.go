@@ -93,7 +93,10 @@ type PolicyReference struct {
 	Name string `json:"name"`
 }
 
-// ControlSpec defines a security control and how its evidence is evaluated.
+// ControlSpec defines a security control and how its evidence is evaluated, or attested.
+// +kubebuilder:validation:XValidation:rule="has(self.policy) != has(self.attestation)",message="exactly one of spec.policy (an evaluated control) and spec.attestation (an attested control) must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.policy) == has(self.targets)",message="spec.targets is required with spec.policy and forbidden with spec.attestation"
+// +kubebuilder:validation:XValidation:rule="!has(self.attestation) || (!has(self.inventory) && !has(self.parameters))",message="spec.inventory and spec.parameters belong to evaluated controls, not to attested ones"
 type ControlSpec struct {
 	// id is the control identifier people use, e.g. ISMS-K8S-001.
 	// +required
@@ -130,9 +133,10 @@ type ControlSpec struct {
 	// +listMapKey=framework
 	Frameworks []FrameworkMapping `json:"frameworks,omitempty"`
 
-	// targets selects the objects the policy evaluates.
-	// +required
-	Targets Targets `json:"targets"`
+	// targets selects the objects the policy evaluates: required with spec.policy, forbidden
+	// with spec.attestation.
+	// +optional
+	Targets Targets `json:"targets,omitzero"`
 
 	// inventory names further kinds the policy reads from data.inventory without evaluating
 	// them as subjects (for example NetworkPolicies, for a policy about Namespaces). A change
@@ -154,9 +158,16 @@ type ControlSpec struct {
 	// +kubebuilder:default=Error
 	WhenKindsNotServed KindsNotServedAction `json:"whenKindsNotServed,omitempty"`
 
-	// policy is the Rego that decides compliance: inline, or a reference to a Policy.
-	// +required
-	Policy PolicySource `json:"policy"`
+	// policy is the Rego that decides compliance: inline, or a reference to a Policy. Exactly
+	// one of policy and attestation is set.
+	// +optional
+	Policy PolicySource `json:"policy,omitzero"`
+
+	// attestation makes the control attested instead of evaluated: people state on a schedule
+	// that it is in place (Attestations), for what a cluster cannot show (policies, training,
+	// physical security...). See docs/attestations.md.
+	// +optional
+	Attestation *ControlAttestationSchedule `json:"attestation,omitempty"`
 
 	// parameters is passed to the policy as input.parameters.
 	// +optional
@@ -334,6 +345,10 @@ type ControlStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	History []ComplianceChange `json:"history,omitempty"`
+
+	// attestation is where an attested control stands; unset for evaluated controls.
+	// +optional
+	Attestation *AttestedStatus `json:"attestation,omitempty"`
 }
 
 // ComplianceState is a Control's result as compliance aggregators read it.
@@ -381,6 +396,7 @@ type ComplianceChange struct {
 // +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`,priority=1
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`,priority=1
 // +kubebuilder:printcolumn:name="Evaluated",type=integer,JSONPath=`.status.evaluatedSubjects`,priority=1
+// +kubebuilder:printcolumn:name="Attestation Due",type=date,JSONPath=`.status.attestation.dueAt`,priority=1
 type Control struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

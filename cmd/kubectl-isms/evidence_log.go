@@ -203,8 +203,22 @@ func describeLeaf(l evidence.Leaf) string {
 		s = fmt.Sprintf("ControlException %s: %s -> %s", objectName(l.Exception.Namespace, l.Exception.Name), orNone(l.Exception.From), l.Exception.To)
 	case l.Operator != nil:
 		s = describeOperator(l.Kind, l.Operator)
+	case l.Attestation != nil:
+		s = describeAttestation(l.Attestation)
 	}
 	return evidenceclient.Clean(s, 200)
+}
+
+// describeAttestation: "Attestation q3 Approved by bob (submitted by alice), 2 artifact(s)".
+func describeAttestation(a *evidence.AttestationChange) string {
+	s := fmt.Sprintf("Attestation %s %s", a.Name, a.Step)
+	if a.DecidedBy != "" && a.Step != evidence.StepSubmitted && a.Step != evidence.StepExpired {
+		s += " by " + a.DecidedBy
+	}
+	if a.SubmittedBy != "" {
+		s += " (submitted by " + a.SubmittedBy + ")"
+	}
+	return s + fmt.Sprintf(", %d artifact(s)", len(a.Artifacts))
 }
 
 func describeState(kind evidence.Kind, st *evidence.State) string {

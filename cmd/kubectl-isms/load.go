@@ -371,6 +371,8 @@ func decodeControl(u *unstructured.Unstructured) (*ismsv1.Control, error) {
 		return nil, errors.New("spec.id is required")
 	case offlineSeverity(s.Severity) == 0:
 		return nil, fmt.Errorf("spec.severity %q must be one of critical, high, medium, low, info", s.Severity)
+	case s.Attestation != nil:
+		// Attested: nothing to evaluate here (offline.Evaluate reports it Pending).
 	case len(s.Targets.Kinds) == 0:
 		return nil, errors.New("spec.targets.kinds must name at least one kind")
 	case (strings.TrimSpace(s.Policy.Rego) == "") == (s.Policy.Ref == nil):

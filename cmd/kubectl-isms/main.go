@@ -5,6 +5,8 @@
 //	kubectl isms status                           one-screen summary of a cluster's controls, findings and risks
 //	kubectl isms evidence log|at|export|verify|key query, export and verify the evidence ledger
 //	kubectl isms frameworks [NAME] [--coverage]   the framework catalogs, and how Controls cover them
+//	kubectl isms attest CONTROL --artifact FILE   submit an Attestation of an attested control
+//	kubectl isms attestations                     what is due, overdue and awaiting approval
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
 // could not be read, or evidence does not verify; 2 usage or input errors; 3 an internal error
@@ -102,11 +104,13 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Test, evaluate and report on ISO/IEC 27001 controls of the isms-operator",
 		Long: `kubectl isms works with the isms-operator's Controls:
 
-  test        run the Rego unit tests and the examples of a policy library
-  eval        evaluate Controls against local manifests, with no cluster (for CI)
-  status      summarize a cluster's controls, open findings and risks out of appetite
-  evidence    query, export and verify the operator's evidence ledger
-  frameworks  list the framework catalogs, and how Controls cover them (--coverage)
+  test          run the Rego unit tests and the examples of a policy library
+  eval          evaluate Controls against local manifests, with no cluster (for CI)
+  status        summarize a cluster's controls, open findings and risks out of appetite
+  evidence      query, export and verify the operator's evidence ledger
+  frameworks    list the framework catalogs, and how Controls cover them (--coverage)
+  attest        submit an Attestation of an attested control, with its evidence files' digests
+  attestations  list the attested controls due, overdue or awaiting approval
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
 the cluster could not be read, or evidence does not verify; 2 usage or input errors;
@@ -116,7 +120,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence or frameworks")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest or attestations")
 		},
 	}
 	root.SetIn(stdin)
@@ -124,7 +128,8 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand())
+	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
+		newAttestCommand(), newAttestationsCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

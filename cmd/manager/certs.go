@@ -26,6 +26,7 @@ type webhookCertConfig struct {
 	rotation      bool
 	secret        string
 	configuration string
+	mutating      string
 	service       string
 }
 
@@ -33,6 +34,7 @@ func webhookCertFlags(fs *flag.FlagSet, c *webhookCertConfig) {
 	fs.BoolVar(&c.rotation, "webhook-cert-rotation", true, "Issue and renew the webhook's certificate (in --webhook-cert-secret) and inject its CA into --webhook-configuration; false when cert-manager issues it.")
 	fs.StringVar(&c.secret, "webhook-cert-secret", "isms-operator-webhook-server-cert", "The Secret, in the operator's namespace, that holds the webhook's certificate and CA (it must exist; the kubelet mounts it into --webhook-cert-dir).")
 	fs.StringVar(&c.configuration, "webhook-configuration", "isms-operator-validating-webhook-configuration", "The ValidatingWebhookConfiguration whose webhooks get the CA.")
+	fs.StringVar(&c.mutating, "mutating-webhook-configuration", "isms-operator-mutating-webhook-configuration", "The MutatingWebhookConfiguration (the Attestation webhook, which stamps identities) whose webhooks get the CA.")
 	fs.StringVar(&c.service, "webhook-service", "isms-operator-webhook-service", "The Service, in the operator's namespace, the webhooks are called through: the certificate is for its DNS names.")
 }
 
@@ -60,7 +62,7 @@ func setupWebhookCerts(mgr ctrl.Manager, cfg config, ready chan struct{}) error 
 		DNSName:        dnsName,
 		ExtraDNSNames:  []string{dnsName + ".cluster.local"},
 		IsReady:        ready,
-		Webhooks:       []rotator.WebhookInfo{{Name: c.configuration, Type: rotator.Validating}},
+		Webhooks:       []rotator.WebhookInfo{{Name: c.configuration, Type: rotator.Validating}, {Name: c.mutating, Type: rotator.Mutating}},
 		CertName:       certName,
 		KeyName:        keyName,
 		// Every replica serves the webhook, so every replica keeps its certificate current.
@@ -73,13 +75,14 @@ func setupWebhookCerts(mgr ctrl.Manager, cfg config, ready chan struct{}) error 
 }
 
 // narrowedManager is mgr, except that the rotator's own cache, made from GetConfig, lists and
-// watches only the Secret and the webhook configuration it is told of, by name: the operator's
-// RBAC grants it those two objects and no others (config/rbac/webhook_cert_role.yaml).
+// watches only the Secret and the webhook configurations it is told of, by name: the operator's
+// RBAC grants it those objects and no others (config/rbac/webhook_cert_role.yaml).
 func narrowedManager(mgr ctrl.Manager, namespace string, c webhookCertConfig) ctrl.Manager {
 	cfg := rest.CopyConfig(mgr.GetConfig())
 	names := collectionNames{
 		"/api/v1/namespaces/" + namespace + "/secrets":                          c.secret,
 		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": c.configuration,
+		"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations":   c.mutating,
 	}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return names.transport(rt) })
 	return &configManager{Manager: mgr, config: cfg}

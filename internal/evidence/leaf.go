@@ -44,6 +44,9 @@ const (
 	KindOperatorStarted Kind = "operator-started"
 	// KindOperatorStopped: the operator stopped cleanly.
 	KindOperatorStopped Kind = "operator-stopped"
+	// KindAttestation: a step of an Attestation of an attested control: submitted, approved,
+	// rejected, withdrawn, or expired, with its artifacts' digests.
+	KindAttestation Kind = "attestation"
 )
 
 // Result is a control's overall result.
@@ -74,15 +77,16 @@ const (
 // Leaf is one record of the ledger. Exactly one payload is set, the one of its Kind. Fields
 // are declared in the order of their JSON names so that encoding/json writes sorted keys.
 type Leaf struct {
-	Control   string             `json:"control,omitempty"`
-	Exception *ExceptionChange   `json:"exception,omitempty"`
-	Finding   *FindingChange     `json:"finding,omitempty"`
-	Kind      Kind               `json:"kind"`
-	Operator  *OperatorEvent     `json:"operator,omitempty"`
-	State     *State             `json:"state,omitempty"`
-	Subject   *SubjectTransition `json:"subject,omitempty"`
-	Time      time.Time          `json:"time"`
-	V         int                `json:"v"`
+	Attestation *AttestationChange `json:"attestation,omitempty"`
+	Control     string             `json:"control,omitempty"`
+	Exception   *ExceptionChange   `json:"exception,omitempty"`
+	Finding     *FindingChange     `json:"finding,omitempty"`
+	Kind        Kind               `json:"kind"`
+	Operator    *OperatorEvent     `json:"operator,omitempty"`
+	State       *State             `json:"state,omitempty"`
+	Subject     *SubjectTransition `json:"subject,omitempty"`
+	Time        time.Time          `json:"time"`
+	V           int                `json:"v"`
 }
 
 // Counts are a control's non-passing subjects by state.
@@ -131,6 +135,47 @@ type ExceptionChange struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace,omitempty"`
 	To        string `json:"to"`
+}
+
+// The steps of an Attestation (AttestationChange.Step).
+const (
+	StepSubmitted = "Submitted"
+	StepApproved  = "Approved"
+	StepRejected  = "Rejected"
+	StepWithdrawn = "Withdrawn"
+	// StepExpired: the approved attestation in force expired (its period and grace are over),
+	// and its control fails.
+	StepExpired = "Expired"
+)
+
+// MaxLeafArtifacts bounds the artifacts one attestation leaf lists (an Attestation holds at
+// most 16), and MaxArtifactNameLen their names, so that the leaf fits in MaxLeafBytes.
+const (
+	MaxLeafArtifacts   = 16
+	MaxArtifactNameLen = 64
+	// MaxUserLen bounds submittedBy and decidedBy: a user name as the API server has it.
+	MaxUserLen = 256
+)
+
+// AttestationChange is one step of an Attestation (KindAttestation leaves): who submitted
+// it, who decided it, the period it covers (RFC 3339, UTC, to the second) and the digests of
+// its evidence artifacts, so that a period report can list the evidence of each attested
+// requirement and anyone can check a file against it.
+type AttestationChange struct {
+	Artifacts   []ArtifactDigest `json:"artifacts,omitempty"`
+	DecidedBy   string           `json:"decidedBy,omitempty"`
+	Name        string           `json:"name"`
+	PeriodFrom  string           `json:"periodFrom,omitempty"`
+	PeriodTo    string           `json:"periodTo,omitempty"`
+	Step        string           `json:"step"`
+	SubmittedBy string           `json:"submittedBy,omitempty"`
+}
+
+// ArtifactDigest is one evidence file of an attestation, by name and content digest.
+type ArtifactDigest struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size,omitempty"`
 }
 
 // OperatorEvent describes an operator start or clean stop.

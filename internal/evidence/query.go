@@ -38,7 +38,7 @@ func (l *Ledger) Log(ctx context.Context, q LogQuery) ([]Entry, error) {
 	if q.Limit <= 0 || q.Limit > MaxLogEntries {
 		q.Limit = MaxLogEntries
 	}
-	kinds := []Kind{KindControl, KindSubject, KindFinding, KindException}
+	kinds := []Kind{KindControl, KindSubject, KindFinding, KindException, KindAttestation}
 	if q.Heartbeats {
 		kinds = append(kinds, KindHeartbeat)
 	}

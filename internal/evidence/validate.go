@@ -3,6 +3,7 @@ package evidence
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,7 +28,7 @@ func (l Leaf) Validate() error {
 // checkPayload checks that the payload of the leaf's kind is the only one set, and valid.
 func (l Leaf) checkPayload() error {
 	set := 0
-	for _, p := range []bool{l.Exception != nil, l.Finding != nil, l.Operator != nil, l.State != nil, l.Subject != nil} {
+	for _, p := range []bool{l.Attestation != nil, l.Exception != nil, l.Finding != nil, l.Operator != nil, l.State != nil, l.Subject != nil} {
 		if p {
 			set++
 		}
@@ -46,6 +47,8 @@ func (l Leaf) checkPayload() error {
 		err = requireSet(l.Finding != nil, "finding", l.Finding.validate)
 	case KindException:
 		err = requireSet(l.Exception != nil, "exception", l.Exception.validate)
+	case KindAttestation:
+		err = requireSet(l.Attestation != nil, "attestation", l.Attestation.validate)
 	case KindOperatorStarted, KindOperatorStopped:
 		needControl = false
 		err = requireSet(l.Operator != nil, "operator", l.Operator.validate)
@@ -123,6 +126,48 @@ func (f *FindingChange) validate() error {
 func (e *ExceptionChange) validate() error {
 	return firstErr(checkRequired("name", e.Name, MaxNameLen), checkLen("namespace", e.Namespace, MaxNameLen),
 		checkLen("from", e.From, MaxStateLen), checkRequired("to", e.To, MaxStateLen))
+}
+
+func (a *AttestationChange) validate() error {
+	switch a.Step {
+	case StepSubmitted, StepApproved, StepRejected, StepWithdrawn, StepExpired:
+	default:
+		return fmt.Errorf("unknown step %q", truncate(a.Step, MaxStateLen))
+	}
+	if len(a.Artifacts) > MaxLeafArtifacts {
+		return fmt.Errorf("%d artifacts, more than %d", len(a.Artifacts), MaxLeafArtifacts)
+	}
+	for _, art := range a.Artifacts {
+		if err := art.validate(); err != nil {
+			return err
+		}
+	}
+	return firstErr(checkRequired("name", a.Name, MaxNameLen), checkLen("submittedBy", a.SubmittedBy, MaxUserLen),
+		checkLen("decidedBy", a.DecidedBy, MaxUserLen), checkPeriodTime("periodFrom", a.PeriodFrom),
+		checkPeriodTime("periodTo", a.PeriodTo))
+}
+
+func (d ArtifactDigest) validate() error {
+	if len(d.SHA256) != 64 || strings.Trim(d.SHA256, "0123456789abcdef") != "" {
+		return fmt.Errorf("artifact %q: sha256 must be 64 lower-case hex digits", truncate(d.Name, MaxArtifactNameLen))
+	}
+	if d.Size < 0 {
+		return errors.New("artifact size must not be negative")
+	}
+	return checkRequired("artifact name", d.Name, MaxArtifactNameLen)
+}
+
+// checkPeriodTime accepts "" or a UTC time in RFC 3339 to the second, the one form a
+// period's time is written in.
+func checkPeriodTime(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || t.UTC().Format(time.RFC3339) != s {
+		return fmt.Errorf("%s: want a UTC time like 2026-01-02T15:04:05Z, got %q", field, truncate(s, maxVersionText))
+	}
+	return nil
 }
 
 func (o *OperatorEvent) validate() error {

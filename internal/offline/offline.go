@@ -247,6 +247,11 @@ func newRun(opts Options) *run {
 // the result Error, with the reason PolicyReady would give.
 func (e *run) register(ctx context.Context, c *ismsv1.Control, r *ControlResult) (bool, error) {
 	*r = ControlResult{Name: c.Name, ID: c.Spec.ID, Title: c.Spec.Title, Severity: c.Spec.Severity}
+	if c.IsAttested() {
+		// Its evidence is its Attestations in the cluster, not the objects evaluated here.
+		r.Result, r.Reason, r.Message = ismsv1.ResultPending, ismsv1.ReasonNotEvaluated, "An attested control: people attest it (Attestations); it is not evaluated against objects."
+		return false, nil
+	}
 	def, err := Define(ctx, e.engine, c, e.policies)
 	if err != nil {
 		var ce *policy.CompileError

@@ -116,8 +116,10 @@ func checkArgs(o *Objects, d *appsv1.Deployment) []string {
 			problems = append(problems, fmt.Sprintf("--%s=%q names no rendered %s in %s", flag, args[flag], kind, d.Namespace))
 		}
 	}
-	if o.Get("ValidatingWebhookConfiguration", "", args["webhook-configuration"]) == nil {
-		problems = append(problems, fmt.Sprintf("--webhook-configuration=%q names no rendered ValidatingWebhookConfiguration", args["webhook-configuration"]))
+	for kind, flag := range webhookConfigurationFlags {
+		if o.Get(kind, "", args[flag]) == nil {
+			problems = append(problems, fmt.Sprintf("--%s=%q names no rendered %s", flag, args[flag], kind))
+		}
 	}
 	return problems
 }
@@ -177,20 +179,53 @@ func servesPort(d *appsv1.Deployment, target intstr.IntOrString) bool {
 // rotator, which is told this configuration's name.
 func checkWebhooks(o *Objects, d *appsv1.Deployment) []string {
 	var problems []string
-	for _, u := range o.OfKind("ValidatingWebhookConfiguration") {
-		var cfg admissionv1.ValidatingWebhookConfiguration
-		if err := convert(u, &cfg); err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		problems = append(problems, checkCAInjection(o, d, &cfg)...)
-		for _, wh := range cfg.Webhooks {
-			if msg := checkWebhookService(o, wh.ClientConfig.Service); msg != "" {
-				problems = append(problems, fmt.Sprintf("webhook %s: %s", wh.Name, msg))
+	for kind, flag := range webhookConfigurationFlags {
+		for _, u := range o.OfKind(kind) {
+			services, err := webhookServiceRefs(u)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			problems = append(problems, checkCAInjection(o, d, u.GetName(), u.GetAnnotations(), flag)...)
+			for name, ref := range services {
+				if msg := checkWebhookService(o, ref); msg != "" {
+					problems = append(problems, fmt.Sprintf("webhook %s: %s", name, msg))
+				}
 			}
 		}
 	}
 	return problems
+}
+
+// webhookConfigurationFlags are the webhook configuration kinds, and the manager flag that
+// names the one of each kind whose CA it injects when it rotates its certificate.
+var webhookConfigurationFlags = map[string]string{
+	"ValidatingWebhookConfiguration": "webhook-configuration",
+	"MutatingWebhookConfiguration":   "mutating-webhook-configuration",
+}
+
+// webhookServiceRefs returns the Service each webhook of a configuration calls, by webhook name.
+func webhookServiceRefs(u *unstructured.Unstructured) (map[string]*admissionv1.ServiceReference, error) {
+	out := map[string]*admissionv1.ServiceReference{}
+	switch u.GetKind() {
+	case "ValidatingWebhookConfiguration":
+		var cfg admissionv1.ValidatingWebhookConfiguration
+		if err := convert(u, &cfg); err != nil {
+			return nil, err
+		}
+		for _, wh := range cfg.Webhooks {
+			out[wh.Name] = wh.ClientConfig.Service
+		}
+	default:
+		var cfg admissionv1.MutatingWebhookConfiguration
+		if err := convert(u, &cfg); err != nil {
+			return nil, err
+		}
+		for _, wh := range cfg.Webhooks {
+			out[wh.Name] = wh.ClientConfig.Service
+		}
+	}
+	return out, nil
 }
 
 func checkWebhookService(o *Objects, ref *admissionv1.ServiceReference) string {
@@ -215,20 +250,20 @@ func checkWebhookService(o *Objects, ref *admissionv1.ServiceReference) string {
 	return ""
 }
 
-func checkCAInjection(o *Objects, d *appsv1.Deployment, cfg *admissionv1.ValidatingWebhookConfiguration) []string {
-	from, annotated := cfg.Annotations[CertManagerInjectAnnotation]
+func checkCAInjection(o *Objects, d *appsv1.Deployment, name string, annotations map[string]string, flag string) []string {
+	from, annotated := annotations[CertManagerInjectAnnotation]
 	args := Args(d)
-	rotated := args["webhook-cert-rotation"] != "false" && args["webhook-configuration"] == cfg.Name
+	rotated := args["webhook-cert-rotation"] != "false" && args[flag] == name
 	switch {
 	case annotated && rotated:
-		return []string{fmt.Sprintf("%s: both cert-manager and the manager inject its CA", cfg.Name)}
+		return []string{fmt.Sprintf("%s: both cert-manager and the manager inject its CA", name)}
 	case annotated:
-		ns, name, _ := strings.Cut(from, "/")
-		if o.Get("Certificate", ns, name) == nil {
-			return []string{fmt.Sprintf("%s: %s=%q names no rendered Certificate", cfg.Name, CertManagerInjectAnnotation, from)}
+		ns, cert, _ := strings.Cut(from, "/")
+		if o.Get("Certificate", ns, cert) == nil {
+			return []string{fmt.Sprintf("%s: %s=%q names no rendered Certificate", name, CertManagerInjectAnnotation, from)}
 		}
 	case !rotated:
-		return []string{fmt.Sprintf("%s: nothing injects its CA (no %s annotation, and the manager rotates the certificate of %q)", cfg.Name, CertManagerInjectAnnotation, args["webhook-configuration"])}
+		return []string{fmt.Sprintf("%s: nothing injects its CA (no %s annotation, and the manager rotates the certificate of %q)", name, CertManagerInjectAnnotation, args[flag])}
 	}
 	return nil
 }
@@ -258,7 +293,7 @@ func checkCertificates(o *Objects, _ *appsv1.Deployment) []string {
 // webhookServices are the "name.namespace" of the Services the webhooks call.
 func (o *Objects) webhookServices() []string {
 	var out []string
-	for _, cfg := range o.OfKind("ValidatingWebhookConfiguration") {
+	for _, cfg := range append(o.OfKind("ValidatingWebhookConfiguration"), o.OfKind("MutatingWebhookConfiguration")...) {
 		webhooks, _, _ := unstructured.NestedSlice(cfg.Object, "webhooks")
 		for _, wh := range webhooks {
 			svc, _, _ := unstructured.NestedStringMap(wh.(map[string]any), "clientConfig", "service")
@@ -316,7 +351,8 @@ func checkBinding(o *Objects, kind string, b *rbacv1.ClusterRoleBinding) []strin
 }
 
 // namedResources are the resources whose rules the install restricts by name, and their kinds.
-var namedResources = map[string]string{"secrets": "Secret", "validatingwebhookconfigurations": "ValidatingWebhookConfiguration"}
+var namedResources = map[string]string{"secrets": "Secret", "validatingwebhookconfigurations": "ValidatingWebhookConfiguration",
+	"mutatingwebhookconfigurations": "MutatingWebhookConfiguration"}
 
 func checkResourceNames(o *Objects, kind string, r *rbacv1.ClusterRole) []string {
 	var problems []string
@@ -331,8 +367,8 @@ func checkResourceNames(o *Objects, kind string, r *rbacv1.ClusterRole) []string
 			}
 			for _, name := range rule.ResourceNames {
 				ns := r.Namespace
-				if objKind == "ValidatingWebhookConfiguration" {
-					ns = ""
+				if objKind != "Secret" {
+					ns = "" // webhook configurations are cluster-scoped
 				}
 				if o.Get(objKind, ns, name) == nil {
 					problems = append(problems, fmt.Sprintf("%s %s grants %s %q, which is not rendered", kind, r.Name, res, name))
