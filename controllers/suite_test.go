@@ -77,7 +77,7 @@ func runSuite(m *testing.M) int {
 		CRDDirectoryPaths:     []string{filepath.Join(repoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		// The validating webhooks, served by the manager below on envtest's address.
-		WebhookInstallOptions: envtest.WebhookInstallOptions{ValidatingWebhooks: webhooks},
+		WebhookInstallOptions: webhooks,
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -114,22 +114,47 @@ const skipAdmissionLabel = "isms.dev/test-skip-admission"
 
 // suiteWebhooks are the generated webhook configurations (config/webhook/manifests.yaml),
 // with the Control and Policy webhooks skipping the objects labelled skipAdmissionLabel.
-func suiteWebhooks() ([]*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+func suiteWebhooks() (envtest.WebhookInstallOptions, error) {
+	var opts envtest.WebhookInstallOptions
 	data, err := os.ReadFile(filepath.Join(repoRoot(), "config", "webhook", "manifests.yaml"))
 	if err != nil {
-		return nil, err
+		return opts, err
 	}
-	var cfg admissionregistrationv1.ValidatingWebhookConfiguration
-	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(data, []byte("---\n")), &cfg); err != nil {
-		return nil, fmt.Errorf("reading the webhook manifests: %w", err)
+	for _, doc := range bytes.Split(bytes.TrimPrefix(data, []byte("---\n")), []byte("\n---\n")) {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			return opts, fmt.Errorf("reading the webhook manifests: %w", err)
+		}
+		switch meta.Kind {
+		case "MutatingWebhookConfiguration":
+			var cfg admissionregistrationv1.MutatingWebhookConfiguration
+			if err := yaml.UnmarshalStrict(doc, &cfg); err != nil {
+				return opts, fmt.Errorf("reading the webhook manifests: %w", err)
+			}
+			opts.MutatingWebhooks = append(opts.MutatingWebhooks, &cfg)
+		case "ValidatingWebhookConfiguration":
+			var cfg admissionregistrationv1.ValidatingWebhookConfiguration
+			if err := yaml.UnmarshalStrict(doc, &cfg); err != nil {
+				return opts, fmt.Errorf("reading the webhook manifests: %w", err)
+			}
+			skipLabelledAdmission(&cfg)
+			opts.ValidatingWebhooks = append(opts.ValidatingWebhooks, &cfg)
+		default:
+			return opts, fmt.Errorf("the webhook manifests hold a %q", meta.Kind)
+		}
 	}
+	return opts, nil
+}
+
+// skipLabelledAdmission makes the Control and Policy webhooks skip objects labelled
+// skipAdmissionLabel.
+func skipLabelledAdmission(cfg *admissionregistrationv1.ValidatingWebhookConfiguration) {
 	for i, w := range cfg.Webhooks {
 		if w.Name == "vcontrol.isms.dev" || w.Name == "vpolicy.isms.dev" {
 			cfg.Webhooks[i].ObjectSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 				{Key: skipAdmissionLabel, Operator: metav1.LabelSelectorOpDoesNotExist}}}
 		}
 	}
-	return []*admissionregistrationv1.ValidatingWebhookConfiguration{&cfg}, nil
 }
 
 // landedUnchecked labels obj so that the suite's Control and Policy webhooks skip it, as if
