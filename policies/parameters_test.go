@@ -42,6 +42,21 @@ func TestParameterSchemas(t *testing.T) {
 		"max replicas":                {"production-replicas", `{"maxReplicas": 20}`, true},
 		"max replicas zero":           {"production-replicas", `{"maxReplicas": 0}`, false},
 		"allowed roles":               {"rbac-no-anonymous-binding", `{"allowedRoles": ["public-docs-*"]}`, true},
+		"max retention days":          {"velero-backup-retention", `{"maxRetentionDays": 90}`, true},
+		"max retention days zero":     {"velero-backup-retention", `{"maxRetentionDays": 0}`, false},
+		"require explicit ttl":        {"velero-backup-retention", `{"requireExplicitTTL": true}`, true},
+		"require explicit ttl string": {"velero-backup-retention", `{"requireExplicitTTL": "yes"}`, false},
+		"allowed environments":        {"namespace-environment-label", `{"allowedEnvironments": ["production", "staging", "qa"]}`, true},
+		"allowed environments string": {"namespace-environment-label", `{"allowedEnvironments": "production"}`, false},
+		"debug exempt images":         {"production-no-debug-containers", `{"exemptImages": ["registry.example.com/tools/debug-readonly@sha256:*"]}`, true},
+		"debug exempt star inside":    {"production-no-debug-containers", `{"exemptImages": ["*/debug"]}`, false},
+		"break glass label":           {"production-no-debug-containers", `{"breakGlassLabel": "isms.dev/break-glass"}`, true},
+		"break glass label boolean":   {"production-no-debug-containers", `{"breakGlassLabel": true}`, false},
+		"exempt namespaces":           {"namespace-egress-restricted", `{"exemptNamespaces": ["egress-proxy", "cert-manager*"]}`, true},
+		"exempt namespaces star":      {"namespace-egress-restricted", `{"exemptNamespaces": ["cert-*-system"]}`, false},
+		"web ports":                   {"namespace-egress-restricted", `{"webPorts": [80, 443, 8080, 8443]}`, true},
+		"web port zero":               {"namespace-egress-restricted", `{"webPorts": [0]}`, false},
+		"web port named":              {"namespace-egress-restricted", `{"webPorts": ["https"]}`, false},
 	}
 	lib, err := policies.Load(".")
 	if err != nil {
