@@ -13,9 +13,8 @@ type Evidence string
 const (
 	// EvidenceAutomated: a Control, evaluated by the operator against the cluster.
 	EvidenceAutomated Evidence = "Automated"
-	// EvidenceAttested: a person's attestation that a control is in place. No source of this
-	// kind exists yet; when attested controls land, they become Sources of this evidence and
-	// are counted with no change to ComputeCoverage.
+	// EvidenceAttested: an attested Control (spec.attestation), whose evidence is a person's
+	// approved statement on a schedule rather than an evaluation of the cluster.
 	EvidenceAttested Evidence = "Attested"
 )
 
@@ -28,11 +27,16 @@ type Source struct {
 	Frameworks []ismsv1.FrameworkMapping
 }
 
-// ControlSources returns Controls as sources of automated evidence.
+// ControlSources returns Controls as sources of evidence: attested ones of attested evidence,
+// the others of automated evidence.
 func ControlSources(controls []ismsv1.Control) []Source {
 	out := make([]Source, len(controls))
 	for i, c := range controls {
-		out[i] = Source{Kind: "Control", Name: c.Name, Evidence: EvidenceAutomated, Frameworks: c.Spec.Frameworks}
+		evidence := EvidenceAutomated
+		if c.IsAttested() {
+			evidence = EvidenceAttested
+		}
+		out[i] = Source{Kind: "Control", Name: c.Name, Evidence: evidence, Frameworks: c.Spec.Frameworks}
 	}
 	return out
 }
