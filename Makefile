@@ -18,7 +18,7 @@ ETCD_VERSION ?= 3.7.3
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 ENVTEST_INSTALL := K8S_VERSION=$(KUBERNETES_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/install-envtest.sh $(LOCALBIN)
 # Generated files, checked by `make verify`.
-GENERATED := api config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml
+GENERATED := api config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml charts/isms-operator/crds
 
 .DEFAULT_GOAL := help
 
@@ -33,6 +33,8 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs and the ClusterRole from the kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+	@# The Helm chart ships the same CRDs, byte for byte (test/chart checks it).
+	rm -f charts/isms-operator/crds/*.yaml && cp config/crd/bases/*.yaml charts/isms-operator/crds/
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods of the API types.
