@@ -1,4 +1,8 @@
-package fault
+// Package managerproc runs the manager binary as a separate process for the process tests
+// (test/fault, test/ha), so that it can be SIGKILLed as a node failure or an OOM kill would
+// (no deferred function, no graceful shutdown) or stopped with SIGTERM as a rolling update
+// does, and reads its metrics and probes.
+package managerproc
 
 import (
 	"fmt"
@@ -7,40 +11,55 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
 
-// manager runs the manager binary as a separate process, so that it can be SIGKILLed as a
-// node failure or an OOM kill would: no deferred function, no graceful shutdown.
-type manager struct {
-	binary, kubeconfig, namespace, dir string
-	evaluationTimeout                  string
-	log                                *os.File
-	cmd                                *exec.Cmd
-	exited                             chan struct{} // closed once cmd has exited and been reaped
-	metricsAddr                        string
-	starts                             int
+// Manager is one manager process, started again after each kill or stop.
+type Manager struct {
+	// Binary is the manager built by Build; Kubeconfig the file it connects with.
+	Binary, Kubeconfig string
+	// Namespace is the operator's namespace (--namespace).
+	Namespace string
+	// Flags are passed after the ones Start sets (--namespace, and free addresses for the
+	// metrics, served over HTTP, and the probes); a later flag wins.
+	Flags []string
+	// Log receives the output of every start, each headed by its number.
+	Log *os.File
+	// Starts counts the starts.
+	Starts int
+
+	cmd                    *exec.Cmd
+	exited                 chan struct{} // closed once cmd has exited and been reaped
+	metricsAddr, probeAddr string
 }
 
-// buildManager builds cmd/manager into dir.
-func buildManager(t *testing.T, dir string) string {
+// Build builds cmd/manager into dir and returns its path.
+func Build(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "manager")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/manager")
-	build.Dir = filepath.Join("..", "..")
+	build.Dir = repoRoot()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the manager: %v\n%s", err, out)
 	}
 	return bin
 }
 
-func freeAddr() (string, error) {
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// FreeAddr is a loopback address with a port nothing listens on now.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -49,31 +68,32 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// start starts the manager, appending to one log across restarts; it does not wait for it.
-func (m *manager) start() error {
+// Start starts the manager, appending to Log; it does not wait for it.
+func (m *Manager) Start() error {
 	if m.cmd != nil {
 		return fmt.Errorf("the manager is already running")
 	}
-	addr, err := freeAddr()
+	metrics, err := FreeAddr()
 	if err != nil {
 		return err
 	}
-	m.starts++
-	fmt.Fprintf(m.log, "\n===== fault test: start %d =====\n", m.starts)
-	cmd := exec.Command(m.binary,
-		"--namespace", m.namespace,
-		"--metrics-bind-address", addr, "--metrics-secure=false",
-		"--health-probe-bind-address", "0",
-		"--enable-webhooks=false",                          // no serving certificate on envtest
-		"--evidence-dir", filepath.Join(m.dir, "evidence"), // the ledger is killed mid-write too
-		"--evaluation-timeout", m.evaluationTimeout,
-	)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+m.kubeconfig)
-	cmd.Stdout, cmd.Stderr = m.log, m.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", m.binary, err)
+	probes, err := FreeAddr()
+	if err != nil {
+		return err
 	}
-	m.cmd, m.metricsAddr, m.exited = cmd, addr, make(chan struct{})
+	m.Starts++
+	fmt.Fprintf(m.Log, "\n===== test: start %d =====\n", m.Starts)
+	args := append([]string{"--namespace", m.Namespace,
+		"--metrics-bind-address", metrics, "--metrics-secure=false",
+		"--health-probe-bind-address", probes,
+	}, m.Flags...)
+	cmd := exec.Command(m.Binary, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+m.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = m.Log, m.Log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", m.Binary, err)
+	}
+	m.cmd, m.metricsAddr, m.probeAddr, m.exited = cmd, metrics, probes, make(chan struct{})
 	go func(exited chan struct{}) {
 		_ = cmd.Wait()
 		close(exited)
@@ -81,9 +101,9 @@ func (m *manager) start() error {
 	return nil
 }
 
-// kill SIGKILLs the manager and reaps it. A manager that had already exited by itself is an
+// Kill SIGKILLs the manager and reaps it. A manager that had already exited by itself is an
 // error: in a cluster that is a crash.
-func (m *manager) kill() error {
+func (m *Manager) Kill() error {
 	if m.cmd == nil {
 		return fmt.Errorf("the manager is not running")
 	}
@@ -97,8 +117,9 @@ func (m *manager) kill() error {
 	return fmt.Errorf("the manager had exited by itself before the kill: %s", cmd.ProcessState)
 }
 
-// stop stops the manager gracefully (SIGTERM), as a rolling update does.
-func (m *manager) stop() error {
+// Stop stops the manager gracefully (SIGTERM), as a rolling update does, and fails unless it
+// exits successfully within 15s.
+func (m *Manager) Stop() error {
 	if m.cmd == nil {
 		return nil
 	}
@@ -118,8 +139,8 @@ func (m *manager) stop() error {
 	return nil
 }
 
-// running reports whether the manager process is alive.
-func (m *manager) running() bool {
+// Running reports whether the manager process is alive.
+func (m *Manager) Running() bool {
 	if m.cmd == nil {
 		return false
 	}
@@ -131,10 +152,25 @@ func (m *manager) running() bool {
 	}
 }
 
-// sweeps scrapes isms_control_sweeps_total by control.
-func (m *manager) sweeps() (map[string]float64, error) {
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + m.metricsAddr + "/metrics")
+// MetricsAddr is the host:port of the running manager's metrics server (plain HTTP), where
+// the evidence API is served too.
+func (m *Manager) MetricsAddr() string { return m.metricsAddr }
+
+var httpClient = http.Client{Timeout: 2 * time.Second}
+
+// Probe GETs a probe path (/readyz, /healthz) and returns its status code.
+func (m *Manager) Probe(path string) (int, error) {
+	resp, err := httpClient.Get("http://" + m.probeAddr + path)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// Metrics scrapes the metrics endpoint.
+func (m *Manager) Metrics() (map[string]*dto.MetricFamily, error) {
+	resp, err := httpClient.Get("http://" + m.metricsAddr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +179,12 @@ func (m *manager) sweeps() (map[string]float64, error) {
 		return nil, fmt.Errorf("metrics: %s", resp.Status)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	return parser.TextToMetricFamilies(resp.Body)
+}
+
+// Sweeps scrapes isms_control_sweeps_total by control.
+func (m *Manager) Sweeps() (map[string]float64, error) {
+	families, err := m.Metrics()
 	if err != nil {
 		return nil, err
 	}
@@ -158,11 +199,26 @@ func (m *manager) sweeps() (map[string]float64, error) {
 	return out, nil
 }
 
-// logTail is the end of the manager's log, for a failure message.
-func (m *manager) logTail(lines int) string { return tailFile(m.log.Name(), lines) }
+// Leading reports whether the manager holds the leader Lease, from controller-runtime's
+// leader_election_master_status gauge.
+func (m *Manager) Leading() (bool, error) {
+	families, err := m.Metrics()
+	if err != nil {
+		return false, err
+	}
+	for _, metric := range families["leader_election_master_status"].GetMetric() {
+		if metric.GetGauge().GetValue() == 1 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
-// tailFile is the last lines of a log, each cut to a readable length.
-func tailFile(path string, lines int) string {
+// LogTail is the end of the manager's log, for a failure message.
+func (m *Manager) LogTail(lines int) string { return TailFile(m.Log.Name(), lines) }
+
+// TailFile is the last lines of a log, each cut to a readable length.
+func TailFile(path string, lines int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
