@@ -93,10 +93,24 @@ func (s *Store) loadControls(ctx context.Context) error {
 	return rows.Err()
 }
 
-func (s *Store) controlName(id int64) string {
+func (s *Store) controlName(id int64) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.names[id]
+	name, ok := s.names[id]
+	return name, ok
+}
+
+// lookupControl is controlID, reloading the names once on a miss: on a shared database
+// another replica may have added the control since this Store loaded them.
+func (s *Store) lookupControl(ctx context.Context, name string) (int64, bool, error) {
+	if id, ok := s.controlID(name); ok {
+		return id, true, nil
+	}
+	if err := s.loadControls(ctx); err != nil {
+		return 0, false, err
+	}
+	id, ok := s.controlID(name)
+	return id, ok, nil
 }
 
 // controlID returns a known control's id; ok is false for a control with no leaves.
