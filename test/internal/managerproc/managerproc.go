@@ -31,6 +31,8 @@ type Manager struct {
 	// Flags are passed after the ones Start sets (--namespace, and free addresses for the
 	// metrics, served over HTTP, and the probes); a later flag wins.
 	Flags []string
+	// Env is added to the test's environment (as a Deployment's env would be).
+	Env []string
 	// Log receives the output of every start, each headed by its number.
 	Log *os.File
 	// Starts counts the starts.
@@ -88,7 +90,7 @@ func (m *Manager) Start() error {
 		"--health-probe-bind-address", probes,
 	}, m.Flags...)
 	cmd := exec.Command(m.Binary, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+m.Kubeconfig)
+	cmd.Env = append(append(os.Environ(), m.Env...), "KUBECONFIG="+m.Kubeconfig)
 	cmd.Stdout, cmd.Stderr = m.Log, m.Log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", m.Binary, err)
@@ -184,15 +186,29 @@ func (m *Manager) Metrics() (map[string]*dto.MetricFamily, error) {
 
 // Sweeps scrapes isms_control_sweeps_total by control.
 func (m *Manager) Sweeps() (map[string]float64, error) {
+	return m.byControl("isms_control_sweeps_total", func(metric *dto.Metric) float64 { return metric.GetCounter().GetValue() })
+}
+
+// LastSweepDurations scrapes isms_control_last_sweep_duration_seconds by control.
+func (m *Manager) LastSweepDurations() (map[string]time.Duration, error) {
+	seconds, err := m.byControl("isms_control_last_sweep_duration_seconds", func(metric *dto.Metric) float64 { return metric.GetGauge().GetValue() })
+	out := map[string]time.Duration{}
+	for control, s := range seconds {
+		out[control] = time.Duration(s * float64(time.Second))
+	}
+	return out, err
+}
+
+func (m *Manager) byControl(family string, value func(*dto.Metric) float64) (map[string]float64, error) {
 	families, err := m.Metrics()
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]float64{}
-	for _, metric := range families["isms_control_sweeps_total"].GetMetric() {
+	for _, metric := range families[family].GetMetric() {
 		for _, l := range metric.GetLabel() {
 			if l.GetName() == "control" {
-				out[l.GetValue()] = metric.GetCounter().GetValue()
+				out[l.GetValue()] = value(metric)
 			}
 		}
 	}
