@@ -5,6 +5,7 @@
 //	kubectl isms status                           one-screen summary of a cluster's controls, findings and risks
 //	kubectl isms evidence log|at|export|verify|key query, export and verify the evidence ledger
 //	kubectl isms frameworks [NAME] [--coverage]   the framework catalogs, and how Controls cover them
+//	kubectl isms version [--client]               the plugin's version and the operator's in the cluster
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
 // could not be read, or evidence does not verify; 2 usage or input errors; 3 an internal error
@@ -107,6 +108,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   status      summarize a cluster's controls, open findings and risks out of appetite
   evidence    query, export and verify the operator's evidence ledger
   frameworks  list the framework catalogs, and how Controls cover them (--coverage)
+  version     print the plugin's version and the operator's running in the cluster
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
 the cluster could not be read, or evidence does not verify; 2 usage or input errors;
@@ -116,7 +118,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence or frameworks")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks or version")
 		},
 	}
 	root.SetIn(stdin)
@@ -124,7 +126,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand())
+	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(), newVersionCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

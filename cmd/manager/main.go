@@ -191,9 +191,6 @@ func addProbes(mgr ctrl.Manager, cfg config, certsReady chan struct{}) error {
 	return nil
 }
 
-// LeaseVersionLabel on the leader election Lease is the leader's version (kubectl isms version).
-const LeaseVersionLabel = "isms.dev/operator-version"
-
 // managerOptions are the manager's options: our kinds only in its cache (what Controls target is
 // watched separately, in compact form), without managedFields; a Lease in the operator's
 // namespace when electing a leader.
@@ -218,7 +215,7 @@ func managerOptions(cfg config) ctrl.Options {
 		// leader after the manager stops: run only closes the ledger's store then, whose
 		// writer has already committed its last batch and stop marker.
 		LeaderElectionReleaseOnCancel: true,
-		LeaderElectionLabels:          map[string]string{LeaseVersionLabel: version.LabelValue(version.Version())},
+		LeaderElectionLabels:          map[string]string{version.LeaseLabel: version.LabelValue(version.Version())},
 		LeaseDuration:                 &le.leaseDuration,
 		RenewDeadline:                 &le.renewDeadline,
 		RetryPeriod:                   &le.retryPeriod,

@@ -20,6 +20,10 @@ var (
 // maxLen bounds what is recorded: the version goes into evidence markers and labels.
 const maxLen = 64
 
+// LeaseLabel, on the manager's leader election Lease, is the leader's version (LabelValue of
+// it), so that `kubectl isms version` can tell which operator version runs.
+const LeaseLabel = "isms.dev/operator-version"
+
 // Unknown is reported when neither the linker nor the toolchain recorded a version.
 const Unknown = "unknown"
 

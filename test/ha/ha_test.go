@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/version"
 	"github.com/isms-operator/isms-operator/test/internal/groundtruth"
 )
 
@@ -53,6 +55,7 @@ func TestLeaderHandover(t *testing.T) {
 	}
 	leader := h.waitForLeader()
 	follower := h.other(leader)
+	h.checkLeaseLabel()
 	h.checkFollower(follower)
 	t.Logf("replica %s leads; converged in %s", leader.name, h.converge(leader).Round(10*time.Millisecond))
 
@@ -97,6 +100,17 @@ func (h *harness) waitForLeader() *replica {
 	return leader
 }
 
+// checkLeaseLabel: the leader labels the Lease with its version (kubectl isms version reads it).
+func (h *harness) checkLeaseLabel() {
+	var lease coordinationv1.Lease
+	if err := h.c.Get(h.ctx, client.ObjectKey{Namespace: operatorNamespace, Name: "isms-operator.isms.dev"}, &lease); err != nil {
+		h.fail("reading the leader Lease: %v", err)
+	}
+	if v := lease.Labels[version.LeaseLabel]; v == "" || v == version.Unknown {
+		h.fail("the leader Lease's %s label is %q, want the leader's version", version.LeaseLabel, v)
+	}
+}
+
 func (h *harness) leads(r *replica) bool {
 	leading, err := r.Leading()
 	return err == nil && leading
@@ -127,12 +141,12 @@ func (h *harness) checkFollower(f *replica) {
 	}
 }
 
-// killMidSweep makes changes that open and resolve Findings, changes every Control's interval
-// (each is swept again) and SIGKILLs the leader at a random point of that sweep: the sweeper
-// starts once requests have been quiet for 50ms, and the kill lands within as long again as
-// the leader's longest sweep so far took. (Metrics cannot time it: a scrape competes with the
-// sweep for the CPU and is answered after it.) It describes the moment and what was left
-// undone: the mismatches right after the kill.
+// killMidSweep changes every Control's interval (each is swept again), makes 40 changes that
+// open and resolve Findings meanwhile, and SIGKILLs the leader at a random point around that
+// sweep, while the changes are under way (the log says how many controls it had swept): the sweeper starts once requests have been quiet for 50ms, and the kill lands within
+// twice as long again as the leader's longest sweep so far. (Metrics cannot time it: a scrape
+// competes with the sweep for the CPU and is answered after it.) It describes the moment and
+// what was left undone: the mismatches once the changes are made.
 func (h *harness) killMidSweep(leader *replica, rng *rand.Rand) string {
 	durations, err := leader.LastSweepDurations()
 	if err != nil {
@@ -143,22 +157,26 @@ func (h *harness) killMidSweep(leader *replica, rng *rand.Rand) string {
 	if err != nil {
 		h.fail("reading the leader's sweeps: %v", err)
 	}
-	ok, failed := h.changes(rng, 40)
 	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"interval":"17m"}}`))
 	for _, name := range groundtruth.Controls() {
 		if err := h.c.Patch(h.ctx, &ismsv1.Control{ObjectMeta: objectMeta(name)}, patch); err != nil {
 			h.fail("changing control %s: %v", name, err)
 		}
 	}
-	delay := 50*time.Millisecond + time.Duration(rng.Int64N(int64(longest)+1))
-	time.Sleep(delay)
+	patched := time.Now()
+	delay := 50*time.Millisecond + time.Duration(rng.Int64N(2*int64(longest)+1))
+	churnRNG := rand.New(rand.NewPCG(rng.Uint64(), 0))
+	changed := make(chan [2]int, 1)
+	go func() { ok, failed := h.changes(churnRNG, 40); changed <- [2]int{ok, failed} }()
+	time.Sleep(time.Until(patched.Add(delay)))
 	sweeps, _ := leader.Sweeps()
 	if err := leader.Kill(); err != nil {
 		h.fail("killing the leader: %v", err)
 	}
+	counts := <-changed
 	pending, _, _ := h.compare()
-	return fmt.Sprintf("%d changes (%d failed), killed %s after the Controls' change, sweeps taking up to %s: %d/%d swept, %d mismatches left",
-		ok, failed, delay.Round(time.Millisecond), longest.Round(time.Millisecond), countDone(sweeps, before), len(groundtruth.Controls()), len(pending))
+	return fmt.Sprintf("%d changes (%d failed) under way, killed %s after the Controls' change, sweeps taking up to %s: %d/%d swept, %d mismatches left",
+		counts[0], counts[1], delay.Round(time.Millisecond), longest.Round(time.Millisecond), countDone(sweeps, before), len(groundtruth.Controls()), len(pending))
 }
 
 // gracefulHandover starts the killed replica again (as the kubelet would), waits until it is
