@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
+	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/version"
 )
 
@@ -82,5 +85,34 @@ func TestVersionCommand(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"version", "-o", "yaml"}, nil, &stdout, &stderr); code != exitUsage {
 		t.Errorf("exit code %d for -o yaml, want %d", code, exitUsage)
+	}
+}
+
+func TestEvidenceKeygen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "key")
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"evidence", "keygen", dir, "--name", "prod/evidence"}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit code %d: %s", code, stderr.String())
+	}
+	text, err := os.ReadFile(filepath.Join(dir, evidence.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := evidence.KeysFromPrivate(string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(stdout.String()); got != keys.VerifierKey || !strings.HasPrefix(got, "prod/evidence+") {
+		t.Errorf("printed %q, want the key's verifier key %q named prod/evidence", got, keys.VerifierKey)
+	}
+	if info, err := os.Stat(filepath.Join(dir, evidence.KeyFileName)); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v (%v), want 0600", info.Mode().Perm(), err)
+	}
+	if code := run(t.Context(), []string{"evidence", "keygen", dir}, nil, &stdout, &stderr); code != exitUsage {
+		t.Errorf("a second keygen into %s exited %d, want %d: the key must not be overwritten", dir, code, exitUsage)
+	}
+	again, _ := os.ReadFile(filepath.Join(dir, evidence.KeyFileName))
+	if !bytes.Equal(again, text) {
+		t.Error("the key file changed")
 	}
 }
