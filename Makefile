@@ -91,6 +91,12 @@ test-unit: ## Run the tests that need no API server.
 test-fault: envtest ## SIGKILL the manager 20 times and restart kube-apiserver twice under churn, then check Findings against ground truth (FAULT_SEED=<n> replays a run).
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test ./test/fault/ -run '^TestFaults$$' -count=1 -v -timeout 10m
 
+# Also in `make test`; alone, it prints the hand-over times.
+.PHONY: test-ha
+test-ha: envtest ## Two replicas on one PostgreSQL ledger: SIGKILL the leader mid-sweep, SIGTERM the next, check the hand-over times and Findings against ground truth (HA_SEED=<n> replays a run).
+	hack/install-test-deps.sh
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) test ./test/ha/ -run '^TestLeaderHandover$$' -count=1 -v -timeout 5m
+
 ##@ Benchmark
 
 BENCH_ARGS ?=
