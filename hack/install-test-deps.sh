@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need, from Debian's package archive, when missing:
-#   postgresql   the evidence ledger's PostgreSQL store tests start a throwaway server with
-#                initdb and pg_ctl (Debian puts them in /usr/lib/postgresql/<version>/bin).
+#   postgresql   the evidence ledger's PostgreSQL store tests and test/ha (two replicas on one
+#                ledger) start a throwaway server with initdb and pg_ctl (Debian puts them
+#                in /usr/lib/postgresql/<version>/bin).
 # Add a package to PACKAGES below, with a line here saying which tests need it.
 #
 # Idempotent: a package already installed is left alone, and apt-get runs only when

@@ -62,7 +62,7 @@ Exit codes: 0 success; 1 verification failed or the endpoint could not be read; 
 or input errors.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: log, at, export, verify or key")
+			return usagef("a subcommand is required: log, at, export, verify, key or keygen")
 		},
 	}
 	f := cmd.PersistentFlags()
@@ -73,7 +73,7 @@ or input errors.`,
 	f.StringVar(&o.namespace, "operator-namespace", "isms-system", "Namespace of the operator's manager pods.")
 	f.StringVar(&o.keyFile, "key", "", "File holding the verifier key to trust (saved from 'kubectl isms evidence key' or the ConfigMap isms-evidence).")
 	cmd.AddCommand(newEvidenceLogCommand(o), newEvidenceAtCommand(o), newEvidenceExportCommand(o),
-		newEvidenceVerifyCommand(o), newEvidenceKeyCommand(o))
+		newEvidenceVerifyCommand(o), newEvidenceKeyCommand(o), newEvidenceKeygenCommand())
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

@@ -7,6 +7,7 @@
 //	kubectl isms frameworks [NAME] [--coverage]   the framework catalogs, and how Controls cover them
 //	kubectl isms attest CONTROL --artifact FILE   submit an Attestation of an attested control
 //	kubectl isms attestations                     what is due, overdue and awaiting approval
+//	kubectl isms version [--client]               the plugin's version and the operator's in the cluster
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
 // could not be read, or evidence does not verify; 2 usage or input errors; 3 an internal error
@@ -111,6 +112,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   frameworks    list the framework catalogs, and how Controls cover them (--coverage)
   attest        submit an Attestation of an attested control, with its evidence files' digests
   attestations  list the attested controls due, overdue or awaiting approval
+  version       print the plugin's version and the operator's running in the cluster
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
 the cluster could not be read, or evidence does not verify; 2 usage or input errors;
@@ -120,7 +122,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest or attestations")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations or version")
 		},
 	}
 	root.SetIn(stdin)
@@ -129,7 +131,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
-		newAttestCommand(), newAttestationsCommand())
+		newAttestCommand(), newAttestationsCommand(), newVersionCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/finding"
+	"github.com/isms-operator/isms-operator/internal/version"
 )
 
 // config is the manager's command line.
@@ -30,7 +31,7 @@ type config struct {
 	metricsAddr       string
 	probeAddr         string
 	secureMetrics     bool
-	leaderElect       bool
+	leaderElection    leaderElectionConfig
 	namespace         string
 	evaluationTimeout time.Duration
 	sweepBudget       time.Duration
@@ -43,6 +44,17 @@ type config struct {
 	webhookCerts      webhookCertConfig
 	stallTimeout      time.Duration
 	evidence          evidenceConfig
+}
+
+// leaderElectionConfig is the leader election's part of the command line. The timings are
+// client-go's (and controller-runtime's) defaults unless set: a follower takes over a lease
+// its holder stopped renewing after leaseDuration; a leader that cannot renew within
+// renewDeadline steps down; candidates retry every retryPeriod.
+type leaderElectionConfig struct {
+	enabled       bool
+	leaseDuration time.Duration
+	renewDeadline time.Duration
+	retryPeriod   time.Duration
 }
 
 // evidenceConfig is the evidence ledger's part of the command line.
@@ -74,7 +86,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, *zap.Options, error) {
 	fs.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint (and the evidence API under /evidence/) binds to; 0 disables it.")
 	fs.BoolVar(&cfg.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized by the API server.")
 	fs.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
-	fs.BoolVar(&cfg.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica evaluates and writes.")
+	leaderElectionFlags(fs, &cfg.leaderElection)
 	fs.StringVar(&cfg.namespace, "namespace", envOr("POD_NAMESPACE", "isms-system"), "The operator's namespace: Findings of cluster-scoped subjects are recorded here.")
 	fs.DurationVar(&cfg.evaluationTimeout, "evaluation-timeout", 250*time.Millisecond, "Deadline of one policy evaluation of one object.")
 	fs.DurationVar(&cfg.sweepBudget, "control-sweep-budget", evaluation.DefaultSweepBudget, "Evaluation time one Control may spend in one sweep; the subjects it does not reach are Error (SweepBudgetExceeded) until the next sweep.")
@@ -97,10 +109,17 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, *zap.Options, error) {
 	return cfg, opts, err
 }
 
+func leaderElectionFlags(fs *flag.FlagSet, le *leaderElectionConfig) {
+	fs.BoolVar(&le.enabled, "leader-elect", false, "Elect a leader (a Lease in --namespace), so that only one replica evaluates and writes; the others serve the webhooks and wait.")
+	fs.DurationVar(&le.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a follower waits, after the leader last renewed its Lease, before it takes over (a leader that stops cleanly releases the Lease at once).")
+	fs.DurationVar(&le.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its Lease before it gives up and exits; less than the lease duration.")
+	fs.DurationVar(&le.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire, and the leader to renew, the Lease.")
+}
+
 func evidenceFlags(fs *flag.FlagSet, e *evidenceConfig) {
 	fs.BoolVar(&e.enabled, "evidence", true, "Record the evidence ledger: every control's state over time, tamper-evident, outside etcd.")
 	fs.StringVar(&e.ledger.Dir, "evidence-dir", "/var/lib/isms-operator/evidence", "Folder of the SQLite ledger (ledger.db) and, unless --evidence-signing-key is set, the generated signing key (ledger.key, mode 0600).")
-	fs.StringVar(&e.ledger.DatabaseURL, "evidence-database-url", "", "A PostgreSQL URL (postgres://...): the ledger lives there instead of SQLite (for more than one replica).")
+	fs.StringVar(&e.ledger.DatabaseURL, "evidence-database-url", os.Getenv("EVIDENCE_DATABASE_URL"), "A PostgreSQL URL (postgres://...): the ledger lives there instead of SQLite (for more than one replica). Defaults to $EVIDENCE_DATABASE_URL, so that a URL with a password can come from a Secret rather than the command line.")
 	fs.StringVar(&e.ledger.SigningKeyFile, "evidence-signing-key", "", "File of the ledger's signing key (note private key text), e.g. mounted from a Secret.")
 	fs.DurationVar(&e.heartbeat, "evidence-heartbeat", evidence.DefaultHeartbeat, "A heartbeat leaf per control at least this often while it is evaluated and unchanged.")
 	fs.DurationVar(&e.retention, "evidence-retention", evidence.DefaultRetention, "Prune whole ledger segments older than this (checked daily).")
@@ -111,11 +130,7 @@ func evidenceFlags(fs *flag.FlagSet, e *evidenceConfig) {
 // committed first.
 func run(ctx context.Context, restCfg *rest.Config, cfg config) error {
 	log := ctrl.Log.WithName("setup")
-	mgrOpts := ManagerOptions(cfg.metricsAddr, cfg.secureMetrics, cfg.probeAddr, cfg.leaderElect)
-	mgrOpts.PprofBindAddress = cfg.pprofAddr
-	// The lease lives in the operator's namespace; without this, a manager outside a pod
-	// could not find a namespace for it.
-	mgrOpts.LeaderElectionNamespace = cfg.namespace
+	mgrOpts := managerOptions(cfg)
 	certsReady := make(chan struct{})
 	if cfg.enableWebhooks {
 		mgrOpts.WebhookServer = &certWaitingServer{
@@ -141,7 +156,7 @@ func run(ctx context.Context, restCfg *rest.Config, cfg config) error {
 		}
 		defer func() { _ = ledger.Store().Close() }()
 		opts.Evidence = &controllers.EvidenceOptions{Ledger: ledger, Heartbeat: cfg.evidence.heartbeat,
-			Retention: cfg.evidence.retention, Version: version()}
+			Retention: cfg.evidence.retention, Version: version.Version()}
 		log.Info("Recording the evidence ledger", "size", ledger.Head().Size, "verifierKey", ledger.VerifierKey())
 	}
 	if err := controllers.SetupWithManager(mgr, opts); err != nil {
@@ -150,7 +165,7 @@ func run(ctx context.Context, restCfg *rest.Config, cfg config) error {
 	if err := addProbes(mgr, cfg, certsReady); err != nil {
 		return err
 	}
-	log.Info("Starting manager", "namespace", cfg.namespace, "version", version())
+	log.Info("Starting manager", "namespace", cfg.namespace, "version", version.Version(), "commit", version.Commit())
 	return mgr.Start(ctx)
 }
 
@@ -176,28 +191,35 @@ func addProbes(mgr ctrl.Manager, cfg config, certsReady chan struct{}) error {
 	return nil
 }
 
-// version is the module version the binary was built from, for the ledger's start markers.
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version[:min(len(info.Main.Version), 64)]
-	}
-	return "unknown"
-}
-
-// ManagerOptions are the manager's options: our kinds only in its cache (what Controls target is
-// watched separately, in compact form), without managedFields.
-func ManagerOptions(metricsAddr string, secureMetrics bool, probeAddr string, leaderElect bool) ctrl.Options {
-	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics}
-	if secureMetrics {
+// managerOptions are the manager's options: our kinds only in its cache (what Controls target is
+// watched separately, in compact form), without managedFields; a Lease in the operator's
+// namespace when electing a leader.
+func managerOptions(cfg config) ctrl.Options {
+	metricsOpts := metricsserver.Options{BindAddress: cfg.metricsAddr, SecureServing: cfg.secureMetrics}
+	if cfg.secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
+	le := cfg.leaderElection
 	return ctrl.Options{
 		Scheme:                 controllers.NewScheme(),
 		Metrics:                metricsOpts,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
+		HealthProbeBindAddress: cfg.probeAddr,
+		PprofBindAddress:       cfg.pprofAddr,
+		LeaderElection:         le.enabled,
 		LeaderElectionID:       "isms-operator.isms.dev",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Without this, a manager outside a pod could not find a namespace for the Lease.
+		LeaderElectionNamespace: cfg.namespace,
+		// A leader that stops (SIGTERM: a rolling update, a drain) releases the Lease once its
+		// leader-only runnables have stopped, so a follower takes over within a retry period
+		// instead of a lease duration. controller-runtime requires that nothing act as the
+		// leader after the manager stops: run only closes the ledger's store then, whose
+		// writer has already committed its last batch and stop marker.
+		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionLabels:          map[string]string{version.LeaseLabel: version.LabelValue(version.Version())},
+		LeaseDuration:                 &le.leaseDuration,
+		RenewDeadline:                 &le.renewDeadline,
+		RetryPeriod:                   &le.retryPeriod,
+		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	}
 }
 

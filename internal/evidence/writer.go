@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,15 +149,17 @@ func (w *Writer) Start(ctx context.Context) error {
 	}
 }
 
-// drain writes the stop marker and everything queued, with a bounded grace period.
+// drain writes the stop marker and everything queued, retrying a failed batch within a
+// bounded grace period (one failure used to end the drain and lose the stop marker).
 func (w *Writer) drain() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	w.Enqueue(w.marker(KindOperatorStopped))
-	for w.flush(ctx) {
+	for w.Stats().QueueLen > 0 && ctx.Err() == nil {
+		w.flush(ctx)
 	}
-	if n := w.Stats().QueueLen; n > 0 {
-		return context.DeadlineExceeded
+	if s := w.Stats(); s.QueueLen > 0 {
+		return fmt.Errorf("%d leaves not written within the grace period: %s", s.QueueLen, s.LastError)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/policy"
+	"github.com/isms-operator/isms-operator/test/internal/groundtruth"
 )
 
 // mismatchesNow reads the objects, Findings and Controls and compares them with the truth
@@ -17,36 +19,36 @@ func (h *harness) mismatchesNow() ([]string, error) {
 }
 
 // compare is mismatchesNow with what was observed and the truth.
-func (h *harness) compare() ([]string, observed, truth, error) {
-	o, err := observe(h.ctx, h.c)
+func (h *harness) compare() ([]string, groundtruth.Observed, groundtruth.Truth, error) {
+	o, err := groundtruth.Observe(h.ctx, h.c)
 	if err != nil {
-		return nil, o, truth{}, err
+		return nil, o, groundtruth.Truth{}, err
 	}
-	tr := groundTruth(o.deployments, o.namespaces, operatorNamespace)
-	tr.resolved = map[pair]bool{}
+	tr := groundtruth.Decide(o.Deployments, o.Namespaces, operatorNamespace)
+	tr.Resolved = map[groundtruth.Pair]bool{}
 	for p := range h.converged {
-		if _, failing := tr.failing[p]; !failing {
-			tr.resolved[p] = true
+		if _, failing := tr.Failing[p]; !failing {
+			tr.Resolved[p] = true
 		}
 	}
-	return tr.mismatches(o), o, tr, nil
+	return tr.Mismatches(o), o, tr, nil
 }
 
 // convergedOn records the failing pairs of a converged state, and counts the pairs that
 // opened and resolved since the last one.
-func (h *harness) convergedOn(tr truth, r *roundResult) {
-	for p := range tr.failing {
+func (h *harness) convergedOn(tr groundtruth.Truth, r *roundResult) {
+	for p := range tr.Failing {
 		if !h.converged[p] {
 			r.opened++
 		}
 	}
 	for p := range h.converged {
-		if _, failing := tr.failing[p]; !failing {
+		if _, failing := tr.Failing[p]; !failing {
 			r.resolved++
 		}
 	}
-	h.converged = map[pair]bool{}
-	for p := range tr.failing {
+	h.converged = map[groundtruth.Pair]bool{}
+	for p := range tr.Failing {
 		h.converged[p] = true
 	}
 }
@@ -71,7 +73,7 @@ func (h *harness) converge(back time.Time, afterKill bool, r *roundResult) {
 		if err != nil {
 			m = []string{"reading the state: " + err.Error()}
 		}
-		for _, c := range o.controls {
+		for _, c := range o.Controls {
 			if c.Status.Result == ismsv1.ResultPending {
 				r.pendingControls[c.Name] = true
 			}
@@ -99,8 +101,8 @@ func (h *harness) converge(back time.Time, afterKill bool, r *roundResult) {
 
 // sweptAll reports whether the running manager has swept every control at least once.
 func (h *harness) sweptAll() bool {
-	sweeps, err := h.mgr.sweeps()
-	return err == nil && countDone(sweeps, nil) == len(allControls())
+	sweeps, err := h.mgr.Sweeps()
+	return err == nil && countDone(sweeps, nil) == len(groundtruth.Controls())
 }
 
 // checkQuiet checks, after the last round, that the converged state holds for a while with
@@ -117,7 +119,7 @@ func (h *harness) checkQuiet(d time.Duration) {
 		}
 		time.Sleep(pollInterval)
 	}
-	if !h.mgr.running() {
+	if !h.mgr.Running() {
 		h.fail("the manager is not running at the end")
 	}
 }
@@ -142,7 +144,7 @@ func summary(results []roundResult) string {
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%d (%d)\t%d\t%s\t%d\t%d\t%d\t%d/%d\t%s\n", i+1, r.kind, r.moment,
 			r.changes, r.failedChanges, r.pending, converged, r.badPolls, r.maxMismatches, len(r.pendingControls),
-			r.opened, r.resolved, cut(r.example, 90))
+			r.opened, r.resolved, policy.Truncate(r.example, 90))
 	}
 	_ = w.Flush()
 	if len(results) > 0 {
@@ -150,11 +152,4 @@ func summary(results []roundResult) string {
 			kills, restarts, (total / time.Duration(len(results))).Round(10*time.Millisecond), slowest.Round(10*time.Millisecond))
 	}
 	return b.String()
-}
-
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -16,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/isms-operator/isms-operator/controllers"
-	"github.com/isms-operator/isms-operator/internal/library"
-	"github.com/isms-operator/isms-operator/policies"
+	"github.com/isms-operator/isms-operator/test/internal/groundtruth"
+	"github.com/isms-operator/isms-operator/test/internal/managerproc"
 )
 
 // harness is the control plane, the manager process and the estate of one fault test.
@@ -28,28 +27,30 @@ type harness struct {
 	rng    *rand.Rand // the plan's and the delays'; churn goroutines have their own
 	env    *envtest.Environment
 	c      client.WithWatch // uncached: what a user reads
-	mgr    *manager
-	estate *estate
+	mgr    *managerproc.Manager
+	estate *groundtruth.Estate
 	apiLog string // kube-apiserver's output
 	// converged are the failing pairs when the operator last converged.
-	converged map[pair]bool
+	converged map[groundtruth.Pair]bool
 }
 
 func newHarness(t *testing.T, seed uint64) *harness {
 	log.SetLogger(logr.Discard()) // envtest's own logging
-	h := &harness{t: t, ctx: t.Context(), seed: seed, rng: rand.New(rand.NewPCG(seed, 0)), estate: &estate{}}
+	h := &harness{t: t, ctx: t.Context(), seed: seed, rng: rand.New(rand.NewPCG(seed, 0)), estate: &groundtruth.Estate{}}
 	dir := workDir(t)
-	bin := buildManager(t, dir)
+	bin := managerproc.Build(t, dir)
 	h.startControlPlane(dir)
 	if err := h.c.Create(h.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: operatorNamespace, Labels: map[string]string{ownerLabel: "platform-security"},
+		Name: operatorNamespace, Labels: map[string]string{groundtruth.OwnerLabel: "platform-security"},
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.estate.load(h.ctx, h.c, rand.New(rand.NewPCG(seed, 1))); err != nil {
+	if err := h.estate.Load(h.ctx, h.c, rand.New(rand.NewPCG(seed, 1))); err != nil {
 		t.Fatal(err)
 	}
-	h.createControls()
+	if err := groundtruth.CreateControls(h.ctx, h.c); err != nil {
+		t.Fatal(err)
+	}
 	user, err := h.env.AddUser(envtest.User{Name: "fault-manager", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -58,21 +59,25 @@ func newHarness(t *testing.T, seed uint64) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mgr = &manager{
-		binary: bin, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: operatorNamespace, dir: dir,
-		evaluationTimeout: evaluationTimeout(),
+	h.mgr = &managerproc.Manager{
+		Binary: bin, Kubeconfig: filepath.Join(dir, "kubeconfig"), Namespace: operatorNamespace,
+		Flags: []string{
+			"--enable-webhooks=false",                        // no serving certificate on envtest
+			"--evidence-dir", filepath.Join(dir, "evidence"), // the ledger is killed mid-write too
+			"--evaluation-timeout", evaluationTimeout(),
+		},
 	}
-	if err := os.WriteFile(h.mgr.kubeconfig, kubeconfig, 0o600); err != nil {
+	if err := os.WriteFile(h.mgr.Kubeconfig, kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if h.mgr.log, err = os.Create(filepath.Join(dir, "manager.log")); err != nil {
+	if h.mgr.Log, err = os.Create(filepath.Join(dir, "manager.log")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if h.mgr.running() {
-			_ = h.mgr.kill()
+		if h.mgr.Running() {
+			_ = h.mgr.Kill()
 		}
-		_ = h.mgr.log.Close()
+		_ = h.mgr.Log.Close()
 	})
 	return h
 }
@@ -143,38 +148,8 @@ func (h *harness) startControlPlane(dir string) {
 	}
 }
 
-// createControls installs the chosen library Controls and their Policies, as
-// `kubectl apply -k config/library` would.
-func (h *harness) createControls() {
-	lib, err := policies.LoadFS(policies.FS)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	controls, pols, err := library.Controls(lib, library.DefaultOwner)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	want := allControls()
-	created := 0
-	for i := range controls {
-		if !slices.Contains(want, controls[i].Name) {
-			continue
-		}
-		if err := h.c.Create(h.ctx, &pols[i]); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := h.c.Create(h.ctx, &controls[i]); err != nil {
-			h.t.Fatal(err)
-		}
-		created++
-	}
-	if created != len(want) {
-		h.t.Fatalf("the library has %d of the controls %v", created, want)
-	}
-}
-
 // fail stops the test with the manager's last words.
 func (h *harness) fail(format string, args ...any) {
 	h.t.Helper()
-	h.t.Fatalf(format+"\n--- end of the manager's log ---\n%s", append(args, h.mgr.logTail(30))...)
+	h.t.Fatalf(format+"\n--- end of the manager's log ---\n%s", append(args, h.mgr.LogTail(30))...)
 }

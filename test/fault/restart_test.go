@@ -18,13 +18,13 @@ import (
 func TestRestartKeepsControlResults(t *testing.T) {
 	requireControlPlane(t)
 	h := newHarness(t, uint64(time.Now().UnixNano()))
-	if err := h.mgr.start(); err != nil {
+	if err := h.mgr.Start(); err != nil {
 		t.Fatal(err)
 	}
 	h.converge(time.Now(), true, &roundResult{pendingControls: map[string]bool{}})
 	before := h.resultsAndEvents()
 	h.kill(1)
-	if err := h.mgr.start(); err != nil {
+	if err := h.mgr.Start(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(convergeTimeout)

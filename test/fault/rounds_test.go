@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/test/internal/groundtruth"
+	"github.com/isms-operator/isms-operator/test/internal/managerproc"
 )
 
 // runRound makes one fault, brings the operator back as a cluster would (the kubelet restarts
@@ -28,7 +30,7 @@ func (h *harness) runRound(n int, kind faultKind) roundResult {
 		h.killAt(n, kind, &r)
 		r.pending = h.pending()
 		back = time.Now()
-		if err := h.mgr.start(); err != nil {
+		if err := h.mgr.Start(); err != nil {
 			h.fail("round %d: %v", n, err)
 		}
 	}
@@ -56,7 +58,7 @@ func (h *harness) killAt(n int, kind faultKind, r *roundResult) {
 }
 
 func (h *harness) kill(n int) {
-	if err := h.mgr.kill(); err != nil {
+	if err := h.mgr.Kill(); err != nil {
 		h.fail("round %d: %v", n, err)
 	}
 }
@@ -66,24 +68,24 @@ func (h *harness) kill(n int) {
 // starts it and kills it during its first evaluation: while its caches fill, at its first
 // finished sweep, or after a random delay.
 func (h *harness) killInFirstEvaluation(n int, r *roundResult) {
-	if err := h.mgr.stop(); err != nil {
+	if err := h.mgr.Stop(); err != nil {
 		h.fail("round %d: %v", n, err)
 	}
-	if h.mgr.starts > 0 {
+	if h.mgr.Starts > 0 {
 		r.changes, r.failedChanges = h.changes(n, 10)
 	}
-	if err := h.mgr.start(); err != nil {
+	if err := h.mgr.Start(); err != nil {
 		h.fail("round %d: %v", n, err)
 	}
 	start := time.Now()
 	target := h.rng.IntN(3) // 0: metrics up, 1: first sweep done, 2: a random delay
 	delay := time.Duration(h.rng.IntN(2000)) * time.Millisecond
 	for time.Since(start) < 20*time.Second {
-		sweeps, err := h.mgr.sweeps()
+		sweeps, err := h.mgr.Sweeps()
 		done := countDone(sweeps, nil)
 		if target == 0 && err == nil || target == 1 && done > 0 || target == 2 && time.Since(start) >= delay {
 			h.kill(n)
-			r.moment = fmt.Sprintf("start+%s, %d/%d swept", time.Since(start).Round(time.Millisecond), done, len(allControls()))
+			r.moment = fmt.Sprintf("start+%s, %d/%d swept", time.Since(start).Round(time.Millisecond), done, len(groundtruth.Controls()))
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -97,22 +99,22 @@ func (h *harness) killInFirstEvaluation(n int, r *roundResult) {
 // run or wait. (The Controls' status.lastSweep would say so too late: the operator writes
 // counts and times at most every 5s.)
 func (h *harness) killMidSweep(n int, r *roundResult) {
-	before, err := h.mgr.sweeps()
+	before, err := h.mgr.Sweeps()
 	if err != nil {
 		h.fail("round %d: reading the sweep metrics: %v", n, err)
 	}
 	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"spec":{"interval":"%dm"}}`, 10+n))
-	for _, name := range allControls() {
+	for _, name := range groundtruth.Controls() {
 		if err := h.c.Patch(h.ctx, &ismsv1.Control{ObjectMeta: metav1.ObjectMeta{Name: name}}, patch); err != nil {
 			h.fail("round %d: %v", n, err)
 		}
 	}
 	start := time.Now()
 	for time.Since(start) < 10*time.Second {
-		sweeps, err := h.mgr.sweeps()
+		sweeps, err := h.mgr.Sweeps()
 		if done := countDone(sweeps, before); err == nil && done > 0 {
 			h.kill(n)
-			r.moment = fmt.Sprintf("spec change+%s, %d/%d swept", time.Since(start).Round(time.Millisecond), done, len(allControls()))
+			r.moment = fmt.Sprintf("spec change+%s, %d/%d swept", time.Since(start).Round(time.Millisecond), done, len(groundtruth.Controls()))
 			return
 		}
 	}
@@ -123,7 +125,7 @@ func (h *harness) killMidSweep(n int, r *roundResult) {
 // countDone counts the controls swept more often than in before.
 func countDone(sweeps, before map[string]float64) int {
 	done := 0
-	for _, name := range allControls() {
+	for _, name := range groundtruth.Controls() {
 		if sweeps[name] > before[name] {
 			done++
 		}
@@ -177,7 +179,7 @@ func (h *harness) restartAPIServer(n int, r *roundResult) time.Time {
 	api := h.env.ControlPlane.APIServer
 	stopped := time.Now()
 	if err := api.Stop(); err != nil {
-		h.fail("round %d: stopping kube-apiserver: %v\n--- its log ---\n%s", n, err, tailFile(h.apiLog, 30))
+		h.fail("round %d: stopping kube-apiserver: %v\n--- its log ---\n%s", n, err, managerproc.TailFile(h.apiLog, 30))
 	}
 	down := time.Duration(1000+h.rng.IntN(2000)) * time.Millisecond
 	time.Sleep(down)
@@ -189,10 +191,10 @@ func (h *harness) restartAPIServer(n int, r *roundResult) time.Time {
 	r.changes, r.failedChanges = stop()
 	// Down from the stop to serving again: the graceful stop, the pause, and the start.
 	r.moment = fmt.Sprintf("down %s (paused %s)", back.Sub(stopped).Round(100*time.Millisecond), down.Round(100*time.Millisecond))
-	if !h.mgr.running() {
+	if !h.mgr.Running() {
 		r.moment += ", manager exited"
-		_ = h.mgr.kill() // reaps it
-		if err := h.mgr.start(); err != nil {
+		_ = h.mgr.Kill() // reaps it
+		if err := h.mgr.Start(); err != nil {
 			h.fail("round %d: %v", n, err)
 		}
 	}
@@ -215,7 +217,7 @@ func (h *harness) changes(n, count int) (ok, failed int) {
 func (h *harness) change(rng *rand.Rand) bool {
 	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
 	defer cancel()
-	return h.estate.churnOnce(ctx, h.c, rng) == nil
+	return h.estate.ChurnOnce(ctx, h.c, rng) == nil
 }
 
 // churn changes objects at perSecond in the background until the returned function is

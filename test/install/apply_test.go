@@ -17,7 +17,7 @@ func TestInstallsApply(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Skip("needs a kube-apiserver and etcd: KUBEBUILDER_ASSETS is not set (run `make test`)")
 	}
-	for _, dir := range []string{Default, CertManager} {
+	for _, dir := range []string{Default, CertManager, HA} {
 		t.Run(dir, func(t *testing.T) {
 			objs, err := Render(dir)
 			if err != nil {

@@ -8,7 +8,9 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +33,7 @@ func Check(o *Objects) []string {
 	var problems []string
 	for _, check := range []func(*Objects, *appsv1.Deployment) []string{
 		checkNamespaces, checkPod, checkArgs, checkServices, checkWebhooks, checkCertificates, checkRBAC,
+		checkReplicas, checkDisruptionBudgets,
 	} {
 		problems = append(problems, check(o, d)...)
 	}
@@ -72,6 +75,13 @@ func checkPod(o *Objects, d *appsv1.Deployment) []string {
 	if o.Get("ServiceAccount", d.Namespace, spec.ServiceAccountName) == nil {
 		problems = append(problems, fmt.Sprintf("Deployment runs as ServiceAccount %q, which is not rendered", spec.ServiceAccountName))
 	}
+	for _, c := range spec.Containers {
+		for _, e := range c.Env {
+			if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && !o.secretProvided(d.Namespace, ref.SecretKeyRef.Name) {
+				problems = append(problems, fmt.Sprintf("env %s reads Secret %q, which nothing renders or issues", e.Name, ref.SecretKeyRef.Name))
+			}
+		}
+	}
 	for _, v := range spec.Volumes {
 		switch {
 		case v.Secret != nil && !o.secretProvided(d.Namespace, v.Secret.SecretName):
@@ -86,9 +96,9 @@ func checkPod(o *Objects, d *appsv1.Deployment) []string {
 	return problems
 }
 
-// secretProvided: the Secret is rendered, or a Certificate writes it.
+// secretProvided: the Secret is rendered, a Certificate writes it, or the user creates it.
 func (o *Objects) secretProvided(namespace, name string) bool {
-	if o.Get("Secret", namespace, name) != nil {
+	if o.Get("Secret", namespace, name) != nil || slices.Contains(o.userSecrets, name) {
 		return true
 	}
 	for _, c := range o.OfKind("Certificate") {
@@ -377,4 +387,89 @@ func checkResourceNames(o *Objects, kind string, r *rbacv1.ClusterRole) []string
 		}
 	}
 	return problems
+}
+
+// checkReplicas: more than one replica needs what lets replicas share the work: leader
+// election, and an evidence ledger they can all reach (PostgreSQL, not SQLite on a
+// ReadWriteOnce claim, which one pod at a time mounts) signed with one key.
+func checkReplicas(o *Objects, d *appsv1.Deployment) []string {
+	if d.Spec.Replicas == nil || *d.Spec.Replicas <= 1 {
+		return nil
+	}
+	n := *d.Spec.Replicas
+	args := Args(d)
+	var problems []string
+	if args["leader-elect"] != "true" {
+		problems = append(problems, fmt.Sprintf("%d replicas without --leader-elect", n))
+	}
+	if args["evidence"] == "false" {
+		return problems
+	}
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.PersistentVolumeClaim == nil {
+			continue
+		}
+		if claim := o.Get("PersistentVolumeClaim", d.Namespace, v.PersistentVolumeClaim.ClaimName); claim != nil {
+			modes, _, _ := unstructured.NestedStringSlice(claim.Object, "spec", "accessModes")
+			if slices.Contains(modes, string(corev1.ReadWriteOnce)) {
+				problems = append(problems, fmt.Sprintf("%d replicas share the ReadWriteOnce claim %s", n, claim.GetName()))
+			}
+		}
+	}
+	if args["evidence-database-url"] == "" && !hasEnv(d, "EVIDENCE_DATABASE_URL") {
+		problems = append(problems, fmt.Sprintf("%d replicas keep the evidence ledger in SQLite: set --evidence-database-url (or EVIDENCE_DATABASE_URL)", n))
+	}
+	if args["evidence-signing-key"] == "" {
+		problems = append(problems, fmt.Sprintf("%d replicas would each generate their own ledger signing key: set --evidence-signing-key", n))
+	}
+	return problems
+}
+
+func hasEnv(d *appsv1.Deployment, name string) bool {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == "manager" && slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == name }) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDisruptionBudgets: a PodDisruptionBudget selects the manager's pods and lets one be
+// evicted (minAvailable below the replicas), else it would block every node drain.
+func checkDisruptionBudgets(o *Objects, d *appsv1.Deployment) []string {
+	var problems []string
+	replicas := int32(1)
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+	for _, u := range o.OfKind("PodDisruptionBudget") {
+		var pdb policyv1.PodDisruptionBudget
+		if err := convert(u, &pdb); err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil || pdb.Spec.Selector == nil || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			problems = append(problems, fmt.Sprintf("PodDisruptionBudget %s does not select the manager's pods", pdb.Name))
+		}
+		if !evictable(pdb.Spec, replicas) {
+			problems = append(problems, fmt.Sprintf("PodDisruptionBudget %s lets no pod of %d replicas be evicted", pdb.Name, replicas))
+		}
+	}
+	return problems
+}
+
+// evictable: the budget allows one eviction with every replica up. A percentage is taken to
+// allow it unless it is 100% available or 0% unavailable.
+func evictable(spec policyv1.PodDisruptionBudgetSpec, replicas int32) bool {
+	switch m, u := spec.MinAvailable, spec.MaxUnavailable; {
+	case u != nil:
+		return u.String() != "0" && u.String() != "0%"
+	case m == nil:
+		return true // an empty budget allows every eviction
+	case m.Type == intstr.Int:
+		return m.IntVal < replicas
+	default:
+		return m.StrVal != "100%"
+	}
 }

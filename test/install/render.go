@@ -18,11 +18,19 @@ import (
 )
 
 // Default is the kustomization users apply; CertManager the overlay that has cert-manager issue
-// the webhook's certificate; Sizes the memory components, smallest first.
+// the webhook's certificate; HA the overlay of two replicas with the ledger in PostgreSQL, and
+// HAComponent the component it applies.
 const (
 	Default     = "config/default"
 	CertManager = "config/overlays/cert-manager"
+	HA          = "config/overlays/ha"
+	HAComponent = "config/ha"
 )
+
+// UserSecrets are the Secrets the user creates before applying the HA component (config/ha's
+// kustomization and docs/install.md say so): it references them and does not render them, so
+// that applying the install again never overwrites them.
+var UserSecrets = []string{"isms-operator-evidence-database", "isms-operator-evidence-signing-key"}
 
 // Sizes are the sizing components under config/sizing, smallest first.
 var Sizes = []string{"small", "medium", "large"}
@@ -93,6 +101,15 @@ func build(dir string, opts *krusty.Options) ([]*unstructured.Unstructured, erro
 type Objects struct {
 	All   []*unstructured.Unstructured
 	byKey map[string]*unstructured.Unstructured
+	// userSecrets are Secrets the user creates, in the Deployment's namespace (AssumeSecrets).
+	userSecrets []string
+}
+
+// AssumeSecrets has Check take the named Secrets, in the Deployment's namespace, as provided:
+// the user creates them before applying (UserSecrets).
+func (o *Objects) AssumeSecrets(names ...string) *Objects {
+	o.userSecrets = append(o.userSecrets, names...)
+	return o
 }
 
 // Index indexes objs.

@@ -12,11 +12,12 @@ import (
 )
 
 // installs are every way the repository lets users install the operator: config/default, the
-// cert-manager overlay, and each sizing component on config/default.
+// cert-manager and HA overlays, both components together, and each sizing component on
+// config/default and on the HA overlay.
 func installs(t *testing.T) map[string][]*unstructured.Unstructured {
 	t.Helper()
 	out := map[string][]*unstructured.Unstructured{}
-	for _, dir := range []string{Default, CertManager} {
+	for _, dir := range []string{Default, CertManager, HA} {
 		objs, err := Render(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -29,14 +30,33 @@ func installs(t *testing.T) map[string][]*unstructured.Unstructured {
 			t.Fatal(err)
 		}
 		out[Default+"+sizing/"+size] = objs
+		if objs, err = RenderWithComponents(Default, HAComponent, "config/sizing/"+size); err != nil {
+			t.Fatal(err)
+		}
+		out[HA+"+sizing/"+size] = objs
 	}
+	objs, err := RenderWithComponents(Default, "config/certmanager", HAComponent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out[HA+"+cert-manager"] = objs
 	return out
+}
+
+// withUserSecrets indexes an install's objects, with the Secrets users create before applying
+// the HA component taken as provided.
+func withUserSecrets(name string, objs []*unstructured.Unstructured) *Objects {
+	o := Index(objs)
+	if strings.HasPrefix(name, HA) {
+		o.AssumeSecrets(UserSecrets...)
+	}
+	return o
 }
 
 func TestEveryInstallsReferencesResolve(t *testing.T) {
 	for name, objs := range installs(t) {
 		t.Run(name, func(t *testing.T) {
-			for _, p := range Check(Index(objs)) {
+			for _, p := range Check(withUserSecrets(name, objs)) {
 				t.Error(p)
 			}
 		})
@@ -72,6 +92,26 @@ func TestCheckFindsBrokenReferences(t *testing.T) {
 		"role naming a missing webhook configuration": {Default, func(o *Objects) {
 			o.OfKind("ValidatingWebhookConfiguration")[0].SetName("validating-webhook-configuration")
 		}, `grants validatingwebhookconfigurations "isms-operator-validating-webhook-configuration"`},
+		"two replicas on the SQLite claim": {Default, func(o *Objects) {
+			_ = unstructured.SetNestedField(o.Deployment().Object, int64(2), "spec", "replicas")
+		}, "2 replicas share the ReadWriteOnce claim isms-operator-evidence"},
+		"two replicas with the ledger in SQLite": {Default, func(o *Objects) {
+			_ = unstructured.SetNestedField(o.Deployment().Object, int64(2), "spec", "replicas")
+		}, "2 replicas keep the evidence ledger in SQLite"},
+		"two replicas without leader election": {HA, func(o *Objects) {
+			editArgs(o, func(a string) bool { return a == "--leader-elect" })
+		}, "2 replicas without --leader-elect"},
+		"two replicas, two signing keys": {HA, func(o *Objects) {
+			editArgs(o, func(a string) bool { return strings.HasPrefix(a, "--evidence-signing-key") })
+		}, "would each generate their own ledger signing key"},
+		"HA's database Secret not created": {HA, func(*Objects) {},
+			`env EVIDENCE_DATABASE_URL reads Secret "isms-operator-evidence-database", which nothing renders`},
+		"disruption budget blocking drains": {HA, func(o *Objects) {
+			_ = unstructured.SetNestedField(o.OfKind("PodDisruptionBudget")[0].Object, int64(2), "spec", "minAvailable")
+		}, "lets no pod of 2 replicas be evicted"},
+		"disruption budget for other pods": {HA, func(o *Objects) {
+			_ = unstructured.SetNestedStringMap(o.OfKind("PodDisruptionBudget")[0].Object, map[string]string{"app": "other"}, "spec", "selector", "matchLabels")
+		}, "does not select the manager's pods"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -87,6 +127,21 @@ func TestCheckFindsBrokenReferences(t *testing.T) {
 			}
 		})
 	}
+}
+
+// editArgs removes the manager container's arguments that drop says.
+func editArgs(o *Objects, drop func(string) bool) {
+	d := o.Deployment()
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	for _, c := range containers {
+		m := c.(map[string]any)
+		if m["name"] != "manager" {
+			continue
+		}
+		args, _, _ := unstructured.NestedStringSlice(m, "args")
+		_ = unstructured.SetNestedStringSlice(m, slices.DeleteFunc(args, drop), "args")
+	}
+	_ = unstructured.SetNestedSlice(d.Object, containers, "spec", "template", "spec", "containers")
 }
 
 // measuredPeak is the manager's peak memory measured by make bench at each size's workload

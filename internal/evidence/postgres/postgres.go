@@ -28,6 +28,9 @@ var Dialect = sqlstore.Dialect{
 			checkpoint BYTEA NOT NULL, t BIGINT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS pruned (seg BIGINT PRIMARY KEY, hashes BYTEA NOT NULL)`,
 	},
+	// A transaction-level advisory lock (released at commit) under a key of the ledger's own:
+	// the replicas of an HA install open the store at the same time.
+	SchemaLock: `SELECT pg_advisory_xact_lock(7419832650111)`,
 }
 
 // Open connects to the database at url (a PostgreSQL connection URL or DSN) and creates the

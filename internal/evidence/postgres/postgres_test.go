@@ -34,3 +34,30 @@ func TestPostgresStore(t *testing.T) {
 		},
 	})
 }
+
+// TestReplicasOpenTogether: the replicas of an HA install open one new database at the same
+// moment. The HA test found that the loser of the race on CREATE TABLE IF NOT EXISTS failed
+// with a duplicate key, and its manager exited.
+func TestReplicasOpenTogether(t *testing.T) {
+	url := pgtest.Start(t).NewDatabase(t)
+	const replicas = 6
+	errs := make(chan error, replicas)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range replicas {
+		go func() {
+			start.Wait()
+			st, err := postgres.Open(context.Background(), url)
+			if err == nil {
+				err = st.Close()
+			}
+			errs <- err
+		}()
+	}
+	start.Done()
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

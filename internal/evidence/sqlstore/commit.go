@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -49,7 +50,10 @@ func (s *Store) Commit(ctx context.Context, b evidence.Batch) (err error) {
 	return nil
 }
 
-// internControls gives ids to the batch's new controls, inside the transaction.
+// internControls gives ids to the batch's controls this Store has not seen, inside the
+// transaction: the id another replica gave a control on a shared database (PostgreSQL), or a
+// new one. (Without the look-up, a replica that became the leader after another had added a
+// control failed every batch of its term on the names' uniqueness.)
 func (s *Store) internControls(ctx context.Context, tx *sql.Tx, recs []evidence.Record) (map[string]int64, error) {
 	fresh := map[string]int64{}
 	var names []string
@@ -64,6 +68,14 @@ func (s *Store) internControls(ctx context.Context, tx *sql.Tx, recs []evidence.
 	sort.Strings(names)
 	for _, name := range names {
 		var id int64
+		err := tx.QueryRowContext(ctx, s.q("SELECT id FROM controls WHERE name = ?"), name).Scan(&id)
+		switch {
+		case err == nil:
+			fresh[name] = id
+			continue
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("looking up control %q: %w", name, err)
+		}
 		row := tx.QueryRowContext(ctx, s.q("SELECT COALESCE(MAX(id), 0) + 1 FROM controls"))
 		if err := row.Scan(&id); err != nil {
 			return nil, err

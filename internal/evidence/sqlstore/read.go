@@ -61,9 +61,9 @@ func (s *Store) Records(ctx context.Context, from, to uint64) ([]evidence.Record
 
 // Find returns the leaves matching q.
 func (s *Store) Find(ctx context.Context, q evidence.Query) ([]evidence.Record, error) {
-	id, ok := s.controlID(q.Control)
-	if !ok {
-		return nil, nil
+	id, ok, err := s.lookupControl(ctx, q.Control)
+	if err != nil || !ok {
+		return nil, err
 	}
 	where := []string{"control_id = ?", "t >= ?", "idx >= ?"}
 	args := []any{id, nanos(q.From), int64(q.AfterIndex)}
@@ -87,9 +87,9 @@ func (s *Store) Find(ctx context.Context, q evidence.Query) ([]evidence.Record, 
 
 // Latest returns the control's last leaf of kind at or before t.
 func (s *Store) Latest(ctx context.Context, control string, kind evidence.Kind, t time.Time) (evidence.Record, bool, error) {
-	id, ok := s.controlID(control)
-	if !ok {
-		return evidence.Record{}, false, nil
+	id, ok, err := s.lookupControl(ctx, control)
+	if err != nil || !ok {
+		return evidence.Record{}, false, err
 	}
 	recs, err := s.queryLeaves(ctx, "SELECT "+leafColumns+" FROM leaves WHERE control_id = ? AND kind = ? AND t <= ? ORDER BY t DESC, idx DESC LIMIT 1",
 		id, kindCode(kind), nanos(t))
@@ -106,6 +106,7 @@ func (s *Store) queryLeaves(ctx context.Context, query string, args ...any) ([]e
 	}
 	defer func() { _ = rows.Close() }()
 	var out []evidence.Record
+	var ids []int64
 	for rows.Next() {
 		var idx, t, controlID int64
 		var kind int
@@ -120,10 +121,34 @@ func (s *Store) queryLeaves(ctx context.Context, query string, args ...any) ([]e
 			return nil, fmt.Errorf("leaf %d: %w", idx, err)
 		}
 		r.Data = data
-		r.Index, r.Time, r.Kind, r.Control, r.Key = uint64(idx), fromNanos(t), kindsByCode[kind], s.controlName(controlID), key.String
-		out = append(out, r)
+		r.Index, r.Time, r.Kind, r.Key = uint64(idx), fromNanos(t), kindsByCode[kind], key.String
+		out, ids = append(out, r), append(ids, controlID)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.nameRecords(ctx, out, ids)
+}
+
+// nameRecords sets each record's control from its id, reloading the names once when one is
+// unknown: another replica appended it to the shared database.
+func (s *Store) nameRecords(ctx context.Context, recs []evidence.Record, ids []int64) error {
+	reloaded := false
+	for i, id := range ids {
+		name, ok := s.controlName(id)
+		if !ok && !reloaded {
+			if err := s.loadControls(ctx); err != nil {
+				return err
+			}
+			reloaded = true
+			name, ok = s.controlName(id)
+		}
+		if !ok {
+			return fmt.Errorf("leaf %d: unknown control id %d", recs[i].Index, id)
+		}
+		recs[i].Control = name
+	}
+	return nil
 }
 
 // Controls lists the controls with leaves.

@@ -18,6 +18,10 @@ type Dialect struct {
 	Name string
 	// Schema creates the tables and indexes if missing.
 	Schema []string
+	// SchemaLock, when set, runs first in the schema's transaction and holds a lock until it
+	// commits: replicas starting together on one database would otherwise race on the
+	// CREATE ... IF NOT EXISTS statements (PostgreSQL refuses the loser with a duplicate key).
+	SchemaLock string
 	// Numbered placeholders ($1, $2...) instead of "?".
 	Numbered bool
 }
@@ -38,16 +42,37 @@ const maxRowsPerInsert = 500
 
 // New wraps an open database, creating the schema if needed.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	for _, stmt := range d.Schema {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("creating evidence schema: %w", err)
-		}
+	if err := createSchema(ctx, db, d); err != nil {
+		return nil, fmt.Errorf("creating evidence schema: %w", err)
 	}
 	s := &Store{db: db, dialect: d, controls: map[string]int64{"": 0}, names: map[int64]string{0: ""}}
 	if err := s.loadControls(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// createSchema runs the dialect's schema in one transaction, after its lock.
+func createSchema(ctx context.Context, db *sql.DB, d Dialect) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	stmts := d.Schema
+	if d.SchemaLock != "" {
+		stmts = append([]string{d.SchemaLock}, stmts...)
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // DB returns the underlying database (for tests and sizing).
@@ -93,10 +118,24 @@ func (s *Store) loadControls(ctx context.Context) error {
 	return rows.Err()
 }
 
-func (s *Store) controlName(id int64) string {
+func (s *Store) controlName(id int64) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.names[id]
+	name, ok := s.names[id]
+	return name, ok
+}
+
+// lookupControl is controlID, reloading the names once on a miss: on a shared database
+// another replica may have added the control since this Store loaded them.
+func (s *Store) lookupControl(ctx context.Context, name string) (int64, bool, error) {
+	if id, ok := s.controlID(name); ok {
+		return id, true, nil
+	}
+	if err := s.loadControls(ctx); err != nil {
+		return 0, false, err
+	}
+	id, ok := s.controlID(name)
+	return id, ok, nil
 }
 
 // controlID returns a known control's id; ok is false for a control with no leaves.

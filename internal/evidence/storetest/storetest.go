@@ -34,6 +34,42 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Prune", func(t *testing.T) { testPrune(t, b) })
 	t.Run("Writer", func(t *testing.T) { testWriter(t, b) })
 	t.Run("CrashBetweenBatches", func(t *testing.T) { testCrash(t, b) })
+	t.Run("TwoReplicas", func(t *testing.T) { testTwoReplicas(t, b) })
+}
+
+// testTwoReplicas: two replicas open one store; the first appends as the leader, then the
+// second takes over (Reload) and appends leaves of the same control and of a new one. Each
+// must read the other's controls. The HA test found that a leader whose Store had loaded the
+// control names before the other replica added a control failed every batch of its term.
+func testTwoReplicas(t *testing.T, b Backend) {
+	f := newFixture(t, b)
+	second := b.Open(t, f.addr)
+	t.Cleanup(func() { _ = second.Close() })
+	follower := f.open(t, second) // opened before the leader appends, as a follower is
+	f.append(t, marker(evidence.KindOperatorStarted, t0), transition("c1", "a", evidence.SubjectPassing, evidence.SubjectFailing, 1, t0))
+	ctx := context.Background()
+	if err := follower.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.Append(ctx, []evidence.Leaf{
+		marker(evidence.KindOperatorStarted, t0.Add(time.Second)),
+		transition("c1", "b", evidence.SubjectPassing, evidence.SubjectFailing, 2, t0.Add(time.Second)),
+		transition("c2", "a", evidence.SubjectPassing, evidence.SubjectFailing, 1, t0.Add(time.Second)),
+	}); err != nil {
+		t.Fatalf("the new leader's first batch: %v", err)
+	}
+	for name, st := range map[string]evidence.Store{"first": f.store, "second": second} {
+		for control, want := range map[string]int{"c1": 2, "c2": 1, "": 2} {
+			recs, err := st.Find(ctx, evidence.Query{Control: control})
+			if err != nil || len(recs) != want {
+				t.Errorf("%s replica: %d leaves of control %q (%v), want %d", name, len(recs), control, err, want)
+			}
+		}
+		recs, err := st.Records(ctx, 0, 5)
+		if err != nil || len(recs) != 5 || recs[4].Control != "c2" {
+			t.Errorf("%s replica: records %+v (%v), want 5 ending with c2's", name, recs, err)
+		}
+	}
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -1,4 +1,4 @@
-package fault
+package groundtruth
 
 import (
 	"cmp"
@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 // The ground truth: which (control, namespace) pairs fail, and on which subjects, decided in
@@ -88,44 +89,47 @@ var ownerExempt = []string{"default", "kube-system", "kube-public", "kube-node-l
 var deploymentExempt = []string{"kube-system", "kube-public", "kube-node-lease"}
 
 func namespaceFails(ns *corev1.Namespace) bool {
-	return strings.TrimSpace(ns.Labels[ownerLabel]) == ""
+	return strings.TrimSpace(ns.Labels[OwnerLabel]) == ""
 }
 
-type pair struct{ control, namespace string }
+// Pair is a control and a namespace: one Finding's worth.
+type Pair struct{ Control, Namespace string }
 
-func (p pair) String() string { return p.control + " in " + p.namespace }
+func (p Pair) String() string { return p.Control + " in " + p.Namespace }
 
-type subjectRef struct{ APIVersion, Kind, Name, UID string }
+// SubjectRef is a failing subject as a Finding lists it.
+type SubjectRef struct{ APIVersion, Kind, Name, UID string }
 
-// truth is the state the operator must reach.
-type truth struct {
-	// failing lists each failing pair's subjects, sorted as the Finding lists them.
-	failing map[pair][]subjectRef
-	// evaluated counts each control's subjects.
-	evaluated map[string]int
-	// resolved are the pairs that failed when the operator last converged and pass now: their
+// Truth is the state the operator must reach.
+type Truth struct {
+	// Failing lists each failing pair's subjects, sorted as the Finding lists them.
+	Failing map[Pair][]SubjectRef
+	// Evaluated counts each control's subjects.
+	Evaluated map[string]int
+	// Resolved are the pairs that failed when the operator last converged and pass now: their
 	// Finding must be there, Resolved (it is deleted only after the 30-day retention).
-	resolved map[pair]bool
+	Resolved map[Pair]bool
 }
 
-func allControls() []string {
+// Controls are the library Controls the estate is judged by, by name.
+func Controls() []string {
 	return append(slices.Sorted(maps.Keys(deploymentVerdicts)), ctlOwnerLabel)
 }
 
-// groundTruth decides every control on the objects; Findings of cluster-scoped subjects
+// Decide decides every control on the objects; Findings of cluster-scoped subjects
 // (Namespaces) belong in the operator's namespace.
-func groundTruth(deployments []appsv1.Deployment, namespaces []corev1.Namespace, operatorNS string) truth {
-	tr := truth{failing: map[pair][]subjectRef{}, evaluated: map[string]int{}}
+func Decide(deployments []appsv1.Deployment, namespaces []corev1.Namespace, operatorNS string) Truth {
+	tr := Truth{Failing: map[Pair][]SubjectRef{}, Evaluated: map[string]int{}}
 	for i := range deployments {
 		d := &deployments[i]
 		if slices.Contains(deploymentExempt, d.Namespace) {
 			continue
 		}
 		for control, fails := range deploymentVerdicts {
-			tr.evaluated[control]++
+			tr.Evaluated[control]++
 			if fails(d) {
-				p := pair{control, d.Namespace}
-				tr.failing[p] = append(tr.failing[p], subjectRef{"apps/v1", "Deployment", d.Name, string(d.UID)})
+				p := Pair{control, d.Namespace}
+				tr.Failing[p] = append(tr.Failing[p], SubjectRef{"apps/v1", "Deployment", d.Name, string(d.UID)})
 			}
 		}
 	}
@@ -134,31 +138,32 @@ func groundTruth(deployments []appsv1.Deployment, namespaces []corev1.Namespace,
 		if slices.Contains(ownerExempt, ns.Name) {
 			continue
 		}
-		tr.evaluated[ctlOwnerLabel]++
+		tr.Evaluated[ctlOwnerLabel]++
 		if namespaceFails(ns) {
-			p := pair{ctlOwnerLabel, operatorNS}
-			tr.failing[p] = append(tr.failing[p], subjectRef{"v1", "Namespace", ns.Name, string(ns.UID)})
+			p := Pair{ctlOwnerLabel, operatorNS}
+			tr.Failing[p] = append(tr.Failing[p], SubjectRef{"v1", "Namespace", ns.Name, string(ns.UID)})
 		}
 	}
-	for _, subjects := range tr.failing {
-		slices.SortFunc(subjects, func(a, b subjectRef) int {
+	for _, subjects := range tr.Failing {
+		slices.SortFunc(subjects, func(a, b SubjectRef) int {
 			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name))
 		})
 	}
 	return tr
 }
 
-// observed is what a user reads from the API server.
-type observed struct {
-	deployments []appsv1.Deployment
-	namespaces  []corev1.Namespace
-	findings    []ismsv1.Finding
-	controls    []ismsv1.Control
+// Observed is what a user reads from the API server.
+type Observed struct {
+	Deployments []appsv1.Deployment
+	Namespaces  []corev1.Namespace
+	Findings    []ismsv1.Finding
+	Controls    []ismsv1.Control
 }
 
-func observe(ctx context.Context, c client.Reader) (observed, error) {
+// Observe lists what Observed holds from c.
+func Observe(ctx context.Context, c client.Reader) (Observed, error) {
 	var (
-		o   observed
+		o   Observed
 		d   appsv1.DeploymentList
 		ns  corev1.NamespaceList
 		f   ismsv1.FindingList
@@ -169,24 +174,24 @@ func observe(ctx context.Context, c client.Reader) (observed, error) {
 			return o, err
 		}
 	}
-	o.deployments, o.namespaces, o.findings, o.controls = d.Items, ns.Items, f.Items, ctl.Items
+	o.Deployments, o.Namespaces, o.Findings, o.Controls = d.Items, ns.Items, f.Items, ctl.Items
 	return o, nil
 }
 
-// mismatches lists every way the Findings and Controls differ from the truth; none once the
+// Mismatches lists every way the Findings and Controls differ from the truth; none once the
 // operator has converged.
-func (tr truth) mismatches(o observed) []string {
+func (tr Truth) Mismatches(o Observed) []string {
 	var out []string
-	byPair := map[pair][]*ismsv1.Finding{}
-	for i := range o.findings {
-		f := &o.findings[i]
-		p := pair{f.Spec.Control, f.Namespace}
+	byPair := map[Pair][]*ismsv1.Finding{}
+	for i := range o.Findings {
+		f := &o.Findings[i]
+		p := Pair{f.Spec.Control, f.Namespace}
 		byPair[p] = append(byPair[p], f)
 		if f.Name != f.Spec.Control || f.Labels[ismsv1.LabelControl] != f.Spec.Control {
 			out = append(out, fmt.Sprintf("finding %s/%s: named or labelled apart from its control %q", f.Namespace, f.Name, f.Spec.Control))
 		}
 	}
-	for p := range tr.resolved {
+	for p := range tr.Resolved {
 		if fs := byPair[p]; len(fs) == 0 {
 			out = append(out, fmt.Sprintf("%s: no finding, want the one that was open, Resolved", p))
 		}
@@ -195,27 +200,27 @@ func (tr truth) mismatches(o observed) []string {
 		if len(fs) > 1 {
 			out = append(out, fmt.Sprintf("%s: %d findings, want one", p, len(fs)))
 		}
-		if _, failing := tr.failing[p]; !failing && fs[0].Status.State.IsOpen() {
+		if _, failing := tr.Failing[p]; !failing && fs[0].Status.State.IsOpen() {
 			out = append(out, fmt.Sprintf("%s: finding %s, but the pair passes", p, fs[0].Status.State))
 		}
 	}
-	for _, p := range slices.SortedFunc(maps.Keys(tr.failing), func(a, b pair) int { return strings.Compare(a.String(), b.String()) }) {
+	for _, p := range slices.SortedFunc(maps.Keys(tr.Failing), func(a, b Pair) int { return strings.Compare(a.String(), b.String()) }) {
 		fs := byPair[p]
 		if len(fs) == 0 {
-			out = append(out, fmt.Sprintf("%s: no finding for %d failing subjects", p, len(tr.failing[p])))
+			out = append(out, fmt.Sprintf("%s: no finding for %d failing subjects", p, len(tr.Failing[p])))
 			continue
 		}
-		out = append(out, subjectMismatches(p, fs[0], tr.failing[p])...)
+		out = append(out, subjectMismatches(p, fs[0], tr.Failing[p])...)
 	}
-	for i := range o.controls {
-		out = append(out, tr.controlMismatches(&o.controls[i])...)
+	for i := range o.Controls {
+		out = append(out, tr.controlMismatches(&o.Controls[i])...)
 	}
 	return out
 }
 
 // subjectMismatches compares an open Finding's subjects with the failing ones: the count is
 // exact, and the subjects listed (cut to a size budget) are the first of them, in order.
-func subjectMismatches(p pair, f *ismsv1.Finding, want []subjectRef) []string {
+func subjectMismatches(p Pair, f *ismsv1.Finding, want []SubjectRef) []string {
 	var out []string
 	if f.Status.State != ismsv1.FindingOpen {
 		out = append(out, fmt.Sprintf("%s: finding %q, want Open", p, f.Status.State))
@@ -227,7 +232,7 @@ func subjectMismatches(p pair, f *ismsv1.Finding, want []subjectRef) []string {
 		return append(out, fmt.Sprintf("%s: %d subjects listed of %d failing", p, len(f.Status.Subjects), len(want)))
 	}
 	for i, s := range f.Status.Subjects {
-		got := subjectRef{s.APIVersion, s.Kind, s.Name, s.UID}
+		got := SubjectRef{s.APIVersion, s.Kind, s.Name, s.UID}
 		if got != want[i] {
 			out = append(out, fmt.Sprintf("%s: subject %d is %v, want %v", p, i, got, want[i]))
 			break
@@ -241,10 +246,10 @@ func subjectMismatches(p pair, f *ismsv1.Finding, want []subjectRef) []string {
 
 // controlMismatches checks that a Control's status describes its current spec and the
 // current objects: a result left over from before a fault shows here.
-func (tr truth) controlMismatches(c *ismsv1.Control) []string {
+func (tr Truth) controlMismatches(c *ismsv1.Control) []string {
 	var failing, pairs int
-	for p, subjects := range tr.failing {
-		if p.control == c.Name {
+	for p, subjects := range tr.Failing {
+		if p.Control == c.Name {
 			failing += len(subjects)
 			pairs++
 		}
@@ -269,8 +274,8 @@ func (tr truth) controlMismatches(c *ismsv1.Control) []string {
 		if cond := meta.FindStatusCondition(s.Conditions, ismsv1.ConditionCompliant); cond != nil {
 			msg = cond.Message
 		}
-		out = append(out, fmt.Sprintf("control %s: erroredSubjects %d, want 0: %s", c.Name, s.ErroredSubjects, cut(msg, 300)))
+		out = append(out, fmt.Sprintf("control %s: erroredSubjects %d, want 0: %s", c.Name, s.ErroredSubjects, policy.Truncate(msg, 300)))
 	}
-	check("evaluatedSubjects", int(s.EvaluatedSubjects), tr.evaluated[c.Name])
+	check("evaluatedSubjects", int(s.EvaluatedSubjects), tr.Evaluated[c.Name])
 	return out
 }

@@ -1,4 +1,4 @@
-package fault
+package groundtruth
 
 import (
 	"context"
@@ -16,12 +16,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// The estate is Deployments whose properties are drawn from a seeded generator, in namespaces
+// The Estate is Deployments whose properties are drawn from a seeded generator, in namespaces
 // with or without an owner label. Each property is one that a chosen library Control judges
 // (truth_test.go states how, in Go), so the expected Findings follow from the objects alone.
 
 const (
-	ownerLabel       = "isms.dev/owner"
+	// OwnerLabel is the Namespace label the owner-label control requires.
+	OwnerLabel       = "isms.dev/owner"
 	estateNamespaces = 12
 	deploymentsPerNS = 25
 )
@@ -120,35 +121,35 @@ func (w workload) deployment(ns, name string) *appsv1.Deployment {
 
 func estateNamespace(i int) string { return fmt.Sprintf("fault-%02d", i) }
 
-// estate is what the churn knows of the objects it created. It is only a pool to pick from:
+// Estate is what the churn knows of the objects it created. It is only a pool to pick from:
 // the ground truth is read back from the API server, so a write whose outcome is unknown (the
 // API server went away mid-request) does not make it wrong.
-type estate struct {
+type Estate struct {
 	mu          sync.Mutex
 	deployments []client.ObjectKey
 	created     int
 }
 
-func (e *estate) newName() string {
+func (e *Estate) newName() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.created++
 	return fmt.Sprintf("app-%04d", e.created)
 }
 
-func (e *estate) add(key client.ObjectKey) {
+func (e *Estate) add(key client.ObjectKey) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.deployments = append(e.deployments, key)
 }
 
-func (e *estate) remove(key client.ObjectKey) {
+func (e *Estate) remove(key client.ObjectKey) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.deployments = slices.DeleteFunc(e.deployments, func(k client.ObjectKey) bool { return k == key })
 }
 
-func (e *estate) pick(rng *rand.Rand) (client.ObjectKey, bool) {
+func (e *Estate) pick(rng *rand.Rand) (client.ObjectKey, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(e.deployments) == 0 {
@@ -157,12 +158,12 @@ func (e *estate) pick(rng *rand.Rand) (client.ObjectKey, bool) {
 	return e.deployments[rng.IntN(len(e.deployments))], true
 }
 
-// load creates the namespaces (two in three with an owner label) and their Deployments.
-func (e *estate) load(ctx context.Context, c client.Client, rng *rand.Rand) error {
+// Load creates the namespaces (two in three with an owner label) and their Deployments.
+func (e *Estate) Load(ctx context.Context, c client.Client, rng *rand.Rand) error {
 	for i := range estateNamespaces {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: estateNamespace(i)}}
 		if i%3 != 0 {
-			ns.Labels = map[string]string{ownerLabel: fmt.Sprintf("team-%d", i)}
+			ns.Labels = map[string]string{OwnerLabel: fmt.Sprintf("team-%d", i)}
 		}
 		if err := c.Create(ctx, ns); err != nil {
 			return err
@@ -176,7 +177,7 @@ func (e *estate) load(ctx context.Context, c client.Client, rng *rand.Rand) erro
 	return nil
 }
 
-func (e *estate) create(ctx context.Context, c client.Client, rng *rand.Rand, ns string) error {
+func (e *Estate) create(ctx context.Context, c client.Client, rng *rand.Rand, ns string) error {
 	d := randomWorkload(rng, violationRate(ns)).deployment(ns, e.newName())
 	if err := c.Create(ctx, d); err != nil {
 		return fmt.Errorf("creating deployment %s/%s: %w", ns, d.Name, err)
@@ -185,9 +186,9 @@ func (e *estate) create(ctx context.Context, c client.Client, rng *rand.Rand, ns
 	return nil
 }
 
-// churnOnce makes one change a user might make: redraw a Deployment's properties (most
+// ChurnOnce makes one change a user might make: redraw a Deployment's properties (most
 // often), create or delete one, or add or remove a namespace's owner label.
-func (e *estate) churnOnce(ctx context.Context, c client.Client, rng *rand.Rand) error {
+func (e *Estate) ChurnOnce(ctx context.Context, c client.Client, rng *rand.Rand) error {
 	switch n := rng.IntN(10); {
 	case n < 6:
 		key, ok := e.pick(rng)
@@ -211,7 +212,7 @@ func (e *estate) churnOnce(ctx context.Context, c client.Client, rng *rand.Rand)
 }
 
 // redraw gives a Deployment a new pod template from the generator.
-func (e *estate) redraw(ctx context.Context, c client.Client, rng *rand.Rand, key client.ObjectKey) error {
+func (e *Estate) redraw(ctx context.Context, c client.Client, rng *rand.Rand, key client.ObjectKey) error {
 	template := randomWorkload(rng, violationRate(key.Namespace)).deployment(key.Namespace, key.Name).Spec.Template
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var d appsv1.Deployment
@@ -234,13 +235,13 @@ func toggleOwner(ctx context.Context, c client.Client, name string) error {
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
 			return err
 		}
-		if _, ok := ns.Labels[ownerLabel]; ok {
-			delete(ns.Labels, ownerLabel)
+		if _, ok := ns.Labels[OwnerLabel]; ok {
+			delete(ns.Labels, OwnerLabel)
 		} else {
 			if ns.Labels == nil {
 				ns.Labels = map[string]string{}
 			}
-			ns.Labels[ownerLabel] = "team-churn"
+			ns.Labels[OwnerLabel] = "team-churn"
 		}
 		return c.Update(ctx, &ns)
 	})

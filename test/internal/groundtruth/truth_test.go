@@ -1,4 +1,4 @@
-package fault
+package groundtruth
 
 import (
 	"strings"
@@ -62,15 +62,15 @@ func TestMismatches(t *testing.T) {
 	bad := *workload{appImage: imageLatest, podNonRoot: true}.deployment("team-a", "app-1")
 	bad.UID = "uid-1"
 	namespaces := []corev1.Namespace{
-		{ObjectMeta: metav1.ObjectMeta{Name: "team-a", Labels: map[string]string{ownerLabel: "a"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "team-a", Labels: map[string]string{OwnerLabel: "a"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
 	}
-	tr := groundTruth([]appsv1.Deployment{bad}, namespaces, "isms-system")
+	tr := Decide([]appsv1.Deployment{bad}, namespaces, "isms-system")
 	open := finding(ctlLatestTag, "team-a", ismsv1.FindingOpen, 1, ismsv1.FailingSubject{
 		APIVersion: "apps/v1", Kind: "Deployment", Name: "app-1", UID: "uid-1", Messages: []string{"m"},
 	})
 	controls := []ismsv1.Control{}
-	for _, name := range allControls() {
+	for _, name := range Controls() {
 		c := ismsv1.Control{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1}}
 		c.Status = ismsv1.ControlStatus{ObservedGeneration: 1, Result: ismsv1.ResultPass, EvaluatedSubjects: 1}
 		if name == ctlLatestTag {
@@ -78,7 +78,7 @@ func TestMismatches(t *testing.T) {
 		}
 		controls = append(controls, c)
 	}
-	if got := tr.mismatches(observed{findings: []ismsv1.Finding{open}, controls: controls}); len(got) != 0 {
+	if got := tr.Mismatches(Observed{Findings: []ismsv1.Finding{open}, Controls: controls}); len(got) != 0 {
 		t.Fatalf("the converged state has mismatches: %q", got)
 	}
 	cases := map[string]struct {
@@ -107,9 +107,9 @@ func TestMismatches(t *testing.T) {
 			}
 			tr := tr
 			if tc.resolved {
-				tr.resolved = map[pair]bool{{ctlPrivileged, "team-a"}: true}
+				tr.Resolved = map[Pair]bool{{ctlPrivileged, "team-a"}: true}
 			}
-			got := strings.Join(tr.mismatches(observed{findings: tc.findings, controls: ctl}), "\n")
+			got := strings.Join(tr.Mismatches(Observed{Findings: tc.findings, Controls: ctl}), "\n")
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("mismatches %q do not say %q", got, tc.want)
 			}
