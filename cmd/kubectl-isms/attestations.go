@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -138,13 +139,13 @@ func attestationsReport(controls []ismsv1.Control, items []ismsv1.Attestation, n
 		if a.FailsAt != nil && b.FailsAt != nil && !a.FailsAt.Equal(*b.FailsAt) {
 			return a.FailsAt.Compare(*b.FailsAt)
 		}
-		return compareText(a.Name, b.Name)
+		return strings.Compare(a.Name, b.Name)
 	})
 	slices.SortStableFunc(report.Awaiting, func(a, b AwaitingRow) int {
 		if c := a.SubmittedAt.Compare(b.SubmittedAt); c != 0 {
 			return c
 		}
-		return compareText(a.Name, b.Name)
+		return strings.Compare(a.Name, b.Name)
 	})
 	return report
 }
@@ -153,16 +154,6 @@ func attestationsReport(controls []ismsv1.Control, items []ismsv1.Attestation, n
 func urgency(s attestation.Standing) int {
 	return slices.Index([]attestation.Standing{attestation.Expired, attestation.NeverAttested, attestation.InGrace,
 		attestation.RenewalDue, attestation.Current}, s)
-}
-
-func compareText(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func printAttestations(w io.Writer, r *AttestationsReport, now time.Time) {

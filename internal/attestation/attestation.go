@@ -10,6 +10,7 @@ package attestation
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -140,23 +141,13 @@ func awaiting(records []Record) []string {
 		if c := a.SubmittedAt.Compare(b.SubmittedAt); c != 0 {
 			return c
 		}
-		return compareStrings(a.Name, b.Name)
+		return strings.Compare(a.Name, b.Name)
 	})
 	names := make([]string, len(out))
 	for i, r := range out {
 		names[i] = r.Name
 	}
 	return names
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Approvers are who may decide a control's attestations: users by name, or members of groups,
