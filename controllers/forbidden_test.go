@@ -6,10 +6,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 )
@@ -123,18 +121,5 @@ func TestControlOnForbiddenKindRecoversWhenAccessIsGranted(t *testing.T) {
 // grantStorageClassRead binds read access to StorageClasses to the operator's user.
 func grantStorageClassRead(t *testing.T, g Gomega) {
 	t.Helper()
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: uniqueName("isms-reader-storage")},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"},
-			Verbs: []string{"get", "list", "watch"}}},
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-	}
-	for _, obj := range []client.Object{role, binding} {
-		g.Expect(k8s.Create(testCtx, obj)).To(Succeed())
-		t.Cleanup(func() { _ = k8s.Delete(testCtx, obj) })
-	}
+	grantRead(t, g, "storage.k8s.io", "storageclasses")
 }

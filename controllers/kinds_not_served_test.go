@@ -3,6 +3,7 @@ package controllers
 import (
 	"errors"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,8 +38,9 @@ func installCRDs(t *testing.T, files ...string) {
 	}
 }
 
-// grantRead binds get, list and watch on resources of group to the operator's user.
-func grantRead(t *testing.T, g Gomega, group string, resources ...string) {
+// grantRead binds get, list and watch on resources of group to the operator's user, and
+// returns the binding, which revokes it when deleted.
+func grantRead(t *testing.T, g Gomega, group string, resources ...string) *rbacv1.ClusterRoleBinding {
 	t.Helper()
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: uniqueName("isms-reader-" + resources[0])},
@@ -51,8 +53,13 @@ func grantRead(t *testing.T, g Gomega, group string, resources ...string) {
 	}
 	for _, obj := range []client.Object{role, binding} {
 		g.Expect(k8s.Create(testCtx, obj)).To(Succeed())
-		t.Cleanup(func() { _ = k8s.Delete(testCtx, obj) })
+		t.Cleanup(func() {
+			if err := k8s.Delete(testCtx, obj); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("deleting %s: %v", obj.GetName(), err)
+			}
+		})
 	}
+	return binding
 }
 
 const widgetPolicy = `package test.widgets

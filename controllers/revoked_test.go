@@ -8,9 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 )
@@ -132,23 +130,5 @@ func expectForbidden(g Gomega, names ...string) {
 // returns the binding, which revokes it when deleted.
 func grantPriorityClassRead(t *testing.T, g Gomega) *rbacv1.ClusterRoleBinding {
 	t.Helper()
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: uniqueName("isms-reader-priority")},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"scheduling.k8s.io"}, Resources: []string{"priorityclasses"},
-			Verbs: []string{"get", "list", "watch"}}},
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-	}
-	for _, obj := range []client.Object{role, binding} {
-		g.Expect(k8s.Create(testCtx, obj)).To(Succeed())
-		t.Cleanup(func() {
-			if err := k8s.Delete(testCtx, obj); err != nil && !apierrors.IsNotFound(err) {
-				t.Errorf("deleting %s: %v", obj.GetName(), err)
-			}
-		})
-	}
-	return binding
+	return grantRead(t, g, "scheduling.k8s.io", "priorityclasses")
 }
