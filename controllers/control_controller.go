@@ -66,8 +66,9 @@ type ControlReconciler struct {
 
 	// wakes holds when each Finding next falls due or expires.
 	wakes *wakeTimes
-	// versions tells when the cache has not caught up with the operator's own Finding writes.
-	versions *findingVersions
+	// versions tells when the cache has not caught up with the operator's own writes of
+	// Controls and Findings.
+	versions *writtenVersions
 
 	// enqueue carries controls whose results changed between reconciles (object events).
 	enqueue chan event.GenericEvent
@@ -100,8 +101,8 @@ type ControlReconciler struct {
 // policy: it reads the Control, runs the phases of controlPhases over one controlScope, and
 // writes the status they filled in (deferred, so that every path writes it).
 func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
-	var control ismsv1.Control
-	if err := r.Get(ctx, req.NamespacedName, &control); err != nil {
+	control, err := r.currentControl(ctx, req.Name)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			// Its Findings go with it: they carry an owner reference.
 			r.forget(req.Name)
@@ -114,10 +115,29 @@ func (r *ControlReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{}, nil
 	}
 	original := control.DeepCopy()
-	scope := &controlScope{control: &control, previous: control.Status.Result, previousDigest: control.Status.PolicyDigest}
-	setFrameworksCondition(&control)
+	scope := &controlScope{control: control, previous: control.Status.Result, previousDigest: control.Status.PolicyDigest}
+	setFrameworksCondition(control)
 	defer func() { result, err = r.writeStatus(ctx, original, scope, err) }()
 	return ctrl.Result{}, r.runPhases(ctx, scope)
+}
+
+// currentControl reads a Control from the cache or, when the cache has not caught up with the
+// operator's last status write to it, from the API server: the status is decided against what
+// etcd holds, or a write that undoes the last one would look like no change (writtenVersions).
+func (r *ControlReconciler) currentControl(ctx context.Context, name string) (*ismsv1.Control, error) {
+	var control ismsv1.Control
+	key := client.ObjectKey{Name: name}
+	if err := r.Get(ctx, key, &control); err != nil {
+		return nil, err
+	}
+	if r.versions.current(&control) {
+		return &control, nil
+	}
+	if err := r.APIReader.Get(ctx, key, &control); err != nil {
+		return nil, err
+	}
+	r.versions.wrote(&control) // the latest there is: once the cache holds it, the cache will do
+	return &control, nil
 }
 
 // controlScope is what the phases of one Control reconcile share.
@@ -476,6 +496,7 @@ func (r *ControlReconciler) patchStatus(ctx context.Context, original, control *
 		return fmt.Errorf("patching control status: %w", err)
 	}
 	r.pacer.wrote(control.Name, r.Now())
+	r.versions.wrote(control)
 	return nil
 }
 

@@ -20,17 +20,22 @@ import (
 	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
-// laggingCache reads through to the API server, except for the one object it serves as it
-// was at some earlier point: an informer cache that has not caught up yet.
+// laggingCache reads through to the API server, except for the one Finding or Control it
+// serves as it was at some earlier point: an informer cache that has not caught up yet.
 type laggingCache struct {
 	client.Client
-	key   client.ObjectKey
-	stale *ismsv1.Finding
+	key          client.ObjectKey
+	stale        *ismsv1.Finding
+	staleControl *ismsv1.Control
 }
 
 func (c *laggingCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	if f, ok := obj.(*ismsv1.Finding); ok && key == c.key && c.stale != nil {
 		c.stale.DeepCopyInto(f)
+		return nil
+	}
+	if ctl, ok := obj.(*ismsv1.Control); ok && key == c.key && c.staleControl != nil {
+		c.staleControl.DeepCopyInto(ctl)
 		return nil
 	}
 	return c.Client.Get(ctx, key, obj, opts...)
@@ -75,7 +80,7 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 		Client: cache, APIReader: k8s, Evaluator: ev,
 		Recorder: events.NewFakeRecorder(100), Metrics: NewMetrics(prometheus.NewRegistry()),
 		Now: time.Now, Workflow: finding.DefaultWorkflow(),
-		wakes: newWakeTimes(), versions: newFindingVersions(),
+		wakes: newWakeTimes(), versions: newWrittenVersions(),
 	}
 	subject := func(bad bool) *evaluation.Subject {
 		v, err := ast.InterfaceToValue(map[string]any{"bad": bad})
@@ -116,5 +121,47 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 	}
 	if again := sync(true); again.State != ismsv1.FindingOpen || len(again.Subjects) != 1 {
 		t.Errorf("after failing again, with the cache still at the first write: etcd has state %q with %d subjects, want Open with 1", again.State, len(again.Subjects))
+	}
+}
+
+// The fault test found a Control's failingSubjects left at 32 with 33 failing: the count went
+// 33 -> 32 -> 33 while the cache, its watch broken by a kube-apiserver restart, still held the
+// 33, so the last status looked unchanged and was never written. After the operator's own
+// status write, a reconcile must not decide from a cache that has not seen it.
+func TestControlReadDoesNotTrustACacheBehindItsOwnWrites(t *testing.T) {
+	requireAPIServer(t)
+	ctx := testCtx
+	control := &ismsv1.Control{
+		ObjectMeta: metav1.ObjectMeta{Name: "lagging-cache-status"},
+		Spec: ismsv1.ControlSpec{ID: "LAG-1", Title: "Lagging cache", Owner: "platform", Severity: ismsv1.SeverityLow, Targets: ismsv1.Targets{Kinds: []ismsv1.KindSelector{
+			{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}},
+			Policy: ismsv1.PolicySource{Rego: "package lagging\n\nviolation contains {\"msg\": \"x\"} if false"}},
+	}
+	if err := k8s.Create(ctx, control); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), control) })
+	cache := &laggingCache{Client: k8s, key: client.ObjectKey{Name: control.Name}}
+	r := &ControlReconciler{Client: cache, APIReader: k8s, Now: time.Now, versions: newWrittenVersions()}
+	var before ismsv1.Control
+	if err := k8s.Get(ctx, cache.key, &before); err != nil {
+		t.Fatal(err)
+	}
+	cache.staleControl = before.DeepCopy() // the cache stops here
+	written := before.DeepCopy()
+	written.Status.FailingSubjects = before.Status.FailingSubjects + 32
+	if err := r.patchStatus(ctx, &before, written); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.currentControl(ctx, control.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResourceVersion == before.ResourceVersion {
+		t.Errorf("read resourceVersion %s, the cache's from before the operator's write: a status decided from it can skip a write", got.ResourceVersion)
+	}
+	cache.staleControl = got.DeepCopy() // the cache caught up
+	if _, err := r.currentControl(ctx, control.Name); err != nil || !r.versions.current(got) {
+		t.Errorf("a cache that caught up is not trusted again (err %v)", err)
 	}
 }

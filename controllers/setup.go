@@ -103,7 +103,7 @@ func newControlReconciler(mgr ctrl.Manager, opts Options) *ControlReconciler {
 		Now:        time.Now,
 		Workflow:   opts.Findings,
 		wakes:      newWakeTimes(),
-		versions:   newFindingVersions(),
+		versions:   newWrittenVersions(),
 		exceptions: newExceptionMatches(),
 		enqueue:    make(chan event.GenericEvent, 4096),
 	}
