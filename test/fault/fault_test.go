@@ -107,6 +107,13 @@ func TestFaults(t *testing.T) {
 		}
 	}
 	h.checkQuiet(3 * time.Second)
+	kills := 0
+	for _, r := range results {
+		if r.kind != restartAPIServer {
+			kills++
+		}
+	}
+	h.verifyLedger(kills)
 	// Without pairs that pass again, or fail anew, a Finding that never resolves or never
 	// opens would go unnoticed. The first round opens the initial ones.
 	var opened, resolved int

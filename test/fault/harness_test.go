@@ -30,6 +30,8 @@ type harness struct {
 	mgr    *managerproc.Manager
 	estate *groundtruth.Estate
 	apiLog string // kube-apiserver's output
+	// evidenceDir holds the manager's SQLite ledger and its signing key, killed mid-write too.
+	evidenceDir string
 	// converged are the failing pairs when the operator last converged.
 	converged map[groundtruth.Pair]bool
 }
@@ -38,6 +40,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 	log.SetLogger(logr.Discard()) // envtest's own logging
 	h := &harness{t: t, ctx: t.Context(), seed: seed, rng: rand.New(rand.NewPCG(seed, 0)), estate: &groundtruth.Estate{}}
 	dir := workDir(t)
+	h.evidenceDir = filepath.Join(dir, "evidence")
 	bin := managerproc.Build(t, dir)
 	h.startControlPlane(dir)
 	if err := h.c.Create(h.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -63,7 +66,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 		Binary: bin, Kubeconfig: filepath.Join(dir, "kubeconfig"), Namespace: operatorNamespace,
 		Flags: []string{
 			"--enable-webhooks=false",                        // no serving certificate on envtest
-			"--evidence-dir", filepath.Join(dir, "evidence"), // the ledger is killed mid-write too
+			"--evidence-dir", h.evidenceDir, // the ledger is killed mid-write too
 			"--evaluation-timeout", evaluationTimeout(),
 		},
 	}
