@@ -303,6 +303,19 @@ func (r *ControlReconciler) setKindsNotServed(s *controlScope, message string) {
 	}
 }
 
+// kindsGone records a control whose kinds stopped being served after the operator watched
+// them (their CRD was deleted): as a kind never served, NotApplicable when the control says so
+// for kinds not served, else Error. Their objects are forgotten already (Watches.revoked).
+func (r *ControlReconciler) kindsGone(s *controlScope, gone []string) {
+	message := "No longer served by the API server (was its CRD deleted?): " + strings.Join(gone, "; ")
+	if s.control.Spec.WhenKindsNotServed == ismsv1.KindsNotServedNotApplicable {
+		r.setKindsNotServed(s, message)
+	} else {
+		r.setNotReady(s, ismsv1.ReasonTargetsUnresolved, policy.Truncate(message, maxForbiddenMessage))
+	}
+	s.result = ctrl.Result{RequeueAfter: unresolvedRetry}
+}
+
 // registerControl registers the control's definition with the evaluator and loads the
 // objects its policy reads from the inventory.
 func (r *ControlReconciler) registerControl(ctx context.Context, s *controlScope) (bool, error) {
@@ -326,6 +339,10 @@ func (r *ControlReconciler) awaitWatches(_ context.Context, s *controlScope) (bo
 	if refused := r.Watches.Forbidden(s.kinds); len(refused) > 0 {
 		r.setNotReady(s, ismsv1.ReasonForbidden, forbiddenMessage(refused))
 		s.result = ctrl.Result{RequeueAfter: forbiddenRetry}
+		return true, nil
+	}
+	if gone := r.Watches.Gone(s.kinds); len(gone) > 0 {
+		r.kindsGone(s, gone)
 		return true, nil
 	}
 	if synced, waiting := r.Watches.Synced(s.kinds); !synced {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +138,62 @@ func TestWatchErrorNotServed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A CRD deleted after the operator watched its kind: the informer would keep the objects it
+// had and the Controls would go on reporting them as current. They say the kind is no longer
+// served instead (Error, or NotApplicable when they ask for it), with no failing subjects, and
+// once the CRD is back they are evaluated on what the cluster holds then.
+func TestControlsOnADeletedCRDStopReportingItsObjects(t *testing.T) {
+	requireAPIServer(t)
+	g := NewWithT(t)
+	installCRDs(t, "gizmos.yaml")
+	grantRead(t, g, "gizmos.example.com", "gizmos")
+	ns := uniqueName("gizmos")
+	createNamespace(t, ns, nil)
+	createGizmo := func(g Gomega) {
+		gizmo := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gizmos.example.com/v1", "kind": "Gizmo",
+			"metadata": map[string]any{"namespace": ns, "name": "g"},
+			"spec":     map[string]any{"broken": true},
+		}}
+		g.Expect(k8s.Create(testCtx, gizmo)).To(Succeed())
+	}
+	g.Eventually(createGizmo, eventually, poll).Should(Succeed())
+	targets := ismsv1.Targets{Kinds: []ismsv1.KindSelector{{APIGroups: []string{"gizmos.example.com"}, Kinds: []string{"Gizmo"}}}}
+	errName, naName := uniqueName("gizmos-error"), uniqueName("gizmos-na")
+	policy := strings.ReplaceAll(widgetPolicy, "test.widgets", "test.gizmos")
+	for name, when := range map[string]ismsv1.KindsNotServedAction{errName: "", naName: ismsv1.KindsNotServedNotApplicable} {
+		c := control(name, targets, policy)
+		c.Spec.WhenKindsNotServed = when
+		g.Expect(k8s.Create(testCtx, c)).To(Succeed())
+		t.Cleanup(func() { _ = k8s.Delete(testCtx, c) })
+	}
+	expectResult := func(name string, result ismsv1.ControlResult, failing int32, within time.Duration) {
+		t.Helper()
+		g.Eventually(func(g Gomega) {
+			c := getControl(g, name)
+			g.Expect(c.Status.Result).To(Equal(result))
+			g.Expect(c.Status.FailingSubjects).To(Equal(failing))
+		}, within, poll).Should(Succeed())
+	}
+	expectResult(errName, ismsv1.ResultFail, 1, eventually)
+	expectResult(naName, ismsv1.ResultFail, 1, eventually)
+
+	t.Log("the CRD is deleted: no control goes on reporting the Gizmo it had")
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	crd.SetName("gizmos.gizmos.example.com")
+	g.Expect(k8s.Delete(testCtx, crd)).To(Succeed())
+	expectResult(errName, ismsv1.ResultError, 0, kindServedRecovery)
+	expectResult(naName, ismsv1.ResultNotApplicable, 0, kindServedRecovery)
+	c := getControl(g, errName)
+	g.Expect(condition(c, ismsv1.ConditionPolicyReady).Reason).To(Equal(ismsv1.ReasonTargetsUnresolved))
+	g.Expect(condition(c, ismsv1.ConditionPolicyReady).Message).To(ContainSubstring("No longer served"))
+
+	t.Log("the CRD and a broken Gizmo are back: both controls fail again")
+	installCRDs(t, "gizmos.yaml")
+	g.Eventually(createGizmo, eventually, poll).Should(Succeed())
+	expectResult(errName, ismsv1.ResultFail, 1, kindServedRecovery)
+	expectResult(naName, ismsv1.ResultFail, 1, kindServedRecovery)
 }

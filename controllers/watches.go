@@ -67,6 +67,9 @@ type kindWatch struct {
 	lastErr string
 	// forbidden: the latest error is the API server refusing the operator access (403).
 	forbidden bool
+	// gone: the latest error is the API server not serving the kind any more (404): its CRD
+	// was deleted after discovery found it.
+	gone bool
 }
 
 // setErr records the watch's latest error and reports whether it is a new one.
@@ -81,6 +84,7 @@ func (k *kindWatch) setErr(err error) bool {
 	k.lastErr = msg
 	// The reflector wraps the list's error; IsForbidden unwraps it.
 	k.forbidden = err != nil && apierrors.IsForbidden(err)
+	k.gone = err != nil && apierrors.IsNotFound(err)
 	return changed
 }
 
@@ -256,10 +260,11 @@ func (w *Watches) run(kw *kindWatch) {
 }
 
 // watchFailed records the error of a kind's watch, so that the Controls waiting on it say
-// why. A watch refused after it synced has lost access: see revoked.
+// why. A watch refused after it synced has lost access, and one answered 404 has lost its
+// kind (the CRD was deleted): see revoked.
 func (w *Watches) watchFailed(kw *kindWatch, err error) {
 	changed := kw.setErr(err)
-	if apierrors.IsForbidden(err) && kw.informer.HasSynced() {
+	if (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) && kw.informer.HasSynced() {
 		w.revoked(kw, err)
 		return
 	}
@@ -268,13 +273,14 @@ func (w *Watches) watchFailed(kw *kindWatch, err error) {
 	}
 }
 
-// revoked handles a watch that the API server refuses after it had synced: the operator may
-// no longer read the kind. Its informer would keep the objects it had, and the Controls would
-// report them as current: instead the kind goes back to the state of a kind never read. The
-// watch is replaced by a new one, not synced and Forbidden (Controls that target or read the
-// kind are Error, reason Forbidden), the old one's objects are forgotten (SubjectDeleted,
-// before the new watch can deliver any), and the new watch syncs once access is granted
-// again, as a first watch does.
+// revoked handles a watch that the API server refuses after it had synced (the operator may
+// no longer read the kind) or no longer serves (its CRD was deleted). Its informer would keep
+// the objects it had, and the Controls would report them as current: instead the kind goes
+// back to the state of a kind never read. The watch is replaced by a new one, not synced and
+// Forbidden or gone (Controls that target or read the kind are Error, reason Forbidden or
+// TargetsUnresolved, or NotApplicable when they say so for kinds not served), the old one's
+// objects are forgotten (SubjectDeleted, before the new watch can deliver any), and the new
+// watch syncs once access is granted or the CRD installed again, as a first watch does.
 func (w *Watches) revoked(old *kindWatch, err error) {
 	w.mu.Lock()
 	if w.kinds[old.gk] != old {
@@ -292,8 +298,8 @@ func (w *Watches) revoked(old *kindWatch, err error) {
 	w.mu.Unlock()
 
 	held := old.retire()
-	w.log.Info("Access to a watched kind revoked: its objects are forgotten until it may be read again",
-		"kind", displayGK(old.gk), "objects", len(held))
+	w.log.Info("A watched kind may no longer be read (access revoked or CRD deleted): its objects are forgotten until it can be read again",
+		"kind", displayGK(old.gk), "objects", len(held), "error", policy.Truncate(err.Error(), 256))
 	for _, s := range held {
 		w.handler.SubjectDeleted(w.ctx, s)
 	}
@@ -405,22 +411,35 @@ func (w *Watches) Synced(gks []schema.GroupKind) (bool, string) {
 // apart): once access is granted its list succeeds, the watch syncs and the handler's
 // WatchChanged queues the controls again.
 func (w *Watches) Forbidden(gks []schema.GroupKind) []string {
+	return w.unsyncedBecause(gks, func(kw *kindWatch) bool { return kw.forbidden })
+}
+
+// Gone returns, like Forbidden, the kinds whose watch has not synced because the API server
+// answers 404: the kind's CRD was deleted after discovery found it (see revoked). Once it is
+// installed again the watch syncs and the controls are queued.
+func (w *Watches) Gone(gks []schema.GroupKind) []string {
+	return w.unsyncedBecause(gks, func(kw *kindWatch) bool { return kw.gone })
+}
+
+// unsyncedBecause lists the kinds among gks whose watch has not synced and whose latest error
+// is of the kind because tells, each with that error.
+func (w *Watches) unsyncedBecause(gks []schema.GroupKind, because func(*kindWatch) bool) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var refused []string
+	var out []string
 	for _, gk := range gks {
 		kw, ok := w.kinds[gk]
 		if !ok || kw.informer.HasSynced() {
 			continue
 		}
 		kw.mu.Lock()
-		if kw.forbidden {
-			refused = append(refused, displayGK(gk)+": "+kw.lastErr)
+		if because(kw) {
+			out = append(out, displayGK(gk)+": "+kw.lastErr)
 		}
 		kw.mu.Unlock()
 	}
-	sort.Strings(refused)
-	return refused
+	sort.Strings(out)
+	return out
 }
 
 // List returns the cached subjects of the given kinds.
