@@ -108,6 +108,11 @@ bench: envtest ## Measure the evaluation loop (10k Deployments by default; BENCH
 	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) run ./test/bench -manager $(LOCALBIN)/manager $(BENCH_ARGS)
 
+# No cluster: a Go benchmark on a generated ledger (docs/reports.md has the figures).
+.PHONY: bench-report
+bench-report: ## Measure the period audit report: a year x 100 controls x 10k subjects, computed and rendered (target < 10 s, < 300 MiB peak heap).
+	$(GO) test ./internal/report/ -run '^$$' -bench ReportYear -benchtime 1x -count=1
+
 ##@ Build
 
 .PHONY: build
