@@ -1,4 +1,4 @@
-package report
+package report_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/isms-operator/isms-operator/internal/report"
 )
 
 // reportSections are the sections an ISMS audit-report template has, in order, by element id.
@@ -17,10 +19,10 @@ var reportSections = []string{"objectives", "scope", "criteria", "methodology", 
 // page's own anchors (#id) and the SVG namespace declaration.
 var externalRef = regexp.MustCompile(`<[a-zA-Z][^>]*\s(?:src|href|xlink:href|action|data)\s*=\s*"(?:[^#"]|#[^a-zA-Z])[^"]*"`)
 
-func renderHTML(t *testing.T, r Report) []byte {
+func renderHTML(t *testing.T, r report.Report) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, r); err != nil {
+	if err := report.WriteHTML(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -49,7 +51,7 @@ func TestWriteHTMLIsSelfContainedAndEscaped(t *testing.T) {
 
 // An empty report still renders every section and both charts, without a division by zero.
 func TestWriteHTMLEmptyReport(t *testing.T) {
-	page := string(renderHTML(t, Report{}))
+	page := string(renderHTML(t, report.Report{}))
 	for _, id := range reportSections {
 		if !strings.Contains(page, `<section id="`+id+`">`) {
 			t.Errorf("empty report lacks section %q", id)
