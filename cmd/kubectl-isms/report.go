@@ -18,10 +18,12 @@ import (
 	"github.com/isms-operator/isms-operator/internal/report"
 )
 
-// reportFormats are the -o values of this build; html and oscal are planned.
+// reportFormats are the -o values.
 var reportFormats = map[string]func(io.Writer, report.Report) error{
-	"md":   report.WriteMarkdown,
-	"json": report.WriteJSON,
+	"md":    report.WriteMarkdown,
+	"json":  report.WriteJSON,
+	"html":  report.WriteHTML,
+	"oscal": report.WriteOSCAL,
 }
 
 type reportOptions struct {
@@ -70,7 +72,7 @@ defaults (critical 7 days, high 30, medium 90, low 180).
 	f.StringVar(&o.framework, "framework", "iso27001-2022", "Framework to report on (see 'kubectl isms frameworks').")
 	f.StringVar(&o.from, "from", "", "Start of the period, inclusive (RFC 3339 or a date; required).")
 	f.StringVar(&o.to, "to", "", "End of the period, exclusive; a date includes that day (required).")
-	f.StringVarP(&o.output, "output", "o", "md", "Output format: md or json (html and oscal are not available in this build).")
+	f.StringVarP(&o.output, "output", "o", "md", "Output format: md, json, html or oscal.")
 	f.StringVar(&o.outputFile, "output-file", "", "Write the report to this file instead of stdout.")
 	f.StringVar(&o.bundle, "bundle", "", "Compute offline from this export bundle (needs --key).")
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "Read the Controls from this file, directory or - (stdin) instead of the cluster; repeatable.")
@@ -112,10 +114,7 @@ func (o *reportOptions) parse() (report.Input, func(io.Writer, report.Report) er
 	var in report.Input
 	write, ok := reportFormats[o.output]
 	if !ok {
-		if o.output == "html" || o.output == "oscal" {
-			return in, nil, usagef("-o %s is not available in this build: use md or json", o.output)
-		}
-		return in, nil, usagef("--output must be md or json; got %q", truncate(o.output, 40))
+		return in, nil, usagef("--output must be md, json, html or oscal; got %q", truncate(o.output, 40))
 	}
 	catalog, found := frameworks.Default().Lookup(o.framework)
 	if !found {
