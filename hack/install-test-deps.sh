@@ -3,23 +3,26 @@
 #   postgresql   the evidence ledger's PostgreSQL store tests and test/ha (two replicas on one
 #                ledger) start a throwaway server with initdb and pg_ctl (Debian puts them
 #                in /usr/lib/postgresql/<version>/bin).
+#   chromium     internal/report renders the HTML audit report in headless Chromium and checks
+#                its sections and layout (make test sets ISMS_REQUIRE_CHROMIUM=1, so a missing
+#                browser fails there instead of skipping).
 # Add a package to PACKAGES below, with a line here saying which tests need it.
 #
 # Idempotent: a package already installed is left alone, and apt-get runs only when
-# something is missing. Needs root (or sudo) for the install itself.
+# something is missing; it prints nothing when all is installed. Needs root (or sudo) for the
+# install itself.
 #
 # Usage: hack/install-test-deps.sh
 set -euo pipefail
 
 PACKAGES=(
 	postgresql
+	chromium
 )
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-	if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-		echo "install-test-deps: $pkg is installed"
-	else
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
 		missing+=("$pkg")
 	fi
 done
@@ -39,6 +42,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "install-test-deps: apt-get update"
-$SUDO apt-get update -q
+$SUDO apt-get update -qq
 echo "install-test-deps: apt-get install ${missing[*]}"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/isms-operator/isms-operator/internal/evidenceclient"
 )
@@ -65,19 +66,24 @@ or input errors.`,
 			return usagef("a subcommand is required: log, at, export, verify, key or keygen")
 		},
 	}
-	f := cmd.PersistentFlags()
-	f.StringVar(&o.url, "evidence-url", "", "URL of the evidence endpoint (default $"+evidenceURLEnv+"; else port-forward to the manager).")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
-	f.StringVar(&o.token, "token", "", "Bearer token for the endpoint, instead of the kubeconfig user's (e.g. from 'kubectl create token').")
-	f.StringVar(&o.namespace, "operator-namespace", "isms-system", "Namespace of the operator's manager pods.")
-	f.StringVar(&o.keyFile, "key", "", "File holding the verifier key to trust (saved from 'kubectl isms evidence key' or the ConfigMap isms-evidence).")
+	o.addFlags(cmd.PersistentFlags())
 	cmd.AddCommand(newEvidenceLogCommand(o), newEvidenceAtCommand(o), newEvidenceExportCommand(o),
 		newEvidenceVerifyCommand(o), newEvidenceKeyCommand(o), newEvidenceKeygenCommand())
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}
 	return cmd
+}
+
+// addFlags registers the flags that say how to reach the endpoint and which key to trust
+// (the evidence commands' and the report's).
+func (o *evidenceOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.url, "evidence-url", "", "URL of the evidence endpoint (default $"+evidenceURLEnv+"; else port-forward to the manager).")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	f.StringVar(&o.token, "token", "", "Bearer token for the endpoint, instead of the kubeconfig user's (e.g. from 'kubectl create token').")
+	f.StringVar(&o.namespace, "operator-namespace", "isms-system", "Namespace of the operator's manager pods.")
+	f.StringVar(&o.keyFile, "key", "", "File holding the verifier key to trust (saved from 'kubectl isms evidence key' or the ConfigMap isms-evidence).")
 }
 
 // connect returns a client of the endpoint and a function that closes the connection.

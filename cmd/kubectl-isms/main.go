@@ -112,6 +112,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   frameworks    list the framework catalogs, and how Controls cover them (--coverage)
   attest        submit an Attestation of an attested control, with its evidence files' digests
   attestations  list the attested controls due, overdue or awaiting approval
+  report        write the audit report of a framework for a period, from the evidence ledger
   version       print the plugin's version and the operator's running in the cluster
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
@@ -122,7 +123,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations or version")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations, report or version")
 		},
 	}
 	root.SetIn(stdin)
@@ -131,7 +132,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
-		newAttestCommand(), newAttestationsCommand(), newVersionCommand())
+		newAttestCommand(), newAttestationsCommand(), newReportCommand(), newVersionCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

@@ -67,6 +67,9 @@ var DefaultLimits = Limits{MaxLeaves: 20_000_000, MaxMemberBytes: 1 << 20}
 type BundleSummary struct {
 	Manifest Manifest
 	Entries  uint64
+	// End is the bundle's end checkpoint, and EndNote its signed note.
+	End     Checkpoint
+	EndNote []byte
 }
 
 func parseVerifier(key string) (note.Verifier, error) {
@@ -82,6 +85,8 @@ type bundleReader struct {
 	tr     *tar.Reader
 	limits Limits
 	next   *tar.Header
+	// endNote is the signed end checkpoint, once read.
+	endNote []byte
 }
 
 // member returns the next member if it has the given name (nil, nil if it has another).
@@ -148,6 +153,13 @@ func decodeStrict(data []byte, v any, what string) error {
 // them make the end checkpoint's root, and every entry is the canonical leaf of its hash, in
 // order, none missing. A failure is a *VerifyError naming the first bad index it can.
 func VerifyBundle(r io.Reader, verifierKey string, limits Limits) (BundleSummary, error) {
+	return ReadBundle(r, verifierKey, limits, nil)
+}
+
+// ReadBundle verifies a bundle as VerifyBundle does and hands each entry, once checked
+// against its leaf hash (itself checked against the end checkpoint's root), to each in index
+// order; an error from each stops the read. The entries are streamed, not held.
+func ReadBundle(r io.Reader, verifierKey string, limits Limits, each func(Entry) error) (BundleSummary, error) {
 	var sum BundleSummary
 	v, err := parseVerifier(verifierKey)
 	if err != nil {
@@ -158,7 +170,7 @@ func VerifyBundle(r io.Reader, verifierKey string, limits Limits) (BundleSummary
 	if err != nil {
 		return sum, err
 	}
-	sum.Manifest = m
+	sum.Manifest, sum.End, sum.EndNote = m, end, br.endNote
 	tree, err := readTree(br, m, start, end)
 	if err != nil {
 		return sum, err
@@ -170,7 +182,7 @@ func VerifyBundle(r io.Reader, verifierKey string, limits Limits) (BundleSummary
 	if err := checkRoot(m, tree, hashes, end); err != nil {
 		return sum, err
 	}
-	sum.Entries, err = checkEntries(br, m, hashes)
+	sum.Entries, err = checkEntries(br, m, hashes, each)
 	return sum, err
 }
 
@@ -204,6 +216,7 @@ func readBundleHead(br *bundleReader, v note.Verifier) (m Manifest, start, end C
 	if raw, err = br.small(bundleEndCheckpoint, false); err != nil {
 		return m, start, end, err
 	}
+	br.endNote = raw
 	end, err = openSized(raw, v, m.EndSize, "end")
 	return m, start, end, err
 }
@@ -300,7 +313,7 @@ func checkRoot(m Manifest, t bundleTreeHashes, hashes [][]byte, end Checkpoint) 
 }
 
 // checkEntries reads the entries one line at a time and checks each against its leaf hash.
-func checkEntries(br *bundleReader, m Manifest, hashes [][]byte) (uint64, error) {
+func checkEntries(br *bundleReader, m Manifest, hashes [][]byte, each func(Entry) error) (uint64, error) {
 	hdr, err := br.member(bundleEntries)
 	if err != nil {
 		return 0, err
@@ -323,8 +336,14 @@ func checkEntries(br *bundleReader, m Manifest, hashes [][]byte) (uint64, error)
 		if !bytes.Equal(LeafHash(line), hashes[n]) {
 			return n, badIndex(ProblemModified, index, "")
 		}
-		if _, err := DecodeLeaf(line); err != nil {
+		leaf, err := DecodeLeaf(line)
+		if err != nil {
 			return n, badIndex(ProblemMalformed, index, err.Error())
+		}
+		if each != nil {
+			if err := each(Entry{Index: index, LeafHash: hashes[n], Leaf: leaf}); err != nil {
+				return n, err
+			}
 		}
 		n++
 	}
