@@ -40,9 +40,12 @@ type Browser struct {
 }
 
 // Chromium returns the browser, or skips the test when none is installed (fails instead when
-// RequireEnv is set, as under `make test`).
+// RequireEnv is set, as under `make test`), and skips under the race detector.
 func Chromium(t testing.TB) *Browser {
 	t.Helper()
+	if raceEnabled {
+		t.Skip("the browser checks run without the race detector (make test); skipped under -race")
+	}
 	for _, name := range browserNames {
 		if path, err := exec.LookPath(name); err == nil {
 			return &Browser{path: path, t: t}
