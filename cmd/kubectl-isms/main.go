@@ -131,7 +131,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
-		newAttestCommand(), newAttestationsCommand(), newVersionCommand())
+		newAttestCommand(), newAttestationsCommand(), newAssetsCommand(), newVersionCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}
