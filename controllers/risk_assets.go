@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -122,10 +123,18 @@ func termAt(obj ast.Object, path ...string) ast.Value {
 	return v
 }
 
-// assetProblems says, for the WithinAppetite message, which asset selectors select nothing.
+// assetProblems says, for the WithinAppetite message, that the selectors select no object, or
+// which of them cannot select any.
 func assetProblems(sel *riskAssets) string {
-	if sel == nil || len(sel.problems) == 0 {
+	var note string
+	if sel == nil {
 		return ""
 	}
-	return fmt.Sprintf(" Selecting nothing: %v.", sel.problems)
+	if sel.status.Count == 0 {
+		note = " Its asset selectors select no object, so no evaluated Control counts."
+	}
+	if len(sel.problems) > 0 {
+		note += fmt.Sprintf(" Selecting nothing: %s.", strings.Join(sel.problems, "; "))
+	}
+	return note
 }
