@@ -39,6 +39,9 @@ type RiskReconciler struct {
 	Recorder events.EventRecorder
 	Metrics  *RiskMetrics
 	Now      func() time.Time
+	// Assets lists the watched objects a Risk's spec.assets select; nil: assets are not
+	// evaluated.
+	Assets AssetSource
 
 	// within remembers the appetite verdict last written for each Risk, so that a reconcile
 	// that reads a Risk from a cache not yet updated by our own write does not announce the same
@@ -54,7 +57,7 @@ type RiskReconciler struct {
 
 // setupRiskWithManager adds the Risk controller to mgr, its metrics to reg: Risks are re-scored when they change and
 // when a Control they link changes its result (or appears or goes).
-func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer) error {
+func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer, src AssetSource) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ismsv1.Risk{}, riskControlIndex, func(obj client.Object) []string {
 		r := obj.(*ismsv1.Risk)
 		names := make([]string, 0, len(r.Spec.Controls))
@@ -70,6 +73,7 @@ func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer) error {
 		Recorder: eventRecorder(mgr),
 		Metrics:  NewRiskMetrics(reg),
 		Now:      time.Now,
+		Assets:   src,
 		within:   map[string]metav1.ConditionStatus{},
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -81,8 +85,9 @@ func setupRiskWithManager(mgr ctrl.Manager, reg prometheus.Registerer) error {
 }
 
 // controlResultChanged passes the Control events that can move a risk score: a Control appearing
-// or going, and a change of its result. Everything else a Control's status records (counts,
-// times) changes far more often and cannot change a score.
+// or going, a change of its result, and a change of its spec (its targets decide whether it
+// evaluates a Risk's assets). Everything else a Control's status records (counts, times)
+// changes far more often and cannot change a score.
 func controlResultChanged() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc:  func(event.CreateEvent) bool { return true },
@@ -91,7 +96,7 @@ func controlResultChanged() predicate.Predicate {
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			oldC, okOld := e.ObjectOld.(*ismsv1.Control)
 			newC, okNew := e.ObjectNew.(*ismsv1.Control)
-			return !okOld || !okNew || oldC.Status.Result != newC.Status.Result
+			return !okOld || !okNew || oldC.Status.Result != newC.Status.Result || oldC.Generation != newC.Generation
 		},
 	}
 }
@@ -128,12 +133,13 @@ func (r *RiskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	original := rk.DeepCopy()
 
-	standings, err := r.standings(ctx, &rk)
+	standings, controls, err := r.standings(ctx, &rk)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	standings, sel := r.scopeToAssets(&rk, standings, controls)
 	now := r.Now()
-	review := r.score(&rk, standings, now)
+	review := r.score(&rk, standings, assetProblems(sel), now)
 	r.Metrics.SetRisk(rk.Name, rk.Status.ResidualLevel)
 
 	if !equality.Semantic.DeepEqual(original.Status, rk.Status) {
@@ -147,33 +153,54 @@ func (r *RiskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	r.announce(original, &rk)
 
 	logf.FromContext(ctx).V(1).Info("Risk scored", "residual", rk.Status.ResidualScore, "level", rk.Status.ResidualLevel, "nextReview", review.Due)
-	if review.Overdue {
-		return ctrl.Result{}, nil // stays overdue until someone records a review, which is a spec change
-	}
-	// The one timer: a review falls due with time alone. Control results arrive by watch.
-	return ctrl.Result{RequeueAfter: review.Due.Sub(now) + time.Second}, nil
+	return ctrl.Result{RequeueAfter: nextScore(review, sel, now)}, nil
 }
 
-// standings reads each linked Control from the cache.
-func (r *RiskReconciler) standings(ctx context.Context, rk *ismsv1.Risk) ([]risk.ControlStanding, error) {
+// nextScore is when to score the Risk again with no event: when its review falls due (Control
+// results arrive by watch; an overdue review stays overdue until someone records one, which is
+// a spec change), and, for a Risk that selects assets, on the asset resync, sooner while a
+// watch of an asset kind is still listing. 0: not at all.
+func nextScore(review risk.ReviewState, sel *riskAssets, now time.Time) time.Duration {
+	var after time.Duration
+	if !review.Overdue {
+		after = review.Due.Sub(now) + time.Second
+	}
+	if sel == nil {
+		return after
+	}
+	resync := assetResync
+	if sel.unsynced {
+		resync = assetUnsynced
+	}
+	if after == 0 || resync < after {
+		after = resync
+	}
+	return after
+}
+
+// standings reads each linked Control from the cache, and returns those found too.
+func (r *RiskReconciler) standings(ctx context.Context, rk *ismsv1.Risk) ([]risk.ControlStanding, []ismsv1.Control, error) {
 	out := make([]risk.ControlStanding, 0, len(rk.Spec.Controls))
+	var found []ismsv1.Control
 	for _, ref := range rk.Spec.Controls {
 		s := risk.ControlStanding{Name: ref.Name, LikelihoodReduction: ref.LikelihoodReduction, ImpactReduction: ref.ImpactReduction}
 		var c ismsv1.Control
 		switch err := r.Get(ctx, types.NamespacedName{Name: ref.Name}, &c); {
 		case err == nil:
-			s.Found, s.Result = true, c.Status.Result
+			s.Found, s.Result, s.Attested = true, c.Status.Result, c.IsAttested()
+			found = append(found, c)
 		case apierrors.IsNotFound(err):
 		default:
-			return nil, fmt.Errorf("getting control %s: %w", ref.Name, err)
+			return nil, nil, fmt.Errorf("getting control %s: %w", ref.Name, err)
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out, found, nil
 }
 
-// score fills in rk.Status from the model and returns the review state.
-func (r *RiskReconciler) score(rk *ismsv1.Risk, standings []risk.ControlStanding, now time.Time) risk.ReviewState {
+// score fills in rk.Status from the model and returns the review state; note is added to the
+// WithinAppetite message.
+func (r *RiskReconciler) score(rk *ismsv1.Risk, standings []risk.ControlStanding, note string, now time.Time) risk.ReviewState {
 	spec, st := &rk.Spec, &rk.Status
 	a := risk.Residual(spec.Likelihood, spec.Impact, standings)
 	st.InherentScore, st.InherentLevel = a.Inherent.Score, a.Inherent.Level
@@ -183,7 +210,7 @@ func (r *RiskReconciler) score(rk *ismsv1.Risk, standings []risk.ControlStanding
 	st.MissingControls = a.Missing
 	st.Controls = nil
 	for _, c := range a.Controls {
-		st.Controls = append(st.Controls, ismsv1.RiskControlStatus{Name: c.Name, Result: c.Result, Effective: c.Effective, Missing: c.Missing})
+		st.Controls = append(st.Controls, ismsv1.RiskControlStatus{Name: c.Name, Result: c.Result, Effective: c.Effective, Missing: c.Missing, OffAssets: c.OffAssets})
 	}
 
 	verdict := risk.Judge(a, spec.Appetite)
@@ -194,7 +221,7 @@ func (r *RiskReconciler) score(rk *ismsv1.Risk, standings []risk.ControlStanding
 			status = metav1.ConditionTrue
 		}
 	}
-	message := verdict.Message
+	message := verdict.Message + note
 	if spec.Treatment == ismsv1.TreatmentAccept && spec.Acceptance != nil {
 		message += fmt.Sprintf(" Accepted by %s until %s.", spec.Acceptance.AcceptedBy, spec.Acceptance.Until.UTC().Format(time.RFC3339))
 	}

@@ -73,7 +73,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		r.addIndexes,
 		r.setupExceptions,
 		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks, r.Engine) },
-		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry) },
+		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry, r.Watches) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
 		func(mgr ctrl.Manager) error { return r.addHealthChecks(mgr, stallTimeout(opts.EvaluationStallTimeout)) },
 	} {
@@ -183,8 +183,8 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine) error 
 	return nil
 }
 
-func setupRisks(mgr ctrl.Manager, reg prometheus.Registerer) error {
-	if err := setupRiskWithManager(mgr, reg); err != nil {
+func setupRisks(mgr ctrl.Manager, reg prometheus.Registerer, src AssetSource) error {
+	if err := setupRiskWithManager(mgr, reg, src); err != nil {
 		return fmt.Errorf("setting up the risk controller: %w", err)
 	}
 	return nil

@@ -442,6 +442,18 @@ func (w *Watches) unsyncedBecause(gks []schema.GroupKind, because func(*kindWatc
 	return out
 }
 
+// Watched reports whether a kind is watched (some Control targets it, or it is Namespace), and
+// whether its watch has listed its objects.
+func (w *Watches) Watched(gk schema.GroupKind) (watched, synced bool) {
+	w.mu.Lock()
+	kw, ok := w.kinds[gk]
+	w.mu.Unlock()
+	if !ok {
+		return false, false
+	}
+	return true, kw.informer.HasSynced()
+}
+
 // List returns the cached subjects of the given kinds.
 func (w *Watches) List(gks []schema.GroupKind) []*evaluation.Subject {
 	w.mu.Lock()

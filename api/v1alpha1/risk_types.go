@@ -12,6 +12,10 @@ const DefaultRiskReviewInterval = "2160h"
 // MaxRiskControls bounds spec.controls, and with it every per-control list of the status.
 const MaxRiskControls = 32
 
+// MaxRiskAssetsListed is how many of the assets a Risk concerns its status lists; the count is
+// exact.
+const MaxRiskAssetsListed = 20
+
 // RiskTreatment is the decision taken about a risk (ISO/IEC 27001:2022 clause 6.1.3).
 // +kubebuilder:validation:Enum=mitigate;accept;transfer;avoid
 type RiskTreatment string
@@ -68,8 +72,12 @@ const (
 )
 
 // RiskAsset describes something of value that the risk threatens: in words, and optionally as
-// the namespaces or workloads it lives in. The operator does not evaluate assets; they tell the
-// reader what is at stake and let tools select the objects concerned.
+// the namespaces or workloads it lives in. The selectors pick the cluster's assets (Namespaces,
+// and Deployments, StatefulSets, DaemonSets, CronJobs and Jobs) that the Risk concerns: with a
+// namespaceSelector alone, the selected Namespaces and the workloads in them; with a
+// workloadSelector, the workloads with those labels (in the selected namespaces, if a
+// namespaceSelector is set too). Once any asset has a selector, only the linked Controls that
+// evaluate at least one of those assets count towards the residual risk (see docs/risk.md).
 type RiskAsset struct {
 	// description names the asset in words, e.g. "cardholder data in the payments database".
 	// +required
@@ -252,6 +260,50 @@ type RiskControlStatus struct {
 	// missing is true when no Control of this name exists.
 	// +optional
 	Missing bool `json:"missing,omitempty"`
+
+	// offAssets is true when the Risk selects assets (spec.assets) and this evaluated Control's
+	// targets match none of them: it does not count towards the residual risk.
+	// +optional
+	OffAssets bool `json:"offAssets,omitempty"`
+}
+
+// RiskAssetRef names one asset a Risk concerns.
+type RiskAssetRef struct {
+	// kind of the asset, e.g. Deployment or Namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Kind string `json:"kind"`
+
+	// namespace of the asset; empty for a Namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+
+	// name of the asset.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// RiskAssetsStatus is what a Risk's asset selectors select now.
+type RiskAssetsStatus struct {
+	// count is the exact number of assets selected.
+	// +optional
+	Count int32 `json:"count"`
+
+	// items are the first 20 assets selected, sorted by kind, namespace and name.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	Items []RiskAssetRef `json:"items,omitempty"`
+
+	// unwatchedKinds are asset kinds the operator does not watch because no Control targets
+	// them: their objects are not listed, and no Control evaluates them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=128
+	// +listType=atomic
+	UnwatchedKinds []string `json:"unwatchedKinds,omitempty"`
 }
 
 // RiskStatus is the risk as the operator scores it from the live results of its Controls.
@@ -307,6 +359,10 @@ type RiskStatus struct {
 	// +listType=atomic
 	MissingControls []string `json:"missingControls,omitempty"`
 
+	// assets are the cluster objects spec.assets selects; absent when no asset has a selector.
+	// +optional
+	Assets *RiskAssetsStatus `json:"assets,omitempty"`
+
 	// controls is how each linked Control stands, in the order of spec.controls.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
@@ -339,6 +395,7 @@ type RiskStatus struct {
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`,priority=1
 // +kubebuilder:printcolumn:name="Appetite",type=integer,JSONPath=`.spec.appetite`,priority=1
 // +kubebuilder:printcolumn:name="Failing",type=integer,JSONPath=`.status.failingControls`,priority=1
+// +kubebuilder:printcolumn:name="Assets",type=integer,JSONPath=`.status.assets.count`,priority=1
 // +kubebuilder:printcolumn:name="Next Review",type=date,JSONPath=`.status.nextReview`,priority=1
 type Risk struct {
 	metav1.TypeMeta   `json:",inline"`

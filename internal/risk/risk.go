@@ -76,6 +76,12 @@ type ControlStanding struct {
 	// LikelihoodReduction and ImpactReduction are what the control takes off when effective.
 	LikelihoodReduction int32
 	ImpactReduction     int32
+	// Attested is true for a Control people attest (spec.attestation): it evaluates no
+	// cluster object, so a Risk's assets do not take it out of scope.
+	Attested bool
+	// OffAssets is true when the Risk selects assets and the Control evaluates none of them
+	// (ScopeToAssets): it does not count.
+	OffAssets bool
 }
 
 // Effective says whether a control reduces the risk now. Only a passing control does: a
@@ -102,10 +108,12 @@ type Assessment struct {
 	Inherent Rating
 	Residual Rating
 	// Effective, Failing and Pending count the linked controls by standing; Missing names
-	// those that do not exist. A NotApplicable control is in none of the counts.
+	// those that do not exist; OffAssets counts those that evaluate none of the Risk's assets.
+	// A NotApplicable control is in none of the counts.
 	Effective int
 	Failing   int
 	Pending   int
+	OffAssets int
 	Missing   []string
 	// Controls is each linked control's standing, in the order given.
 	Controls []ControlOutcome
@@ -120,6 +128,7 @@ type ControlOutcome struct {
 	Result    ismsv1.ControlResult
 	Effective bool
 	Missing   bool
+	OffAssets bool
 }
 
 // Residual scores the risk left once the effective controls' reductions are taken off the
@@ -129,11 +138,13 @@ func Residual(likelihood, impact int32, controls []ControlStanding) Assessment {
 	a := Assessment{Inherent: Inherent(likelihood, impact)}
 	var lr, ir, pendingLR, pendingIR int32
 	for _, c := range controls {
-		out := ControlOutcome{Name: c.Name, Result: c.Result, Effective: c.Effective(), Missing: !c.Found}
+		out := ControlOutcome{Name: c.Name, Result: c.Result, Effective: c.Effective() && !c.OffAssets, Missing: !c.Found, OffAssets: c.OffAssets}
 		a.Controls = append(a.Controls, out)
 		switch {
 		case !c.Found:
 			a.Missing = append(a.Missing, c.Name)
+		case c.OffAssets:
+			a.OffAssets++
 		case c.Effective():
 			a.Effective++
 			lr += max(0, c.LikelihoodReduction)
@@ -149,6 +160,19 @@ func Residual(likelihood, impact int32, controls []ControlStanding) Assessment {
 	a.Residual = Rate(a.Inherent.Likelihood-lr, a.Inherent.Impact-ir)
 	a.BestCase = Rate(a.Inherent.Likelihood-lr-pendingLR, a.Inherent.Impact-ir-pendingIR)
 	return a
+}
+
+// ScopeToAssets marks the linked Controls that do not count for a Risk that selects assets:
+// the evaluated Controls whose targets match none of them (evaluating names those that match
+// at least one). A Risk that selects no assets (selects false) keeps every Control, as does
+// an attested Control, which evaluates no object; a missing Control stays missing.
+func ScopeToAssets(controls []ControlStanding, selects bool, evaluating map[string]bool) []ControlStanding {
+	out := make([]ControlStanding, len(controls))
+	for i, c := range controls {
+		c.OffAssets = selects && c.Found && !c.Attested && !evaluating[c.Name]
+		out[i] = c
+	}
+	return out
 }
 
 // WithinAppetite says whether a residual score is acceptable: at most the appetite.
@@ -182,6 +206,9 @@ func Judge(a Assessment, appetite int32) Verdict {
 		msg := fmt.Sprintf("Residual score %d (%s) is above the appetite of %d", s.Score, s.Level, appetite)
 		if a.Failing > 0 || len(a.Missing) > 0 {
 			msg += fmt.Sprintf(" (%d failing, %d missing control(s))", a.Failing, len(a.Missing))
+		}
+		if a.OffAssets > 0 {
+			msg += fmt.Sprintf("; %d linked control(s) evaluate none of its assets and do not count", a.OffAssets)
 		}
 		return Verdict{Known: true, Reason: ismsv1.ReasonAboveAppetite, Message: msg + "."}
 	}

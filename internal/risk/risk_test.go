@@ -2,6 +2,7 @@ package risk
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,5 +272,79 @@ func TestReview(t *testing.T) {
 				t.Error("no message")
 			}
 		})
+	}
+}
+
+// TestResidualWithAssets: once a Risk selects assets, only the linked Controls that evaluate
+// them (or that people attest) count; a Risk without asset selectors counts every Control.
+func TestResidualWithAssets(t *testing.T) {
+	onAssets := ControlStanding{Name: "netpol", Found: true, Result: ismsv1.ResultPass, LikelihoodReduction: 2}
+	elsewhere := ControlStanding{Name: "other-ns", Found: true, Result: ismsv1.ResultPass, ImpactReduction: 2}
+	failingElsewhere := ControlStanding{Name: "other-fails", Found: true, Result: ismsv1.ResultFail}
+	attested := ControlStanding{Name: "access-review", Found: true, Result: ismsv1.ResultPass, Attested: true, ImpactReduction: 1}
+	missing := ControlStanding{Name: "gone", LikelihoodReduction: 1}
+	tests := map[string]struct {
+		controls   []ControlStanding
+		selects    bool
+		evaluating map[string]bool
+		wantScore  int32  // residual of 4×4
+		wantCounts [4]int // effective, failing, off assets, missing
+		wantOff    []string
+	}{
+		"no asset selectors: every control counts, as before": {
+			controls: []ControlStanding{onAssets, elsewhere, failingElsewhere}, selects: false,
+			wantScore: 2 * 2, wantCounts: [4]int{2, 1, 0, 0},
+		},
+		"assets: a control on other objects does not count": {
+			controls: []ControlStanding{onAssets, elsewhere}, selects: true, evaluating: map[string]bool{"netpol": true},
+			wantScore: 2 * 4, wantCounts: [4]int{1, 0, 1, 0}, wantOff: []string{"other-ns"},
+		},
+		"assets: a failing control on other objects is not failing the risk": {
+			controls: []ControlStanding{onAssets, failingElsewhere}, selects: true, evaluating: map[string]bool{"netpol": true},
+			wantScore: 2 * 4, wantCounts: [4]int{1, 0, 1, 0}, wantOff: []string{"other-fails"},
+		},
+		"assets that no control evaluates: the inherent risk stands": {
+			controls: []ControlStanding{onAssets, elsewhere}, selects: true, evaluating: map[string]bool{},
+			wantScore: 16, wantCounts: [4]int{0, 0, 2, 0}, wantOff: []string{"netpol", "other-ns"},
+		},
+		"assets: an attested control still counts": {
+			controls: []ControlStanding{attested, elsewhere}, selects: true, evaluating: map[string]bool{},
+			wantScore: 4 * 3, wantCounts: [4]int{1, 0, 1, 0}, wantOff: []string{"other-ns"},
+		},
+		"assets: a missing control stays missing": {
+			controls: []ControlStanding{missing}, selects: true, evaluating: map[string]bool{},
+			wantScore: 16, wantCounts: [4]int{0, 0, 0, 1},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			a := Residual(4, 4, ScopeToAssets(tc.controls, tc.selects, tc.evaluating))
+			if a.Residual.Score != tc.wantScore {
+				t.Errorf("residual score %d, want %d", a.Residual.Score, tc.wantScore)
+			}
+			if got := [4]int{a.Effective, a.Failing, a.OffAssets, len(a.Missing)}; got != tc.wantCounts {
+				t.Errorf("effective, failing, off assets, missing = %v, want %v", got, tc.wantCounts)
+			}
+			var off []string
+			for _, c := range a.Controls {
+				if c.OffAssets {
+					off = append(off, c.Name)
+					if c.Effective {
+						t.Errorf("%s is off the assets and reported effective", c.Name)
+					}
+				}
+			}
+			if !reflect.DeepEqual(off, tc.wantOff) {
+				t.Errorf("off assets %v, want %v", off, tc.wantOff)
+			}
+		})
+	}
+}
+
+func TestJudgeNamesControlsOffTheAssets(t *testing.T) {
+	a := Residual(4, 4, ScopeToAssets([]ControlStanding{{Name: "x", Found: true, Result: ismsv1.ResultPass, LikelihoodReduction: 3}}, true, nil))
+	v := Judge(a, 4)
+	if v.Within || v.Reason != ismsv1.ReasonAboveAppetite || !strings.Contains(v.Message, "1 linked control(s) evaluate none of its assets") {
+		t.Errorf("verdict %+v", v)
 	}
 }

@@ -219,6 +219,7 @@ func TestEvalAgreesWithTheOperator(t *testing.T) {
 	}
 
 	t.Run("status", func(t *testing.T) { checkStatus(t, env, controls, findings) })
+	t.Run("assets", func(t *testing.T) { checkAssets(t, env, findings) })
 	t.Logf("took %s", time.Since(start).Round(100*time.Millisecond))
 }
 
