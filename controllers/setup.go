@@ -58,7 +58,7 @@ type Options struct {
 }
 
 // SetupWithManager wires the policy engine, the evaluator, the watches, the sweeper, and the
-// Control, Policy, Risk and ControlException controllers into mgr. The manager binary, the
+// Control, Policy, Risk, ControlException and Document controllers into mgr. The manager binary, the
 // local control plane and the tests all use it.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Namespace == "" {
@@ -75,6 +75,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks, r.Engine) },
 		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry, r.Watches) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
+		setupDocuments, // after addIndexes: it lists Attestations and Findings by control
 		func(mgr ctrl.Manager) error { return r.addHealthChecks(mgr, stallTimeout(opts.EvaluationStallTimeout)) },
 	} {
 		if err := step(mgr); err != nil {
@@ -186,6 +187,13 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine) error 
 func setupRisks(mgr ctrl.Manager, reg prometheus.Registerer, src AssetSource) error {
 	if err := setupRiskWithManager(mgr, reg, src); err != nil {
 		return fmt.Errorf("setting up the risk controller: %w", err)
+	}
+	return nil
+}
+
+func setupDocuments(mgr ctrl.Manager) error {
+	if err := setupDocumentWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the document controller: %w", err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ type attestOptions struct {
 	kubeconfig, context      string
 	statement, statementFile string
 	artifacts, uris          []string
+	documents                []string
 	from, to                 string
 	name                     string
 	dryRun                   bool
@@ -50,10 +52,16 @@ submitter; an approver the Control names (spec.attestation.approvers) then appro
 
   kubectl patch attestation NAME --type merge -p '{"spec":{"decision":{"outcome":"Approved"}}}'
 
+--document NAME adds the Document NAME (kubectl get documents) as an artifact, with the
+location and sha256 it records: approving the attestation approves that version of the
+document. Without --statement, the statement names the documents reviewed.
+
 --from and --to take a date (2026-07-01) or an RFC 3339 time; by default the period is the
 Control's spec.attestation.every, ending now. See docs/attestations.md.`,
 		Example: `  kubectl isms attest isms-att-a-5-1-policies --statement "Policy set reviewed by the board" \
       --artifact ./infosec-policy-v4.pdf --uri https://docs.example.com/isms/infosec-policy-v4.pdf
+  kubectl isms attest isms-att-a-5-1-policies --document information-security-policy \
+      --document access-control-policy --document data-classification-policy
   kubectl isms attest isms-att-a-5-18-access-rights --statement-file review.txt \
       --artifact q3=./access-review-q3.pdf --uri q3=s3://isms-evidence/2026/q3.pdf \
       --from 2026-07-01 --to 2026-09-30 --dry-run`,
@@ -72,6 +80,7 @@ Control's spec.attestation.every, ending now. See docs/attestations.md.`,
 	f.StringVar(&o.statement, "statement", "", "What was checked and found, in your words.")
 	f.StringVar(&o.statementFile, "statement-file", "", "Read the statement from this file instead.")
 	f.StringArrayVar(&o.artifacts, "artifact", nil, "An evidence file, [NAME=]PATH (repeatable); NAME defaults to the file's base name.")
+	f.StringArrayVar(&o.documents, "document", nil, "A Document of the control under review (repeatable): its location and sha256 become an artifact; the default statement names them.")
 	f.StringArrayVar(&o.uris, "uri", nil, "Where an artifact is kept, [NAME=]URL (repeatable); without NAME, for the only artifact.")
 	f.StringVar(&o.from, "from", "", "Start of the period covered (date or RFC 3339; default: --to minus the Control's every).")
 	f.StringVar(&o.to, "to", "", "End of the period covered (date or RFC 3339; default: now).")
@@ -92,7 +101,11 @@ func (o *attestOptions) attest(ctx context.Context, c client.Client, controlName
 	if !ctl.IsAttested() {
 		return usagef("control %q is evaluated by a policy, not attested (it has no spec.attestation)", controlName)
 	}
-	a, err := o.build(&ctl, now)
+	docs, docArtifacts, err := o.documentArtifacts(ctx, c, ctl.Name)
+	if err != nil {
+		return err
+	}
+	a, err := o.build(&ctl, docs, docArtifacts, now)
 	if err != nil {
 		return err
 	}
@@ -109,12 +122,17 @@ func (o *attestOptions) attest(ctx context.Context, c client.Client, controlName
 	}
 	fmt.Fprintf(w, "attestation.isms.dev/%s submitted by %s for control %s (%d artifact(s)); it awaits an approver: %s\n",
 		a.Name, orNone(a.Spec.SubmittedBy), ctl.Name, len(a.Spec.Artifacts), approversText(ctl.Spec.Attestation.Approvers))
-	return nil
+	return noteLeftOut(ctx, c, a, w)
 }
 
-// build makes the Attestation the options describe for ctl.
-func (o *attestOptions) build(ctl *ismsv1.Control, now time.Time) (*ismsv1.Attestation, error) {
-	statement, err := o.readStatement()
+// build makes the Attestation the options describe for ctl, with the artifacts of the
+// Documents under review after those of the files.
+func (o *attestOptions) build(ctl *ismsv1.Control, docs []ismsv1.Document, docArtifacts []ismsv1.AttestationArtifact, now time.Time) (*ismsv1.Attestation, error) {
+	fallback := ""
+	if len(docs) > 0 {
+		fallback = documentsStatement(docs)
+	}
+	statement, err := o.readStatement(fallback)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +143,12 @@ func (o *attestOptions) build(ctl *ismsv1.Control, now time.Time) (*ismsv1.Attes
 	artifacts, err := parseArtifacts(o.artifacts, o.uris)
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range docArtifacts {
+		if slices.ContainsFunc(artifacts, func(a ismsv1.AttestationArtifact) bool { return a.Name == d.Name }) {
+			return nil, usagef("--artifact %s: a --document has that name", d.Name)
+		}
+		artifacts = append(artifacts, d)
 	}
 	a := &ismsv1.Attestation{
 		TypeMeta:   metav1.TypeMeta{APIVersion: ismsv1.GroupVersion.String(), Kind: "Attestation"},
@@ -138,7 +162,8 @@ func (o *attestOptions) build(ctl *ismsv1.Control, now time.Time) (*ismsv1.Attes
 	return a, nil
 }
 
-func (o *attestOptions) readStatement() (string, error) {
+// readStatement is --statement or --statement-file, or else fallback.
+func (o *attestOptions) readStatement(fallback string) (string, error) {
 	switch {
 	case o.statementFile != "" && o.statement != "":
 		return "", usagef("give --statement or --statement-file, not both")
@@ -148,6 +173,9 @@ func (o *attestOptions) readStatement() (string, error) {
 			return "", usagef("--statement-file: %v", err)
 		}
 		o.statement = string(b)
+	}
+	if strings.TrimSpace(o.statement) == "" {
+		o.statement = fallback
 	}
 	if strings.TrimSpace(o.statement) == "" {
 		return "", usagef("a statement is required (--statement or --statement-file)")

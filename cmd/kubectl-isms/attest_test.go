@@ -110,7 +110,7 @@ func TestAttestInputErrors(t *testing.T) {
 func TestAttestDefaultPeriodIsTheControlsEvery(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	o := &attestOptions{statement: "s", name: "given"}
-	a, err := o.build(attestedControl("att", "30d"), now)
+	a, err := o.build(attestedControl("att", "30d"), nil, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +148,52 @@ func TestAttestationsReportMostUrgentFirst(t *testing.T) {
 	printAttestations(&out, r, now)
 	if !strings.Contains(out.String(), "Awaiting approval:") || !strings.Contains(out.String(), "expired  ") {
 		t.Errorf("table:\n%s", out.String())
+	}
+}
+
+func policyDocument(name, control, sha string) *ismsv1.Document {
+	d := &ismsv1.Document{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	d.Spec = ismsv1.DocumentSpec{Title: "Information security policy", DocumentType: ismsv1.DocumentPolicy, Version: "4.0",
+		Owner: "ciso", Control: control, Location: ismsv1.DocumentLocation{URI: "https://docs.example.com/" + name + ".pdf",
+			SHA256: sha, Size: 1234, MediaType: "application/pdf"}}
+	return d
+}
+
+// --document takes the Document's location and digest as the artifact, named after it (as the
+// operator matches it), states the review by default, and notes the control's documents left out.
+func TestAttestDocuments(t *testing.T) {
+	isp := policyDocument("information-security-policy", "a-5-1", strings.Repeat("a1", 32))
+	acp := policyDocument("access-control-policy", "a-5-1", strings.Repeat("b2", 32))
+	other := policyDocument("incident-response-plan", "a-5-24", strings.Repeat("c3", 32))
+	c := fakeCluster(t, attestedControl("a-5-1", "365d"), isp, acp, other)
+	var out bytes.Buffer
+	o := &attestOptions{documents: []string{isp.Name}}
+	if err := o.attest(context.Background(), c, "a-5-1", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	var list ismsv1.AttestationList
+	if err := c.List(context.Background(), &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("attestations: %d, %v", len(list.Items), err)
+	}
+	a := list.Items[0]
+	want := ismsv1.AttestationArtifact{Name: isp.Name, URI: isp.Spec.Location.URI, SHA256: isp.Spec.Location.SHA256, Size: 1234, MediaType: "application/pdf"}
+	if len(a.Spec.Artifacts) != 1 || a.Spec.Artifacts[0] != want {
+		t.Errorf("artifacts = %+v, want [%+v]", a.Spec.Artifacts, want)
+	}
+	if !strings.Contains(a.Spec.Statement, "Information security policy, version 4.0") {
+		t.Errorf("statement = %q", a.Spec.Statement)
+	}
+	if !strings.Contains(out.String(), "access-control-policy of control a-5-1 are not in this attestation") || strings.Contains(out.String(), other.Name) {
+		t.Errorf("output %q does not note exactly the left-out document", out.String())
+	}
+
+	for name, o := range map[string]*attestOptions{
+		"another control's document": {documents: []string{other.Name}},
+		"a missing document":         {documents: []string{"nope"}},
+		"twice the same":             {documents: []string{isp.Name, isp.Name}},
+	} {
+		if err := o.attest(context.Background(), c, "a-5-1", time.Now(), &out); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }
