@@ -348,9 +348,6 @@ type StatementOfApplicabilityStatus struct {
 	// +kubebuilder:validation:MaxItems=128
 	// +listType=atomic
 	Requirements []SoARequirementStatus `json:"requirements,omitempty"`
-	// lastComputed is when the status was last computed.
-	// +optional
-	LastComputed *metav1.Time `json:"lastComputed,omitempty"`
 }
 
 // StatementOfApplicability is the Statement of Applicability of one ISMS scope (ISO/IEC

@@ -50,7 +50,7 @@ func Compute(in Input, now time.Time) Result {
 	}
 	idx := newIndex(in, now)
 	res := Result{Requirements: make([]ismsv1.SoARequirementStatus, 0, len(in.Catalog.Requirements)),
-		Unknown: frameworks.CheckRequirements(in.Catalog, EntriesPath, requirementIDs(in.Entries))}
+		Unknown: frameworks.CheckRequirements(in.Catalog, EntriesPath, RequirementIDs(in.Entries))}
 	for _, r := range in.Catalog.Requirements {
 		row := idx.row(r)
 		row.State = StateOf(entries[r.ID], row.Controls)
@@ -60,7 +60,8 @@ func Compute(in Input, now time.Time) Result {
 	return res
 }
 
-func requirementIDs(entries []ismsv1.SoAEntry) []string {
+// RequirementIDs are the ids the entries name, in their order.
+func RequirementIDs(entries []ismsv1.SoAEntry) []string {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.Requirement
