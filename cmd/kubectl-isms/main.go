@@ -7,6 +7,7 @@
 //	kubectl isms frameworks [NAME] [--coverage]   the framework catalogs, and how Controls cover them
 //	kubectl isms attest CONTROL --artifact FILE   submit an Attestation of an attested control
 //	kubectl isms attestations                     what is due, overdue and awaiting approval
+//	kubectl isms soa [NAME] [-o table|md|html|csv|json]  the Statement of Applicability, live
 //	kubectl isms version [--client]               the plugin's version and the operator's in the cluster
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
@@ -112,6 +113,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   frameworks    list the framework catalogs, and how Controls cover them (--coverage)
   attest        submit an Attestation of an attested control, with its evidence files' digests
   attestations  list the attested controls due, overdue or awaiting approval
+  soa           print the Statement of Applicability from its live status (table, md, html, csv, json)
   version       print the plugin's version and the operator's running in the cluster
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
@@ -122,7 +124,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations or version")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations, soa or version")
 		},
 	}
 	root.SetIn(stdin)
@@ -131,7 +133,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
-		newAttestCommand(), newAttestationsCommand(), newVersionCommand())
+		newAttestCommand(), newAttestationsCommand(), newSoACommand(), newVersionCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}
