@@ -69,8 +69,9 @@ func setupDocumentWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// findingStateChanged passes the Finding events that change what a Document says of it: a
-// Finding appearing or going, and a change of its state.
+// findingStateChanged passes the Finding events that change what a Document or a Statement of
+// Applicability says of it: a Finding appearing or going, a change of its state (open counts
+// follow), or of the control it belongs to.
 func findingStateChanged() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc:  func(event.CreateEvent) bool { return true },
@@ -79,7 +80,7 @@ func findingStateChanged() predicate.Predicate {
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			oldF, okOld := e.ObjectOld.(*ismsv1.Finding)
 			newF, okNew := e.ObjectNew.(*ismsv1.Finding)
-			return !okOld || !okNew || oldF.Status.State != newF.Status.State
+			return !okOld || !okNew || oldF.Status.State != newF.Status.State || oldF.Spec.Control != newF.Spec.Control
 		},
 	}
 }

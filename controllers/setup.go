@@ -58,7 +58,7 @@ type Options struct {
 }
 
 // SetupWithManager wires the policy engine, the evaluator, the watches, the sweeper, and the
-// Control, Policy, Risk, ControlException and Document controllers into mgr. The manager binary, the
+// Control, Policy, Risk, ControlException, Document and StatementOfApplicability controllers into mgr. The manager binary, the
 // local control plane and the tests all use it.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Namespace == "" {
@@ -76,6 +76,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry, r.Watches) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
 		setupDocuments, // after addIndexes: it lists Attestations and Findings by control
+		func(mgr ctrl.Manager) error { return setupSoAs(mgr, r.evidence) },
 		func(mgr ctrl.Manager) error { return r.addHealthChecks(mgr, stallTimeout(opts.EvaluationStallTimeout)) },
 	} {
 		if err := step(mgr); err != nil {
@@ -181,6 +182,9 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine) error 
 	if err := SetupAttestationWebhookWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the attestation webhooks: %w", err)
 	}
+	if err := SetupSoAWebhookWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the statement of applicability webhooks: %w", err)
+	}
 	return nil
 }
 
@@ -194,6 +198,13 @@ func setupRisks(mgr ctrl.Manager, reg prometheus.Registerer, src AssetSource) er
 func setupDocuments(mgr ctrl.Manager) error {
 	if err := setupDocumentWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the document controller: %w", err)
+	}
+	return nil
+}
+
+func setupSoAs(mgr ctrl.Manager, rec *evidenceRecorder) error {
+	if err := setupSoAWithManager(mgr, rec); err != nil {
+		return fmt.Errorf("setting up the statement of applicability controller: %w", err)
 	}
 	return nil
 }

@@ -100,6 +100,12 @@ func (o *evidenceAtOptions) run(cmd *cobra.Command, arg string) error {
 // printSnapshot writes the table of every control's answer and its open Findings.
 func printSnapshot(w io.Writer, s evidence.Snapshot) {
 	fmt.Fprintf(w, "State at %s\n", s.At.UTC().Format("2006-01-02T15:04:05.000Z"))
+	for _, p := range s.SoAs {
+		d := p.Leaf.SoA
+		fmt.Fprintf(w, "Statement of Applicability in force: %s version %s (%s), approved by %s at %s, digest %s, leaf %d\n",
+			evidenceclient.Clean(d.Name, 100), evidenceclient.Clean(d.Version, 40), evidenceclient.Clean(d.Framework, 64),
+			evidenceclient.Clean(d.DecidedBy, 100), d.DecidedAt, shortDigest(d.Digest), p.Index)
+	}
 	if len(s.Controls) == 0 {
 		fmt.Fprintln(w, "No control has evidence recorded.")
 		return

@@ -205,6 +205,8 @@ func describeLeaf(l evidence.Leaf) string {
 		s = describeOperator(l.Kind, l.Operator)
 	case l.Attestation != nil:
 		s = describeAttestation(l.Attestation)
+	case l.SoA != nil:
+		s = fmt.Sprintf("StatementOfApplicability %s version %s %s by %s (%s)", l.SoA.Name, l.SoA.Version, l.SoA.Decision, l.SoA.DecidedBy, l.SoA.Digest)
 	}
 	return evidenceclient.Clean(s, 200)
 }

@@ -8,7 +8,7 @@
 //	kubectl isms attest CONTROL --artifact FILE   submit an Attestation of an attested control
 //	kubectl isms attestations                     what is due, overdue and awaiting approval
 //	kubectl isms assets [-n NS]                   the asset register: owners, classification, failing controls
-//	kubectl isms assets [-n NS]                   the asset register: owners, classification, failing controls
+//	kubectl isms soa [NAME] [-o table|md|html|csv|json]  the Statement of Applicability, live
 //	kubectl isms version [--client]               the plugin's version and the operator's in the cluster
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
@@ -116,6 +116,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   attestations  list the attested controls due, overdue or awaiting approval
   report        write the audit report of a framework for a period, from the evidence ledger
   assets        list the Namespaces and workloads with owner, classification and failing controls
+  soa           print the Statement of Applicability from its live status (table, md, html, csv, json)
   version       print the plugin's version and the operator's running in the cluster
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
@@ -126,7 +127,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations, report, assets or version")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations, report, assets, soa or version")
 		},
 	}
 	root.SetIn(stdin)
@@ -135,7 +136,7 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
-		newAttestCommand(), newAttestationsCommand(), newReportCommand(), newAssetsCommand(), newVersionCommand())
+		newAttestCommand(), newAttestationsCommand(), newReportCommand(), newAssetsCommand(), newSoACommand(), newVersionCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

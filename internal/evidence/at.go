@@ -38,6 +38,9 @@ type Snapshot struct {
 	Root       []byte      `json:"root"`
 	Checkpoint string      `json:"checkpoint"`
 	Controls   []ControlAt `json:"controls"`
+	// SoAs are the Statements of Applicability in force at the instant: for each statement,
+	// its latest Approved soa leaf at or before it, by statement name.
+	SoAs []Proved `json:"soas,omitempty"`
 }
 
 // At returns the state of every control at instant t. A state is carried forward from its
@@ -66,6 +69,10 @@ func (l *Ledger) At(ctx context.Context, t time.Time) (Snapshot, error) {
 		}
 		answers = append(answers, a)
 	}
+	soas, err := l.soasInForce(ctx, t)
+	if err != nil {
+		return Snapshot{}, err
+	}
 	// The head is read after the leaves, so it covers every leaf the answers rest on.
 	head, err := l.store.Head(ctx)
 	if err != nil {
@@ -77,7 +84,41 @@ func (l *Ledger) At(ctx context.Context, t time.Time) (Snapshot, error) {
 			return Snapshot{}, err
 		}
 	}
-	return Snapshot{At: t, Size: head.Size, Root: head.Root, Checkpoint: string(head.Checkpoint), Controls: answers}, nil
+	if err := prove(ctx, nodes, soas, head.Size); err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{At: t, Size: head.Size, Root: head.Root, Checkpoint: string(head.Checkpoint), Controls: answers, SoAs: soas}, nil
+}
+
+// soasInForce returns, for each Statement of Applicability, its latest Approved soa leaf at
+// or before t (a rejection does not unseat the version in force), by statement name. Proofs
+// are added by the caller. Statements are few and approvals rare, so all soa leaves up to t
+// are read.
+func (l *Ledger) soasInForce(ctx context.Context, t time.Time) ([]Proved, error) {
+	recs, err := l.store.Find(ctx, Query{Kinds: []Kind{KindSoA}, To: t.Add(time.Nanosecond)})
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]Entry{}
+	for _, r := range recs {
+		e, err := entryOf(r)
+		if err != nil {
+			return nil, err
+		}
+		if e.Leaf.SoA.Decision == SoAApproved {
+			latest[e.Leaf.SoA.Name] = e
+		}
+	}
+	names := make([]string, 0, len(latest))
+	for n := range latest {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []Proved
+	for _, n := range names {
+		out = append(out, Proved{Entry: latest[n]})
+	}
+	return out, nil
 }
 
 type markers struct {
@@ -198,14 +239,25 @@ func VerifySnapshot(s Snapshot, verifierKey string) error {
 		return err
 	}
 	for _, c := range s.Controls {
-		for _, e := range c.Evidence {
-			data, err := EncodeLeaf(e.Leaf)
-			if err != nil {
-				return fmt.Errorf("control %q leaf %d: %w", c.Control, e.Index, err)
-			}
-			if err := VerifyInclusion(e.Index, cp.Size, LeafHash(data), e.Proof, cp.Root); err != nil {
-				return fmt.Errorf("control %q leaf %d: %w", c.Control, e.Index, err)
-			}
+		if err := verifyProved(c.Evidence, cp); err != nil {
+			return fmt.Errorf("control %q %w", c.Control, err)
+		}
+	}
+	if err := verifyProved(s.SoAs, cp); err != nil {
+		return fmt.Errorf("statement of applicability %w", err)
+	}
+	return nil
+}
+
+// verifyProved checks that each entry hashes to its leaf and is included in cp's tree.
+func verifyProved(evidence []Proved, cp Checkpoint) error {
+	for _, e := range evidence {
+		data, err := EncodeLeaf(e.Leaf)
+		if err != nil {
+			return fmt.Errorf("leaf %d: %w", e.Index, err)
+		}
+		if err := VerifyInclusion(e.Index, cp.Size, LeafHash(data), e.Proof, cp.Root); err != nil {
+			return fmt.Errorf("leaf %d: %w", e.Index, err)
 		}
 	}
 	return nil

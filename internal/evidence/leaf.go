@@ -47,6 +47,10 @@ const (
 	// KindAttestation: a step of an Attestation of an attested control: submitted, approved,
 	// rejected, withdrawn, or expired, with its artifacts' digests.
 	KindAttestation Kind = "attestation"
+	// KindSoA: an approver's decision on a version of a StatementOfApplicability, with the
+	// digest of the content decided. Like the operator markers it belongs to no control: the
+	// latest Approved leaf of a statement at an instant is the version in force then.
+	KindSoA Kind = "soa"
 )
 
 // Result is a control's overall result.
@@ -83,6 +87,7 @@ type Leaf struct {
 	Finding     *FindingChange     `json:"finding,omitempty"`
 	Kind        Kind               `json:"kind"`
 	Operator    *OperatorEvent     `json:"operator,omitempty"`
+	SoA         *SoADecision       `json:"soa,omitempty"`
 	State       *State             `json:"state,omitempty"`
 	Subject     *SubjectTransition `json:"subject,omitempty"`
 	Time        time.Time          `json:"time"`
@@ -176,6 +181,30 @@ type ArtifactDigest struct {
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size,omitempty"`
+}
+
+// The decisions on a version of a StatementOfApplicability (SoADecision.Decision).
+const (
+	SoAApproved = "Approved"
+	SoARejected = "Rejected"
+)
+
+// MaxSoAVersionLen bounds a statement's version (the API allows 32 characters).
+const MaxSoAVersionLen = 32
+
+// SoADecision is an approver's decision on one version of a StatementOfApplicability (KindSoA
+// leaves): who last edited the version and who decided it, when (RFC 3339, UTC, to the second)
+// and the sha256 of the content decided, so that the statement in force on a date can be
+// shown and checked against the object's content.
+type SoADecision struct {
+	DecidedAt string `json:"decidedAt"`
+	DecidedBy string `json:"decidedBy"`
+	Decision  string `json:"decision"`
+	Digest    string `json:"digest"`
+	EditedBy  string `json:"editedBy,omitempty"`
+	Framework string `json:"framework"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
 }
 
 // OperatorEvent describes an operator start or clean stop.

@@ -28,7 +28,7 @@ func (l Leaf) Validate() error {
 // checkPayload checks that the payload of the leaf's kind is the only one set, and valid.
 func (l Leaf) checkPayload() error {
 	set := 0
-	for _, p := range []bool{l.Attestation != nil, l.Exception != nil, l.Finding != nil, l.Operator != nil, l.State != nil, l.Subject != nil} {
+	for _, p := range []bool{l.Attestation != nil, l.Exception != nil, l.Finding != nil, l.Operator != nil, l.SoA != nil, l.State != nil, l.Subject != nil} {
 		if p {
 			set++
 		}
@@ -49,6 +49,9 @@ func (l Leaf) checkPayload() error {
 		err = requireSet(l.Exception != nil, "exception", l.Exception.validate)
 	case KindAttestation:
 		err = requireSet(l.Attestation != nil, "attestation", l.Attestation.validate)
+	case KindSoA:
+		needControl = false
+		err = requireSet(l.SoA != nil, "soa", l.SoA.validate)
 	case KindOperatorStarted, KindOperatorStopped:
 		needControl = false
 		err = requireSet(l.Operator != nil, "operator", l.Operator.validate)
@@ -145,6 +148,21 @@ func (a *AttestationChange) validate() error {
 	return firstErr(checkRequired("name", a.Name, MaxNameLen), checkLen("submittedBy", a.SubmittedBy, MaxUserLen),
 		checkLen("decidedBy", a.DecidedBy, MaxUserLen), checkPeriodTime("periodFrom", a.PeriodFrom),
 		checkPeriodTime("periodTo", a.PeriodTo))
+}
+
+func (d *SoADecision) validate() error {
+	if d.Decision != SoAApproved && d.Decision != SoARejected {
+		return fmt.Errorf("unknown decision %q", truncate(d.Decision, MaxStateLen))
+	}
+	if hex, ok := strings.CutPrefix(d.Digest, "sha256:"); !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return fmt.Errorf("digest must be sha256: and 64 lower-case hex digits, got %q", truncate(d.Digest, MaxDigestLen))
+	}
+	if d.DecidedAt == "" {
+		return errors.New("decidedAt must be set")
+	}
+	return firstErr(checkRequired("name", d.Name, MaxNameLen), checkRequired("version", d.Version, MaxSoAVersionLen),
+		checkRequired("framework", d.Framework, MaxNameLen), checkRequired("decidedBy", d.DecidedBy, MaxUserLen),
+		checkLen("editedBy", d.EditedBy, MaxUserLen), checkPeriodTime("decidedAt", d.DecidedAt))
 }
 
 func (d ArtifactDigest) validate() error {

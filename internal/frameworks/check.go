@@ -65,6 +65,20 @@ func (s *Set) Check(base *field.Path, mappings []ismsv1.FrameworkMapping) []Prob
 	return out
 }
 
+// CheckRequirements returns the problems of requirement ids of one framework found at
+// base[i].requirement (a StatementOfApplicability's spec.entries), in their order: the ids the
+// catalog lacks, told apart as Check tells them.
+func CheckRequirements(cat *Catalog, base *field.Path, ids []string) []Problem {
+	var out []Problem
+	for i, id := range ids {
+		if _, ok := cat.Requirement(id); ok {
+			continue
+		}
+		out = append(out, cat.unknownRequirement(base.Index(i).Child("requirement").String(), id))
+	}
+	return out
+}
+
 func (s *Set) unknownFramework(fieldPath, name string) Problem {
 	msg := fmt.Sprintf("framework %s has no catalog (the catalogs: %s), so its requirements are not checked: a custom framework is allowed",
 		quote(name), strings.Join(s.Names(), ", "))

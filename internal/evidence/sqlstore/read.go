@@ -16,7 +16,7 @@ import (
 var kindCodes = map[evidence.Kind]int{
 	evidence.KindControl: 1, evidence.KindHeartbeat: 2, evidence.KindSubject: 3, evidence.KindFinding: 4,
 	evidence.KindException: 5, evidence.KindOperatorStarted: 6, evidence.KindOperatorStopped: 7,
-	evidence.KindAttestation: 8,
+	evidence.KindAttestation: 8, evidence.KindSoA: 9,
 }
 
 var kindsByCode = func() map[int]evidence.Kind {
