@@ -70,14 +70,18 @@ evaluated (result Error); 2 on usage or input errors.`,
   helm template my-app ./chart | kubectl isms eval --library -f - --fail-on=medium
 
   # Machine-readable results
-  kubectl isms eval --library -f manifests/ -o json`,
+  kubectl isms eval --library -f manifests/ -o json
+
+  # Failing manifests in a code-scanning UI, or as failed tests of a CI run
+  kubectl isms eval --library -f manifests/ -o sarif > isms.sarif
+  kubectl isms eval --library -f manifests/ -o junit > isms-junit.xml`,
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "File, directory (recursive) or - (stdin) holding Controls and manifests; repeatable.")
 	f.BoolVar(&o.library, "library", false, "Also evaluate every policy of the embedded library as a Control.")
-	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json or yaml.")
+	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json, yaml, sarif (SARIF 2.1.0, for code scanning) or junit (JUnit XML, for CI test reports).")
 	f.StringVar(&o.failOn, "fail-on", "high", "Exit 1 when a control of this severity or above fails: critical, high, medium, low, info or none.")
 	f.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced objects that name none.")
 	f.StringVar(&o.clusterNamespace, "operator-namespace", offline.DefaultClusterNamespace, "The operator's namespace, where findings about cluster-scoped objects are filed.")
@@ -113,7 +117,8 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 		return usageError{err} // an object that cannot be converted
 	}
 	breaches := report.Breaches(threshold)
-	if err := writeEvalReport(cmd.OutOrStdout(), o.output, newEvalReport(report, threshold, len(breaches) > 0)); err != nil {
+	origin := func(s offline.FailingSubject) (location, bool) { return in.origin(s, o.defaultNamespace) }
+	if err := writeEvalReport(cmd.OutOrStdout(), o.output, newEvalReport(report, threshold, len(breaches) > 0), origin); err != nil {
 		return err
 	}
 	if len(breaches) > 0 {
@@ -132,8 +137,10 @@ func (o *evalOptions) check() (offline.Threshold, error) {
 	if err != nil {
 		return "", usageError{err}
 	}
-	if o.output != "table" && o.output != "json" && o.output != "yaml" {
-		return "", usagef("--output must be table, json or yaml; got %q", o.output)
+	switch o.output {
+	case "table", "json", "yaml", "sarif", "junit":
+	default:
+		return "", usagef("--output must be table, json, yaml, sarif or junit; got %q", o.output)
 	}
 	if len(o.files) == 0 {
 		return "", usagef("no input: give manifests with -f FILE, -f DIR or -f - (stdin)")
@@ -184,9 +191,14 @@ func newEvalReport(report offline.Report, threshold offline.Threshold, failed bo
 	return out
 }
 
-// writeEvalReport writes the report as a table, JSON or YAML.
-func writeEvalReport(w io.Writer, output string, out EvalReport) error {
+// writeEvalReport writes the report as a table, JSON, YAML, SARIF or JUnit XML; origin tells
+// SARIF and JUnit the manifest each failing subject came from.
+func writeEvalReport(w io.Writer, output string, out EvalReport, origin originFunc) error {
 	switch output {
+	case "sarif":
+		return writeSARIF(w, out, origin)
+	case "junit":
+		return writeJUnit(w, out, origin)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -24,6 +24,7 @@ import (
 	"github.com/isms-operator/isms-operator/config/crd"
 	"github.com/isms-operator/isms-operator/internal/crdschema"
 	"github.com/isms-operator/isms-operator/internal/exception"
+	"github.com/isms-operator/isms-operator/internal/offline"
 )
 
 // input is what `eval -f` read: the Controls, the Policies they may reference, the
@@ -49,6 +50,9 @@ func newInput() *input {
 	}
 }
 
+// stdinName is the file name of standard input in messages and reports.
+const stdinName = "<stdin>"
+
 // kustomizeGroup is the group of kustomization.yaml files, which are skipped.
 const kustomizeGroup = "kustomize.config.k8s.io"
 
@@ -70,7 +74,7 @@ func load(paths []string, stdin io.Reader) (*input, error) {
 			}
 			stdinRead = true
 			r := newBoundedReader("standard input", stdin, budget)
-			if err := in.add("<stdin>", r); err != nil {
+			if err := in.add(stdinName, r); err != nil {
 				return nil, err
 			}
 			budget -= r.n
@@ -411,6 +415,23 @@ func fileOnce(sources map[string]string, where location, kind, name string) erro
 	}
 	sources[name] = where.String()
 	return nil
+}
+
+// origin returns where a failing subject was read from. A subject the loader read without a
+// namespace was put in defaultNamespace by the evaluation.
+func (in *input) origin(s offline.FailingSubject, defaultNamespace string) (location, bool) {
+	gv, err := schema.ParseGroupVersion(s.APIVersion)
+	if err != nil {
+		return location{}, false
+	}
+	if where, ok := in.seen[objectID(gv.Group, s.Kind, s.Namespace, s.Name)]; ok {
+		return where, true
+	}
+	if s.Namespace != defaultNamespace {
+		return location{}, false
+	}
+	where, ok := in.seen[objectID(gv.Group, s.Kind, "", s.Name)]
+	return where, ok
 }
 
 // objectID is an object's identity among the inputs.
