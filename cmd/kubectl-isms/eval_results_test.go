@@ -114,12 +114,12 @@ type sarifLog struct {
 			} `json:"toolExecutionNotifications"`
 		} `json:"invocations"`
 		Results []struct {
-			RuleID    string `json:"ruleId"`
-			Level     string `json:"level"`
+			RuleID    string                `json:"ruleId"`
+			Level     string                `json:"level"`
 			Message   struct{ Text string } `json:"message"`
 			Locations []struct {
 				PhysicalLocation struct {
-					ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+					ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
 					Region           struct{ StartLine int } `json:"region"`
 				} `json:"physicalLocation"`
 			} `json:"locations"`
