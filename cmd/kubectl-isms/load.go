@@ -64,33 +64,53 @@ var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": t
 // order) and "-" for stdin, one document at a time. Every error names the file and the
 // document.
 func load(paths []string, stdin io.Reader) (*input, error) {
+	return loadWithKustomizations(paths, nil, stdin)
+}
+
+// loadWithKustomizations reads the paths as load does, then renders the kustomizations of
+// the directories kdirs (eval -k); the bounds hold for all of them together.
+func loadWithKustomizations(paths, kdirs []string, stdin io.Reader) (*input, error) {
+	in, budget, err := loadPaths(paths, stdin)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range kdirs {
+		if err := in.addKustomization(dir, &budget); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// loadPaths reads the paths, and returns what the inputs may still hold.
+func loadPaths(paths []string, stdin io.Reader) (*input, int64, error) {
 	in := newInput()
 	budget := int64(MaxInputBytes) // what all the inputs together may still hold
 	stdinRead := false
 	for _, p := range paths {
 		if p == "-" {
 			if stdinRead {
-				return nil, usagef("-f -: standard input can be read only once")
+				return nil, 0, usagef("-f -: standard input can be read only once")
 			}
 			stdinRead = true
 			r := newBoundedReader("standard input", stdin, budget)
 			if err := in.add(stdinName, r); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			budget -= r.n
 			continue
 		}
 		files, err := manifestFiles(p)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, f := range files {
 			if err := in.addFile(f, &budget); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 	}
-	return in, nil
+	return in, budget, nil
 }
 
 // manifestFiles returns p if it is not a directory, else the manifests under it in lexical
@@ -196,13 +216,19 @@ type location struct {
 	Document int    // from 1, counting the documents of File
 	Line     int    // the document's first line with content; 0 when unknown
 	Item     int    // a List's item: its index plus one; 0 when the document is not a List
+	// Rendered: File is a kustomization and Document the object's rank in its output (-k).
+	Rendered bool
 }
 
 func (l location) String() string {
-	if l.Item > 0 {
+	switch {
+	case l.Rendered:
+		return l.renderedAt()
+	case l.Item > 0:
 		return fmt.Sprintf("%s: document %d, items[%d]", l.File, l.Document, l.Item-1)
+	default:
+		return fmt.Sprintf("%s: document %d", l.File, l.Document)
 	}
-	return fmt.Sprintf("%s: document %d", l.File, l.Document)
 }
 
 // add decodes a stream of YAML documents (or one JSON document), one document at a time, and
