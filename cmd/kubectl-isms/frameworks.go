@@ -56,11 +56,11 @@ type FrameworkCoverageReport struct {
 }
 
 type frameworksOptions struct {
-	coverage   bool
-	files      []string
-	library    bool
-	output     string
-	cluster    *clusterFlags
+	coverage bool
+	files    []string
+	library  bool
+	output   string
+	cluster  *clusterFlags
 }
 
 func newFrameworksCommand() *cobra.Command {
