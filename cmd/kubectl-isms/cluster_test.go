@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -64,5 +67,21 @@ func TestClusterFlagsFollowKubectl(t *testing.T) {
 		if sub.Flags().Lookup("namespace") != nil {
 			t.Errorf("%v has a --namespace, which no command reads", path)
 		}
+	}
+}
+
+// cobra's completion scripts name the binary kubectl finds, and complete eval's formats.
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"completion", shell}, nil, &out, &errOut); code != exitOK ||
+			!strings.Contains(out.String(), "kubectl-isms") {
+			t.Errorf("completion %s: exit code %d, %d bytes, stderr %s", shell, code, out.Len(), errOut.String())
+		}
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"__complete", "eval", "-o", ""}, nil, &out, &bytes.Buffer{})
+	if !strings.Contains(out.String(), "sarif\n") || !strings.Contains(out.String(), "junit\n") {
+		t.Errorf("eval -o completes to %q", out.String())
 	}
 }

@@ -93,6 +93,8 @@ evaluated (result Error); 2 on usage or input errors.`,
 	f.StringArrayVarP(&o.kustomizations, "kustomize", "k", nil, "Directory of a kustomization to render, as kubectl apply -k does, and evaluate; repeatable.")
 	f.BoolVar(&o.library, "library", false, "Also evaluate every policy of the embedded library as a Control.")
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json, yaml, sarif (SARIF 2.1.0, for code scanning) or junit (JUnit XML, for CI test reports).")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml", "sarif", "junit"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagDirname("kustomize")
 	f.StringVar(&o.failOn, "fail-on", "high", "Exit 1 when a control of this severity or above fails: critical, high, medium, low, info or none.")
 	f.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced objects that name none.")
 	f.StringVar(&o.clusterNamespace, "operator-namespace", offline.DefaultClusterNamespace, "The operator's namespace, where findings about cluster-scoped objects are filed.")
