@@ -129,6 +129,14 @@ install-plugin: ## Install the kubectl plugin (kubectl isms) with go install, in
 	case ":$$PATH:" in *":$$dir:"*) echo "try: kubectl isms --help";; \
 	*) echo "$$dir is not on your PATH: export PATH=\"$$dir:\$$PATH\", then: kubectl isms --help";; esac
 
+# The platforms of the plugin's release archives: deploy/krew/isms.yaml names the same ones.
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+DIST ?= $(CURDIR)/dist
+
+.PHONY: dist
+dist: ## Cross-build kubectl-isms for DIST_PLATFORMS into dist/ (tar.gz, checksums.txt) and render the krew manifest for VERSION.
+	hack/dist.sh '$(VERSION)' '$(DIST)' '$(LDFLAGS)' $(DIST_PLATFORMS)
+
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a Docker engine), stamped with VERSION and COMMIT.
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMG) .

@@ -29,11 +29,12 @@ type AssetsReport struct {
 }
 
 type assetsOptions struct {
-	kubeconfig, context, namespace, output string
+	namespace, output string
+	cluster           *clusterFlags
 }
 
 func newAssetsCommand() *cobra.Command {
-	o := &assetsOptions{}
+	o := &assetsOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "assets",
 		Short: "List the cluster's assets: owner, classification, the Controls on them and what fails",
@@ -50,7 +51,7 @@ assets without an owner or a classification come first. See docs/assets.md.`,
 			if o.output != "table" && o.output != "json" && o.output != "yaml" {
 				return usagef("--output must be table, json or yaml; got %q", o.output)
 			}
-			c, err := clusterClient(o.kubeconfig, o.context)
+			c, err := o.cluster.client()
 			if err != nil {
 				return err
 			}
@@ -62,8 +63,7 @@ assets without an owner or a classification come first. See docs/assets.md.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	o.cluster.addFlags(f)
 	f.StringVarP(&o.namespace, "namespace", "n", "", "List only this namespace and its workloads.")
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json or yaml.")
 	return cmd

@@ -16,9 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -30,7 +27,7 @@ import (
 const maxStatementFile = 8192
 
 type attestOptions struct {
-	kubeconfig, context      string
+	cluster                  *clusterFlags
 	statement, statementFile string
 	artifacts, uris          []string
 	documents                []string
@@ -40,7 +37,7 @@ type attestOptions struct {
 }
 
 func newAttestCommand() *cobra.Command {
-	o := &attestOptions{}
+	o := &attestOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "attest CONTROL",
 		Short: "Submit an Attestation of an attested Control, with the digests of local evidence files",
@@ -67,7 +64,7 @@ Control's spec.attestation.every, ending now. See docs/attestations.md.`,
       --from 2026-07-01 --to 2026-09-30 --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := clusterClient(o.kubeconfig, o.context)
+			c, err := o.cluster.client()
 			if err != nil {
 				return err
 			}
@@ -75,8 +72,7 @@ Control's spec.attestation.every, ending now. See docs/attestations.md.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	o.cluster.addFlags(f)
 	f.StringVar(&o.statement, "statement", "", "What was checked and found, in your words.")
 	f.StringVar(&o.statementFile, "statement-file", "", "Read the statement from this file instead.")
 	f.StringArrayVar(&o.artifacts, "artifact", nil, "An evidence file, [NAME=]PATH (repeatable); NAME defaults to the file's base name.")
@@ -319,24 +315,4 @@ func approversText(a ismsv1.AttestationApprovers) string {
 		parts = append(parts, "group "+g)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// clusterClient connects to the cluster of the kubeconfig, as kubectl finds it.
-func clusterClient(kubeconfig, context string) (client.Client, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
-	}
-	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
-	scheme := runtime.NewScheme()
-	if err := ismsv1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the cluster: %w", err)
-	}
-	return c, nil
 }

@@ -47,11 +47,12 @@ type AwaitingRow struct {
 }
 
 type attestationsOptions struct {
-	kubeconfig, context, output string
+	cluster *clusterFlags
+	output  string
 }
 
 func newAttestationsCommand() *cobra.Command {
-	o := &attestationsOptions{}
+	o := &attestationsOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "attestations",
 		Short: "List the attested Controls that are due, overdue or awaiting approval",
@@ -66,7 +67,7 @@ stands now, as the operator decides it: Expired (overdue: the control fails), Ne
 			if o.output != "text" && o.output != "json" {
 				return usagef("--output must be text or json; got %q", o.output)
 			}
-			c, err := clusterClient(o.kubeconfig, o.context)
+			c, err := o.cluster.client()
 			if err != nil {
 				return err
 			}
@@ -84,8 +85,7 @@ stands now, as the operator decides it: Expired (overdue: the control fails), Ne
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	o.cluster.addFlags(f)
 	f.StringVarP(&o.output, "output", "o", "text", "Output format: text or json.")
 	return cmd
 }

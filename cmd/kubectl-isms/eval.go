@@ -32,6 +32,7 @@ type EvalReport struct {
 
 type evalOptions struct {
 	files            []string
+	kustomizations   []string
 	library          bool
 	output           string
 	failOn           string
@@ -43,7 +44,7 @@ type evalOptions struct {
 func newEvalCommand() *cobra.Command {
 	o := &evalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval -f PATH [-f PATH ...]",
+		Use:   "eval -f PATH|-k DIR [-f PATH ...] [-k DIR ...]",
 		Short: "Evaluate Controls against local manifests, with no cluster",
 		Long: `Evaluate Controls against manifests as the operator would on a cluster holding the
 same objects, with no cluster: for CI, before the manifests are applied.
@@ -61,6 +62,12 @@ Controls list in spec.inventory, and targets.namespaceSelector matches the label
 Namespaces among the manifests. Namespaced objects without a
 namespace are put in --default-namespace, as kubectl apply does.
 
+Every -k names the directory of a kustomization, rendered as kubectl apply -k renders it
+(files under the directory only, no plugins, no Helm charts) so that a GitOps repository
+is checked as it will be applied; its objects are read as those of -f. Remote resources
+(URLs, git repositories) are refused, not fetched. The bounds of -f hold for all inputs
+together: each file up to 32 MiB, 256 MiB in all, 100000 objects.
+
 The exit code is 1 when a control whose severity is at or above --fail-on fails, or cannot be
 evaluated (result Error); 2 on usage or input errors.`,
 		Example: `  # Evaluate the Controls of controls/ against the manifests of manifests/
@@ -69,15 +76,25 @@ evaluated (result Error); 2 on usage or input errors.`,
   # The policy library against rendered Helm templates, failing on medium and above
   helm template my-app ./chart | kubectl isms eval --library -f - --fail-on=medium
 
+  # A GitOps overlay as it will be applied, with the Controls of controls/
+  kubectl isms eval -f controls/ -k overlays/production
+
   # Machine-readable results
-  kubectl isms eval --library -f manifests/ -o json`,
+  kubectl isms eval --library -f manifests/ -o json
+
+  # Failing manifests in a code-scanning UI, or as failed tests of a CI run
+  kubectl isms eval --library -f manifests/ -o sarif > isms.sarif
+  kubectl isms eval --library -f manifests/ -o junit > isms-junit.xml`,
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "File, directory (recursive) or - (stdin) holding Controls and manifests; repeatable.")
+	f.StringArrayVarP(&o.kustomizations, "kustomize", "k", nil, "Directory of a kustomization to render, as kubectl apply -k does, and evaluate; repeatable.")
 	f.BoolVar(&o.library, "library", false, "Also evaluate every policy of the embedded library as a Control.")
-	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json or yaml.")
+	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json, yaml, sarif (SARIF 2.1.0, for code scanning) or junit (JUnit XML, for CI test reports).")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml", "sarif", "junit"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagDirname("kustomize")
 	f.StringVar(&o.failOn, "fail-on", "high", "Exit 1 when a control of this severity or above fails: critical, high, medium, low, info or none.")
 	f.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced objects that name none.")
 	f.StringVar(&o.clusterNamespace, "operator-namespace", offline.DefaultClusterNamespace, "The operator's namespace, where findings about cluster-scoped objects are filed.")
@@ -90,7 +107,7 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	in, err := load(o.files, cmd.InOrStdin())
+	in, err := loadWithKustomizations(o.files, o.kustomizations, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -113,7 +130,8 @@ func (o *evalOptions) run(cmd *cobra.Command) error {
 		return usageError{err} // an object that cannot be converted
 	}
 	breaches := report.Breaches(threshold)
-	if err := writeEvalReport(cmd.OutOrStdout(), o.output, newEvalReport(report, threshold, len(breaches) > 0)); err != nil {
+	origin := func(s offline.FailingSubject) (location, bool) { return in.origin(s, o.defaultNamespace) }
+	if err := writeEvalReport(cmd.OutOrStdout(), o.output, newEvalReport(report, threshold, len(breaches) > 0), origin); err != nil {
 		return err
 	}
 	if len(breaches) > 0 {
@@ -132,11 +150,13 @@ func (o *evalOptions) check() (offline.Threshold, error) {
 	if err != nil {
 		return "", usageError{err}
 	}
-	if o.output != "table" && o.output != "json" && o.output != "yaml" {
-		return "", usagef("--output must be table, json or yaml; got %q", o.output)
+	switch o.output {
+	case "table", "json", "yaml", "sarif", "junit":
+	default:
+		return "", usagef("--output must be table, json, yaml, sarif or junit; got %q", o.output)
 	}
-	if len(o.files) == 0 {
-		return "", usagef("no input: give manifests with -f FILE, -f DIR or -f - (stdin)")
+	if len(o.files) == 0 && len(o.kustomizations) == 0 {
+		return "", usagef("no input: give manifests with -f FILE, -f DIR, -f - (stdin) or -k DIR (a kustomization)")
 	}
 	return threshold, nil
 }
@@ -184,9 +204,14 @@ func newEvalReport(report offline.Report, threshold offline.Threshold, failed bo
 	return out
 }
 
-// writeEvalReport writes the report as a table, JSON or YAML.
-func writeEvalReport(w io.Writer, output string, out EvalReport) error {
+// writeEvalReport writes the report as a table, JSON, YAML, SARIF or JUnit XML; origin tells
+// SARIF and JUnit the manifest each failing subject came from.
+func writeEvalReport(w io.Writer, output string, out EvalReport, origin originFunc) error {
 	switch output {
+	case "sarif":
+		return writeSARIF(w, out, origin)
+	case "junit":
+		return writeJUnit(w, out, origin)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -26,16 +26,14 @@ const maxKeyFileBytes = 64 << 10
 // evidenceOptions are the flags every evidence subcommand shares: how to reach the
 // endpoint, and the verifier key to trust.
 type evidenceOptions struct {
-	url        string
-	kubeconfig string
-	context    string
-	token      string
-	namespace  string
-	keyFile    string
+	url       string
+	cluster   *clusterFlags
+	namespace string
+	keyFile   string
 }
 
 func newEvidenceCommand() *cobra.Command {
-	o := &evidenceOptions{}
+	o := &evidenceOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "evidence",
 		Short: "Query, export and verify the operator's evidence ledger",
@@ -79,9 +77,7 @@ or input errors.`,
 // (the evidence commands' and the report's).
 func (o *evidenceOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.url, "evidence-url", "", "URL of the evidence endpoint (default $"+evidenceURLEnv+"; else port-forward to the manager).")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
-	f.StringVar(&o.token, "token", "", "Bearer token for the endpoint, instead of the kubeconfig user's (e.g. from 'kubectl create token').")
+	o.cluster.addFlags(f) // --token, kubectl's, is also the bearer token sent to the endpoint
 	f.StringVar(&o.namespace, "operator-namespace", "isms-system", "Namespace of the operator's manager pods.")
 	f.StringVar(&o.keyFile, "key", "", "File holding the verifier key to trust (saved from 'kubectl isms evidence key' or the ConfigMap isms-evidence).")
 }

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 
@@ -65,15 +64,10 @@ func (o *evidenceOptions) portForward(ctx context.Context, stderr io.Writer) (*e
 }
 
 func (o *evidenceOptions) restConfig() (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.context}
-	overrides.AuthInfo.Token = o.token
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	cfg, err := o.cluster.restConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading the kubeconfig: %w (or pass --evidence-url)", err)
+		return nil, fmt.Errorf("%w (or pass --evidence-url)", err)
 	}
-	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
 	return cfg, nil
 }
 

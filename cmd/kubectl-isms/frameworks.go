@@ -11,10 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -59,16 +56,15 @@ type FrameworkCoverageReport struct {
 }
 
 type frameworksOptions struct {
-	coverage   bool
-	files      []string
-	library    bool
-	output     string
-	kubeconfig string
-	context    string
+	coverage bool
+	files    []string
+	library  bool
+	output   string
+	cluster  *clusterFlags
 }
 
 func newFrameworksCommand() *cobra.Command {
-	o := &frameworksOptions{}
+	o := &frameworksOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "frameworks [NAME] [--coverage [-f PATH ...] [--library]]",
 		Short: "List the framework catalogs, and how Controls cover them",
@@ -94,8 +90,7 @@ or --library, from files as eval reads them (no cluster needed).`,
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "With --coverage: read the Controls from this file, directory (recursive) or - (stdin) instead of the cluster; repeatable.")
 	f.BoolVar(&o.library, "library", false, "With --coverage: count the Controls of the embedded policy library (with those of -f), not the cluster's.")
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, json or yaml.")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	o.cluster.addFlags(f)
 	return cmd
 }
 
@@ -175,20 +170,9 @@ func (o *frameworksOptions) readControls(cmd *cobra.Command) ([]ismsv1.Control, 
 		controls, _, err := (&evalOptions{library: o.library}).withLibrary(in)
 		return controls, o.fileSource(), err
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.context}).ClientConfig()
+	c, err := o.cluster.client()
 	if err != nil {
-		return nil, "", fmt.Errorf("loading the kubeconfig: %w", err)
-	}
-	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
-	scheme := runtime.NewScheme()
-	if err := ismsv1.AddToScheme(scheme); err != nil {
 		return nil, "", err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, "", fmt.Errorf("connecting to the cluster: %w", err)
 	}
 	controls, err := listControls(cmd.Context(), c)
 	return controls, "cluster", err

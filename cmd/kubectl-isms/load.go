@@ -18,13 +18,13 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/config/crd"
 	"github.com/isms-operator/isms-operator/internal/crdschema"
 	"github.com/isms-operator/isms-operator/internal/exception"
+	"github.com/isms-operator/isms-operator/internal/offline"
 )
 
 // input is what `eval -f` read: the Controls, the Policies they may reference, the
@@ -38,17 +38,20 @@ type input struct {
 	controlSource   map[string]string
 	policySource    map[string]string
 	exceptionSource map[string]string
-	// seen maps every other object's identity to where it came from.
-	seen map[string]string
+	// seen maps every other object's identity to where it came from, for SARIF and JUnit.
+	seen map[string]location
 }
 
 func newInput() *input {
 	return &input{
 		objects:       &manifests{},
 		controlSource: map[string]string{}, policySource: map[string]string{}, exceptionSource: map[string]string{},
-		seen: map[string]string{},
+		seen: map[string]location{},
 	}
 }
+
+// stdinName is the file name of standard input in messages and reports.
+const stdinName = "<stdin>"
 
 // kustomizeGroup is the group of kustomization.yaml files, which are skipped.
 const kustomizeGroup = "kustomize.config.k8s.io"
@@ -61,33 +64,53 @@ var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": t
 // order) and "-" for stdin, one document at a time. Every error names the file and the
 // document.
 func load(paths []string, stdin io.Reader) (*input, error) {
+	return loadWithKustomizations(paths, nil, stdin)
+}
+
+// loadWithKustomizations reads the paths as load does, then renders the kustomizations of
+// the directories kdirs (eval -k); the bounds hold for all of them together.
+func loadWithKustomizations(paths, kdirs []string, stdin io.Reader) (*input, error) {
+	in, budget, err := loadPaths(paths, stdin)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range kdirs {
+		if err := in.addKustomization(dir, &budget); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// loadPaths reads the paths, and returns what the inputs may still hold.
+func loadPaths(paths []string, stdin io.Reader) (*input, int64, error) {
 	in := newInput()
 	budget := int64(MaxInputBytes) // what all the inputs together may still hold
 	stdinRead := false
 	for _, p := range paths {
 		if p == "-" {
 			if stdinRead {
-				return nil, usagef("-f -: standard input can be read only once")
+				return nil, 0, usagef("-f -: standard input can be read only once")
 			}
 			stdinRead = true
 			r := newBoundedReader("standard input", stdin, budget)
-			if err := in.add("<stdin>", r); err != nil {
-				return nil, err
+			if err := in.add(stdinName, r); err != nil {
+				return nil, 0, err
 			}
 			budget -= r.n
 			continue
 		}
 		files, err := manifestFiles(p)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, f := range files {
 			if err := in.addFile(f, &budget); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 	}
-	return in, nil
+	return in, budget, nil
 }
 
 // manifestFiles returns p if it is not a directory, else the manifests under it in lexical
@@ -187,16 +210,37 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// location is where an object of the inputs came from. Its String is what messages say.
+type location struct {
+	File     string // the path as given, or <stdin>
+	Document int    // from 1, counting the documents of File
+	Line     int    // the document's first line with content; 0 when unknown
+	Item     int    // a List's item: its index plus one; 0 when the document is not a List
+	// Rendered: File is a kustomization and Document the object's rank in its output (-k).
+	Rendered bool
+}
+
+func (l location) String() string {
+	switch {
+	case l.Rendered:
+		return l.renderedAt()
+	case l.Item > 0:
+		return fmt.Sprintf("%s: document %d, items[%d]", l.File, l.Document, l.Item-1)
+	default:
+		return fmt.Sprintf("%s: document %d", l.File, l.Document)
+	}
+}
+
 // add decodes a stream of YAML documents (or one JSON document), one document at a time, and
 // files each object.
 func (in *input) add(file string, r io.Reader) error {
-	docs := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	docs := &documentReader{r: bufio.NewReader(r)}
 	for doc := 1; ; doc++ {
-		chunk, err := docs.Read()
+		chunk, line, err := docs.next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		where := fmt.Sprintf("%s: document %d", file, doc)
+		where := location{File: file, Document: doc, Line: line}
 		var ue usageError
 		if errors.As(err, &ue) {
 			return err // the reader's bounds, which name the file
@@ -209,8 +253,51 @@ func (in *input) add(file string, r io.Reader) error {
 	}
 }
 
+// documentReader splits a stream into YAML documents at the lines that start with ---, as
+// k8s.io/apimachinery's YAMLReader does (same documents, same numbering), and counts lines, so
+// that SARIF and JUnit can point at the line a document starts on.
+type documentReader struct {
+	r     *bufio.Reader
+	lines int // read so far
+}
+
+// next returns the next document and the number of its first line that is neither blank nor
+// a comment (0 if none), or io.EOF.
+func (d *documentReader) next() ([]byte, int, error) {
+	var doc bytes.Buffer
+	start := 0
+	for {
+		line, err := d.r.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, err
+		}
+		if len(line) > 0 {
+			d.lines++
+		}
+		if rest, isSeparator := bytes.CutPrefix(line, []byte("---")); isSeparator {
+			if trimmed := bytes.TrimSpace(rest); len(trimmed) > 0 && trimmed[0] != '#' {
+				return nil, 0, fmt.Errorf("line %d: invalid YAML document separator: %s", d.lines, trimmed)
+			}
+			if doc.Len() > 0 {
+				return doc.Bytes(), start, nil
+			}
+		} else {
+			if trimmed := bytes.TrimSpace(line); start == 0 && len(trimmed) > 0 && trimmed[0] != '#' {
+				start = d.lines
+			}
+			doc.Write(line)
+		}
+		if err != nil { // io.EOF
+			if doc.Len() > 0 {
+				return doc.Bytes(), start, nil
+			}
+			return nil, 0, io.EOF
+		}
+	}
+}
+
 // addDocument decodes one YAML document strictly and files its object, or a List's items.
-func (in *input) addDocument(where string, chunk []byte) error {
+func (in *input) addDocument(where location, chunk []byte) error {
 	// Strict, as the API server decodes: a key given twice is an error, not the later one.
 	js, err := yaml.YAMLToJSONStrict(chunk)
 	if err != nil {
@@ -238,7 +325,9 @@ func (in *input) addDocument(where string, chunk []byte) error {
 		if err != nil {
 			return usagef("%s: items[%d]: %v", where, i, err)
 		}
-		if err := in.addObject(fmt.Sprintf("%s, items[%d]", where, i), &unstructured.Unstructured{Object: m}, itemJSON); err != nil {
+		item := where
+		item.Item = i + 1
+		if err := in.addObject(item, &unstructured.Unstructured{Object: m}, itemJSON); err != nil {
 			return err
 		}
 	}
@@ -259,7 +348,7 @@ func decodeJSONObject(js []byte) (map[string]any, error) {
 
 // addObject files a decoded object, whose JSON is js: a Control, Policy or ControlException
 // as such, any other object as a manifest.
-func (in *input) addObject(where string, u *unstructured.Unstructured, js []byte) error {
+func (in *input) addObject(where location, u *unstructured.Unstructured, js []byte) error {
 	if gv, err := schema.ParseGroupVersion(u.GetAPIVersion()); err == nil && gv.Group == kustomizeGroup {
 		return nil // a kustomization.yaml in a manifests directory: not an object of the cluster
 	}
@@ -272,7 +361,7 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, js []byte
 			return err
 		}
 	}
-	id := strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
+	id := objectID(gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName())
 	if other, ok := in.seen[id]; ok {
 		return usagef("%s: %s %s is also defined in %s", where, gvk.Kind, qualified(u.GetNamespace(), u.GetName()), other)
 	}
@@ -288,7 +377,7 @@ func (in *input) addObject(where string, u *unstructured.Unstructured, js []byte
 var crdSchemas = sync.OnceValues(func() (*crdschema.Validator, error) { return crdschema.Load(crd.Bases, "bases") })
 
 // validateAsAPIServer applies the CRD's defaults to u and checks its schema and CEL rules.
-func validateAsAPIServer(where string, u *unstructured.Unstructured) error {
+func validateAsAPIServer(where location, u *unstructured.Unstructured) error {
 	v, err := crdSchemas()
 	if err != nil {
 		return fmt.Errorf("loading the embedded CRDs: %w", err) // a build without them: not the input's fault
@@ -304,7 +393,7 @@ func validateAsAPIServer(where string, u *unstructured.Unstructured) error {
 
 // addISMSObject files a Control, Policy or ControlException, and reports whether u is one.
 // Each is first checked as the API server would check it (validateAsAPIServer).
-func (in *input) addISMSObject(where, kind string, u *unstructured.Unstructured) (bool, error) {
+func (in *input) addISMSObject(where location, kind string, u *unstructured.Unstructured) (bool, error) {
 	switch kind {
 	case "Control", "Policy", "ControlException":
 		if err := validateAsAPIServer(where, u); err != nil {
@@ -346,12 +435,34 @@ func (in *input) addISMSObject(where, kind string, u *unstructured.Unstructured)
 }
 
 // fileOnce records where the object of a kind and name came from, and rejects a second one.
-func fileOnce(sources map[string]string, where, kind, name string) error {
+func fileOnce(sources map[string]string, where location, kind, name string) error {
 	if other, ok := sources[name]; ok {
 		return usagef("%s: %s %s is also defined in %s", where, kind, name, other)
 	}
-	sources[name] = where
+	sources[name] = where.String()
 	return nil
+}
+
+// origin returns where a failing subject was read from. A subject the loader read without a
+// namespace was put in defaultNamespace by the evaluation.
+func (in *input) origin(s offline.FailingSubject, defaultNamespace string) (location, bool) {
+	gv, err := schema.ParseGroupVersion(s.APIVersion)
+	if err != nil {
+		return location{}, false
+	}
+	if where, ok := in.seen[objectID(gv.Group, s.Kind, s.Namespace, s.Name)]; ok {
+		return where, true
+	}
+	if s.Namespace != defaultNamespace {
+		return location{}, false
+	}
+	where, ok := in.seen[objectID(gv.Group, s.Kind, "", s.Name)]
+	return where, ok
+}
+
+// objectID is an object's identity among the inputs.
+func objectID(group, kind, namespace, name string) string {
+	return strings.Join([]string{group, kind, namespace, name}, "/")
 }
 
 // decodeControl decodes a Control strictly and checks what the API server's schema would

@@ -139,3 +139,36 @@ func TestLoadBoundsTheObjects(t *testing.T) {
 		t.Fatalf("4 objects and a Policy: %v", err)
 	}
 }
+
+// The loader numbers documents as apimachinery's YAMLReader does (error messages say
+// "document N") and knows the line each starts on, which SARIF and JUnit point at.
+func TestLoadKnowsEachObjectsDocumentAndLine(t *testing.T) {
+	const manifest = "---\n# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n" +
+		"---\n---\n\n" + // an empty separator, then a blank document: numbered, as YAMLReader does
+		"--- # the third document\n\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n" +
+		"- {apiVersion: v1, kind: Secret, metadata: {name: c}}"
+	in, err := load([]string{"-"}, strings.NewReader(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]location{
+		objectID("", "ConfigMap", "", "a"): {File: "<stdin>", Document: 1, Line: 3},
+		objectID("", "Secret", "", "b"):    {File: "<stdin>", Document: 3, Line: 11, Item: 1},
+		objectID("", "Secret", "", "c"):    {File: "<stdin>", Document: 3, Line: 11, Item: 2},
+	}
+	if len(in.seen) != len(want) {
+		t.Fatalf("loaded %v, want %v", in.seen, want)
+	}
+	for id, w := range want {
+		if got := in.seen[id]; got != w {
+			t.Errorf("%s: at %+v, want %+v", id, got, w)
+		}
+	}
+	if got := in.seen[objectID("", "Secret", "", "c")].String(); got != "<stdin>: document 3, items[1]" {
+		t.Errorf("message location %q", got)
+	}
+	_, err = load([]string{"-"}, strings.NewReader("a: 1\n--- !!map\nb: 2\n"))
+	if err == nil || !strings.Contains(err.Error(), "<stdin>: document 1: line 2: invalid YAML document separator: !!map") {
+		t.Errorf("a separator followed by more than a comment: %v", err)
+	}
+}

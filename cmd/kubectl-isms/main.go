@@ -10,6 +10,7 @@
 //	kubectl isms assets [-n NS]                   the asset register: owners, classification, failing controls
 //	kubectl isms soa [NAME] [-o table|md|html|csv|json]  the Statement of Applicability, live
 //	kubectl isms version [--client]               the plugin's version and the operator's in the cluster
+//	kubectl isms completion bash|zsh|fish|powershell  shell completion (cobra's)
 //
 // Exit codes: 0 success; 1 a test failed, a control fails at or above --fail-on, the cluster
 // could not be read, or evidence does not verify; 2 usage or input errors; 3 an internal error
@@ -118,6 +119,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   assets        list the Namespaces and workloads with owner, classification and failing controls
   soa           print the Statement of Applicability from its live status (table, md, html, csv, json)
   version       print the plugin's version and the operator's running in the cluster
+  completion    print the shell completion script (bash, zsh, fish, powershell)
 
 Exit codes: 0 success; 1 failing tests or controls (eval: at or above --fail-on), or
 the cluster could not be read, or evidence does not verify; 2 usage or input errors;
@@ -127,14 +129,14 @@ the cluster could not be read, or evidence does not verify; 2 usage or input err
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations, report, assets, soa or version")
+			return usagef("a subcommand is required: test, eval, status, evidence, frameworks, attest, attestations, report, assets, soa, version or completion")
 		},
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.CompletionOptions.DisableDefaultCmd = true
+	// cobra adds its completion command: "kubectl isms completion bash|zsh|fish|powershell".
 	root.AddCommand(newTestCommand(), newEvalCommand(), newStatusCommand(), newEvidenceCommand(), newFrameworksCommand(),
 		newAttestCommand(), newAttestationsCommand(), newReportCommand(), newAssetsCommand(), newSoACommand(), newVersionCommand())
 	for _, c := range root.Commands() {

@@ -39,7 +39,7 @@ type reportOptions struct {
 }
 
 func newReportCommand() *cobra.Command {
-	o := &reportOptions{}
+	o := &reportOptions{evidence: evidenceOptions{cluster: newClusterFlags()}}
 	cmd := &cobra.Command{
 		Use:   "report --framework NAME --from DATE --to DATE [-o md|json]",
 		Short: "Write the audit report of a framework for a period, from the evidence ledger",
@@ -87,8 +87,7 @@ func (o *reportOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
-	controls, _, err := (&frameworksOptions{files: o.files, library: o.library, kubeconfig: o.evidence.kubeconfig,
-		context: o.evidence.context}).readControls(cmd)
+	controls, _, err := (&frameworksOptions{files: o.files, library: o.library, cluster: o.evidence.cluster}).readControls(cmd)
 	if err != nil {
 		return err
 	}

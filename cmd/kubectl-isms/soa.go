@@ -20,13 +20,14 @@ import (
 )
 
 type soaOptions struct {
-	kubeconfig, context, output string
+	output  string
+	cluster *clusterFlags
 }
 
 var soaFormats = []string{"table", "md", "html", "csv", "json"}
 
 func newSoACommand() *cobra.Command {
-	o := &soaOptions{}
+	o := &soaOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "soa [NAME]",
 		Short: "Print a Statement of Applicability from its live status",
@@ -45,7 +46,7 @@ Without NAME, the cluster's only statement is printed (name it when there are se
 			if !contains(soaFormats, o.output) {
 				return usagef("--output must be one of %s; got %q", strings.Join(soaFormats, ", "), o.output)
 			}
-			c, err := clusterClient(o.kubeconfig, o.context)
+			c, err := o.cluster.client()
 			if err != nil {
 				return err
 			}
@@ -56,8 +57,7 @@ Without NAME, the cluster's only statement is printed (name it when there are se
 			return printSoA(cmd.OutOrStdout(), o.output, soaReportOf(s))
 		},
 	}
-	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	cmd.Flags().StringVar(&o.context, "context", "", "the kubeconfig context to use")
+	o.cluster.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, md, html, csv or json")
 	return cmd
 }

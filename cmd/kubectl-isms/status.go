@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -90,14 +89,13 @@ type RiskRow struct {
 }
 
 type statusOptions struct {
-	kubeconfig string
-	context    string
-	output     string
-	limit      int
+	cluster *clusterFlags
+	output  string
+	limit   int
 }
 
 func newStatusCommand() *cobra.Command {
-	o := &statusOptions{}
+	o := &statusOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Summarize a cluster's controls, open findings and risks out of appetite",
@@ -106,8 +104,8 @@ print them on one screen: the controls by result with those failing, in error or
 the open findings by severity, and the risks out of appetite (condition WithinAppetite
 False), the worst items first. A cluster without the Risk CRD has no risks.
 
-The kubeconfig is found as kubectl finds it: --kubeconfig, else $KUBECONFIG, else
-~/.kube/config.`,
+The cluster is reached as kubectl reaches it: --kubeconfig (else $KUBECONFIG, else
+~/.kube/config), --context, --as and kubectl's other flags of cluster access.`,
 		Example: `  kubectl isms status
   kubectl isms status --context prod --limit 20
   kubectl isms status -o json`,
@@ -115,8 +113,7 @@ The kubeconfig is found as kubectl finds it: --kubeconfig, else $KUBECONFIG, els
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	o.cluster.addFlags(f)
 	f.StringVarP(&o.output, "output", "o", "text", "Output format: text, json or yaml.")
 	f.IntVar(&o.limit, "limit", 10, "Rows shown per section in text output (0: all).")
 	return cmd
@@ -129,13 +126,10 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 	if o.limit < 0 {
 		return usagef("--limit must not be negative")
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.context}).ClientConfig()
+	cfg, err := o.cluster.restConfig()
 	if err != nil {
-		return fmt.Errorf("loading the kubeconfig: %w", err)
+		return err
 	}
-	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
 	report, err := readStatus(cmd.Context(), cfg)
 	if err != nil {
 		return err

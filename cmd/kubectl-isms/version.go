@@ -11,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +18,9 @@ import (
 )
 
 type versionOptions struct {
-	kubeconfig, context, namespace, output string
-	client                                 bool
+	cluster           *clusterFlags
+	namespace, output string
+	client            bool
 }
 
 // versionInfo is what `kubectl isms version -o json` prints.
@@ -43,7 +42,7 @@ type operatorVersion struct {
 }
 
 func newVersionCommand() *cobra.Command {
-	o := &versionOptions{}
+	o := &versionOptions{cluster: newClusterFlags()}
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin's version and the operator's running in the cluster",
@@ -61,8 +60,7 @@ Exit code 1 when the operator's version cannot be read (no cluster, no Lease, no
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.client, "client", false, "Print the plugin's version only; do not contact the cluster.")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-	f.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	o.cluster.addFlags(f)
 	f.StringVar(&o.namespace, "operator-namespace", "isms-system", "Namespace of the operator and its leader election Lease.")
 	f.StringVarP(&o.output, "output", "o", "text", "Output format: text or json.")
 	return cmd
@@ -87,14 +85,13 @@ func (o *versionOptions) run(cmd *cobra.Command) error {
 }
 
 func (o *versionOptions) operator(ctx context.Context) (*operatorVersion, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.context}).ClientConfig()
+	cfg, err := o.cluster.restConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+		return nil, err
 	}
-	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
-	cfg.Timeout = 15 * time.Second
+	if cfg.Timeout == 0 { // --request-timeout not given: a version check does not hang
+		cfg.Timeout = 15 * time.Second
+	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)

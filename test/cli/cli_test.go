@@ -439,7 +439,7 @@ func TestEvalInputErrors(t *testing.T) {
 		{"interval the API server refuses", []string{"eval", "-f", zeroInterval}, zeroInterval + ": document 1: Control c: spec.interval"},
 		{"no control", []string{"eval", "-f", "testdata/manifests"}, "no Control to evaluate"},
 		{"no input", []string{"eval", "--library"}, "no input"},
-		{"bad output", []string{"eval", "--library", "-f", "testdata/manifests", "-o", "xml"}, "--output must be table, json or yaml"},
+		{"bad output", []string{"eval", "--library", "-f", "testdata/manifests", "-o", "xml"}, "--output must be table, json, yaml, sarif or junit"},
 		{"bad threshold", []string{"eval", "--library", "-f", "testdata/manifests", "--fail-on", "severe"}, "--fail-on must be one of"},
 		{"unknown flag", []string{"eval", "--bogus"}, "unknown flag: --bogus"},
 		{"argument", []string{"eval", "manifests/"}, "accepts at most 0 argument(s)"},

@@ -65,7 +65,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 	h.mgr = &managerproc.Manager{
 		Binary: bin, Kubeconfig: filepath.Join(dir, "kubeconfig"), Namespace: operatorNamespace,
 		Flags: []string{
-			"--enable-webhooks=false",                        // no serving certificate on envtest
+			"--enable-webhooks=false",       // no serving certificate on envtest
 			"--evidence-dir", h.evidenceDir, // the ledger is killed mid-write too
 			"--evaluation-timeout", evaluationTimeout(),
 		},
