@@ -396,7 +396,7 @@ type ComplianceChange struct {
 // +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`,priority=1
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`,priority=1
 // +kubebuilder:printcolumn:name="Evaluated",type=integer,JSONPath=`.status.evaluatedSubjects`,priority=1
-// +kubebuilder:printcolumn:name="Attestation Due",type=date,JSONPath=`.status.attestation.dueAt`,priority=1
+// +kubebuilder:printcolumn:name="Attestation Due",type=string,JSONPath=`.status.attestation.dueAt`,priority=1
 type Control struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
