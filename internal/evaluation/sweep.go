@@ -78,7 +78,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 	}
 	subjects := list()
 	batch := e.batches.Add(1)
-	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch, &e.progress)
+	e.evaluateAll(ctx, jobs, subjects, scope, batch)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -97,6 +97,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 		}
 		e.mergeSweep(cs, job.results(subjects), touched, now)
 		cs.sweptBatch, cs.sweepBudgetSpent = batch, job.overBudget.Load()
+		cs.sweepEvaluated, cs.sweepReused = int(job.evaluated.Load()), int(job.reused.Load())
 		swept = append(swept, job.def.Name)
 	}
 	return swept, ctx.Err()
@@ -109,6 +110,12 @@ type sweepJob struct {
 	def      ControlDefinition
 	matcher  *Matcher
 	verdicts []verdict
+	// inputs is the control's inputsEpoch at the snapshot, and volatile says its policy's
+	// verdicts are never kept (see "Reused verdicts" in memo.go).
+	inputs   uint64
+	volatile bool
+	// evaluated and reused count the subjects evaluated and those whose verdict was kept.
+	evaluated, reused atomic.Int64
 
 	// budget is the evaluation time the control may spend in this sweep; spent is what its
 	// evaluations took so far, in nanoseconds, on all the workers; overBudget is set when a
@@ -127,30 +134,36 @@ func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) verdict {
 	start := time.Now()
 	res, err := j.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: j.def.Parameters})
 	j.spent.Add(int64(time.Since(start)))
+	j.evaluated.Add(1)
 	return verdict{matched: true, res: res, err: err}
 }
 
 // verdict is one evaluation of a sweep, kept small: a sweep holds one per (control, subject).
 type verdict struct {
 	matched bool
-	res     policy.Result
-	err     error
+	// reused: the control's results hold this subject's verdict, which the merge keeps.
+	reused bool
+	res    policy.Result
+	err    error
 }
 
 func (j *sweepJob) results(subjects []*Subject) []subjectVerdict {
 	out := make([]subjectVerdict, 0, len(subjects))
 	for i, v := range j.verdicts {
 		if v.matched {
-			out = append(out, subjectVerdict{ref: refOf(subjects[i]), res: v.res, err: v.err})
+			memo := verdictMemo{resourceVersion: resourceVersionOf(subjects[i]), inputs: j.inputs}
+			out = append(out, subjectVerdict{ref: refOf(subjects[i]), res: v.res, err: v.err, reused: v.reused, memo: memo})
 		}
 	}
 	return out
 }
 
 type subjectVerdict struct {
-	ref SubjectRef
-	res policy.Result
-	err error
+	ref    SubjectRef
+	res    policy.Result
+	err    error
+	reused bool
+	memo   verdictMemo
 }
 
 // sweepSnapshot takes what a sweep evaluates: the controls' definitions, and the namespace
@@ -165,49 +178,98 @@ func (e *Evaluator) sweepSnapshot(controls []string) ([]*sweepJob, map[string]ma
 			continue
 		}
 		cs.touched = map[types.UID]struct{}{}
-		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher, budget: e.sweepBudget})
+		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher, budget: e.sweepBudget,
+			inputs: e.inputsEpoch(cs), volatile: cs.volatile})
 	}
 	return jobs, maps.Clone(e.namespaceLabels) // label maps are replaced, never changed in place
 }
 
+// sweepChunk is how many subjects a sweep's goroutine takes at a time.
+const sweepChunk = 32
+
 // evaluateAll evaluates every subject against every job whose control matches it, on a few
-// goroutines. Subject-major order evaluates all the controls of one object while its value is
-// in the CPU's cache. progress counts the subjects done.
-func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int, batch uint64, progress *atomic.Uint64) {
+// goroutines, unless the job can keep the subject's verdict (see "Reused verdicts" in
+// memo.go). Subject-major order evaluates all the controls of one object while its value is
+// in the CPU's cache. e.progress counts the subjects done.
+func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, batch uint64) {
 	for _, job := range jobs {
 		job.verdicts = make([]verdict, len(subjects))
 	}
-	const chunk = 32
+	const chunk = sweepChunk
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(1, min(workers, (len(subjects)+chunk-1)/chunk)) {
+	for range max(1, min(e.workers, (len(subjects)+chunk-1)/chunk)) {
 		wg.Go(func() {
 			for {
 				first := int(next.Add(chunk)) - chunk
 				if first >= len(subjects) || ctx.Err() != nil {
 					return
 				}
-				for i := first; i < min(first+chunk, len(subjects)); i++ {
-					s := subjects[i]
-					labels := namespaceLabels[s.Namespace]
-					if IsNamespace(s.GroupKind()) {
-						labels = s.Labels
-					}
-					// Built once for all the controls, and garbage when the next object is
-					// evaluated: a sweep holds one engine value per goroutine, not per object.
-					object := objectValue{s: s}
-					for _, job := range jobs {
-						if job.matcher.Matches(s, labels) {
-							job.verdicts[i] = job.evaluate(ctx, &object)
-						}
-					}
-					atomic.StoreUint64(&s.sweptIn, batch)
-					progress.Add(1)
-				}
+				e.evaluateChunk(ctx, jobs, subjects, namespaceLabels, first, min(first+chunk, len(subjects)), batch)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// evaluateChunk evaluates subjects[first:end]: it matches them, looks up under e.mu the
+// verdicts it can keep, and evaluates the others outside the lock.
+func (e *Evaluator) evaluateChunk(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, first, end int, batch uint64) {
+	for i := first; i < end; i++ {
+		s := subjects[i]
+		labels := namespaceLabels[s.Namespace]
+		if IsNamespace(s.GroupKind()) {
+			labels = s.Labels
+		}
+		for _, job := range jobs {
+			job.verdicts[i].matched = job.matcher.Matches(s, labels)
+		}
+	}
+	e.markReused(jobs, subjects, first, end)
+	for i := first; i < end; i++ {
+		s := subjects[i]
+		// Built once for all the controls, and garbage when the next object is evaluated: a
+		// sweep holds one engine value per goroutine, not per object.
+		object := objectValue{s: s}
+		for _, job := range jobs {
+			if v := &job.verdicts[i]; v.matched && !v.reused {
+				*v = job.evaluate(ctx, &object)
+			}
+		}
+		atomic.StoreUint64(&s.sweptIn, batch)
+		e.progress.Add(1)
+	}
+}
+
+// markReused marks the matched verdicts of subjects[first:end] that the jobs can keep: the
+// control's results hold a verdict on the very same object under the same inputs. It reads
+// the results under e.mu; a result that an event changes afterwards is the event's, which
+// the merge keeps (the touched set), so the verdict marked here is still there at the merge.
+func (e *Evaluator) markReused(jobs []*sweepJob, subjects []*Subject, first, end int) {
+	var versions [sweepChunk]uint64 // of the chunk's subjects; 0 for those whose verdicts are never kept
+	anyVersion := false
+	for i := first; i < end; i++ {
+		versions[i-first] = resourceVersionOf(subjects[i])
+		anyVersion = anyVersion || versions[i-first] != 0
+	}
+	if !anyVersion {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, job := range jobs {
+		for i := first; i < end; i++ {
+			v := &job.verdicts[i]
+			if !v.matched || versions[i-first] == 0 {
+				continue
+			}
+			prev, known := job.cs.matched[subjects[i].Key()]
+			v.reused = reusable(prev, known, verdictMemo{resourceVersion: versions[i-first], inputs: job.inputs}, job.volatile)
+			if v.reused {
+				job.reused.Add(1)
+			}
+		}
+	}
 }
 
 // mergeSweep replaces a control's results with a sweep's, except for the subjects events
@@ -217,14 +279,20 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 	// when nothing fails there any more.
 	previous := cs.failing
 	oldMatched, oldErrored := cs.matched, cs.errored
-	cs.matched = make(map[types.UID]struct{}, len(results))
+	cs.matched = make(map[types.UID]verdictMemo, len(results))
 	cs.failing = make(map[string]map[types.UID]*SubjectResult, len(previous))
 	cs.errored = map[types.UID]*SubjectResult{}
 	for _, r := range results {
-		if _, ok := touched[r.ref.key()]; !ok {
-			// No namespace is marked dirty one by one: after a sweep all are (allDirty).
-			e.recordResult(cs, r.ref, r.res, r.err, now)
+		key := r.ref.key()
+		if _, ok := touched[key]; ok {
+			continue
 		}
+		if r.reused {
+			e.keepVerdict(cs, key, e.NamespaceOf(r.ref), oldMatched, previous)
+			continue
+		}
+		// No namespace is marked dirty one by one: after a sweep all are (allDirty).
+		e.recordResult(cs, r.ref, r.res, r.err, r.memo, now)
 	}
 	e.keepTouched(cs, touched, oldMatched, oldErrored, previous)
 	for ns := range cs.failing {
@@ -243,6 +311,16 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 	cs.allDirty = true
 }
 
+// keepVerdict puts back a subject's verdict from the results the merge replaces: the one a
+// sweep kept instead of evaluating. It is a pass or a failure, never an error (errors are not
+// kept). Callers hold e.mu.
+func (e *Evaluator) keepVerdict(cs *controlState, key types.UID, ns string, oldMatched map[types.UID]verdictMemo, oldFailing map[string]map[types.UID]*SubjectResult) {
+	cs.matched[key] = oldMatched[key]
+	if r, ok := oldFailing[ns][key]; ok {
+		e.addFailing(cs, ns, key, r)
+	}
+}
+
 // nextRetries counts the sweep into the control's run of sweeps that left transient errors,
 // or ends the run.
 func nextRetries(cs *controlState) int {
@@ -257,10 +335,10 @@ func nextRetries(cs *controlState) int {
 // keepTouched puts back, for the subjects events touched during the sweep, the results they
 // had before the merge: the events' results (mechanism 2 of "Events and sweeps"). Callers
 // hold e.mu.
-func (e *Evaluator) keepTouched(cs *controlState, touched, oldMatched map[types.UID]struct{}, oldErrored map[types.UID]*SubjectResult, oldFailing map[string]map[types.UID]*SubjectResult) {
+func (e *Evaluator) keepTouched(cs *controlState, touched map[types.UID]struct{}, oldMatched map[types.UID]verdictMemo, oldErrored map[types.UID]*SubjectResult, oldFailing map[string]map[types.UID]*SubjectResult) {
 	for key := range touched {
-		if _, ok := oldMatched[key]; ok {
-			cs.matched[key] = struct{}{}
+		if memo, ok := oldMatched[key]; ok {
+			cs.matched[key] = memo
 		}
 		if r, ok := oldErrored[key]; ok {
 			cs.errored[key] = r
