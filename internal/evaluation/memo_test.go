@@ -153,13 +153,8 @@ func TestSweepEvaluatesWhatTheBudgetCut(t *testing.T) {
 func TestSweepEvaluatesAgainWhenTheInventoryItReadsChanges(t *testing.T) {
 	h := newHarness(t, policy.Options{})
 	inventory := kinds("networking.k8s.io", "NetworkPolicy")
-	deployNetpol := `package isms.deploynetpol
-
-violation contains {"msg": "no NetworkPolicy"} if {
-	not data.inventory.namespace[input.review.object.metadata.namespace]["networking.k8s.io/v1"].NetworkPolicy
-}`
 	targets := ismsv1.Targets{Kinds: kinds("apps", "Deployment")}
-	h.setControl(ControlDefinition{Name: "netpol", Generation: 1, Targets: targets, Inventory: inventory, Policy: h.compile(deployNetpol)})
+	h.setControl(ControlDefinition{Name: "netpol", Generation: 1, Targets: targets, Inventory: inventory, Policy: h.compile(deployNetpolPolicy)})
 	h.setControl(ControlDefinition{Name: "priv", Generation: 1, Targets: targets, Policy: h.compile(privilegedPolicy)})
 	for i, ns := range []string{"a", "b"} {
 		s := versioned(deploy(t, ns, "d"), 10+i)
