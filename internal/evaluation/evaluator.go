@@ -95,10 +95,13 @@ type controlState struct {
 //     watches' stores, which lock themselves) and writes to the inventory store.
 //   - mu guards controls, namespaceLabels and every controlState. No policy is evaluated
 //     under it: an event takes it to plan its evaluations and to record them (planEvent,
-//     recordEvent), a sweep to snapshot and to merge.
+//     recordEvent), a sweep to snapshot, to merge, and for each chunk of subjects to look up
+//     the verdicts it can keep (markReused).
 //   - The policy package's locks are leaves, taken under either or under none, and taking
 //     neither: the inventory store's read-write lock (writes under invMu, reads by every
 //     evaluation) and the deadline watchdog's (every evaluation).
+//   - inventoryVersions' lock is a leaf too: taken under invMu to count a write, under mu to
+//     read the versions (inputsEpoch).
 //
 // batches and Subject.sweptIn are atomics, read and written without a lock. How events and a
 // sweep that runs meanwhile agree on a subject is described under "Events and sweeps" in
