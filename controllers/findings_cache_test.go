@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -82,13 +83,15 @@ violation contains {"msg": "bad"} if input.review.object.bad`)
 		Now: time.Now, Workflow: finding.DefaultWorkflow(),
 		wakes: newWakeTimes(), versions: newWrittenVersions(),
 	}
+	version := 0 // each call is a new version of the object, as a sweep keeps verdicts by it
 	subject := func(bad bool) *evaluation.Subject {
 		v, err := ast.InterfaceToValue(map[string]any{"bad": bad})
 		if err != nil {
 			t.Fatal(err)
 		}
+		version++
 		return &evaluation.Subject{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cm", UID: "cm-uid", ResourceVersion: "1"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cm", UID: "cm-uid", ResourceVersion: strconv.Itoa(version)},
 			GVK:        schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Value: v,
 		}
 	}

@@ -156,11 +156,12 @@ func (s *Sweeper) sweep(ctx context.Context, batch map[string][]schema.GroupKind
 		s.log.Error(err, "Sweep interrupted", "controls", len(batch))
 		return
 	}
-	evaluations := 0
+	evaluations, skipped := 0, 0
 	for _, name := range swept {
-		evaluated := s.evaluator.Summarize(name).Evaluated
-		evaluations += evaluated
-		s.metrics.ObserveSweep(name, evaluated, took.Seconds())
+		sum := s.evaluator.Summarize(name)
+		evaluations += sum.SweepEvaluated
+		skipped += sum.SweepSkipped // verdicts kept: nothing they depend on changed
+		s.metrics.ObserveSweep(name, sum.Evaluated, took.Seconds())
 	}
-	s.log.V(1).Info("Swept controls", "controls", len(swept), "objects", len(subjects), "evaluations", evaluations, "took", took)
+	s.log.V(1).Info("Swept controls", "controls", len(swept), "objects", len(subjects), "evaluations", evaluations, "skipped", skipped, "took", took)
 }

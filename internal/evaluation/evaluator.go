@@ -36,8 +36,16 @@ type controlState struct {
 	matcher *Matcher
 	// inventoryKinds are the kinds whose changes call for a sweep (spec.inventory).
 	inventoryKinds map[schema.GroupKind]bool
+	// definition, reads and volatile are what its verdicts depend on besides the object;
+	// inputs are those it last saw and epoch numbers them (see "Reused verdicts" in memo.go).
+	definition [32]byte
+	reads      inventoryReads
+	volatile   bool
+	inputs     controlInputs
+	epoch      uint64
 
-	matched map[types.UID]struct{}
+	// matched holds every matched subject, with what its verdict depended on.
+	matched map[types.UID]verdictMemo
 	// failing holds failing subjects by the namespace their Finding lives in.
 	failing map[string]map[types.UID]*SubjectResult
 	errored map[types.UID]*SubjectResult
@@ -73,6 +81,9 @@ type controlState struct {
 	sweepBudgetSpent bool
 	// transientRetries counts the sweeps in a row that left transient errors.
 	transientRetries int
+	// sweepEvaluated and sweepReused count the latest sweep's subjects that were evaluated,
+	// and those whose verdict it kept (see "Reused verdicts" in memo.go).
+	sweepEvaluated, sweepReused int
 }
 
 // Evaluator holds the results of every Control. It is safe for concurrent use.
@@ -84,10 +95,13 @@ type controlState struct {
 //     watches' stores, which lock themselves) and writes to the inventory store.
 //   - mu guards controls, namespaceLabels and every controlState. No policy is evaluated
 //     under it: an event takes it to plan its evaluations and to record them (planEvent,
-//     recordEvent), a sweep to snapshot and to merge.
+//     recordEvent), a sweep to snapshot, to merge, and for each chunk of subjects to look up
+//     the verdicts it can keep (markReused).
 //   - The policy package's locks are leaves, taken under either or under none, and taking
 //     neither: the inventory store's read-write lock (writes under invMu, reads by every
 //     evaluation) and the deadline watchdog's (every evaluation).
+//   - inventoryVersions' lock is a leaf too: taken under invMu to count a write, under mu to
+//     read the versions (inputsEpoch).
 //
 // batches and Subject.sweptIn are atomics, read and written without a lock. How events and a
 // sweep that runs meanwhile agree on a subject is described under "Events and sweeps" in
@@ -100,6 +114,8 @@ type Evaluator struct {
 	// inventoryKinds are the kinds data.inventory holds: those some control names under
 	// spec.inventory, since its first LoadInventory. Held under invMu.
 	inventoryKinds map[schema.GroupKind]bool
+	// inventoryVersions count the writes to data.inventory (a leaf lock).
+	inventoryVersions inventoryVersions
 	// clusterNamespace receives the Findings of cluster-scoped subjects.
 	clusterNamespace string
 	now              func() time.Time
@@ -172,7 +188,7 @@ func (e *Evaluator) SetControl(def ControlDefinition) error {
 	cs, ok := e.controls[def.Name]
 	if !ok {
 		cs = &controlState{
-			matched:  map[types.UID]struct{}{},
+			matched:  map[types.UID]verdictMemo{},
 			failing:  map[string]map[types.UID]*SubjectResult{},
 			errored:  map[types.UID]*SubjectResult{},
 			observed: map[string]time.Time{},
@@ -182,6 +198,8 @@ func (e *Evaluator) SetControl(def ControlDefinition) error {
 	}
 	changed := !ok || cs.def.Generation != def.Generation || cs.def.Policy != def.Policy
 	cs.def, cs.matcher = def, m
+	cs.definition, cs.reads = definitionDigest(def), readsOf(def)
+	cs.volatile = def.Policy != nil && def.Policy.Volatile()
 	cs.inventoryKinds = map[schema.GroupKind]bool{}
 	for _, gk := range GroupKinds(def.Inventory) {
 		cs.inventoryKinds[gk] = true
@@ -250,8 +268,10 @@ func (e *Evaluator) Upsert(ctx context.Context, s *Subject) ([]string, error) {
 type eventEvaluation struct {
 	cs  *controlState
 	def ControlDefinition
-	res policy.Result
-	err error
+	// inputs is the control's inputsEpoch when the event was planned.
+	inputs uint64
+	res    policy.Result
+	err    error
 	// took is how long the evaluation ran, charged to the control's event budget.
 	took time.Duration
 }
@@ -294,7 +314,7 @@ func (e *Evaluator) planEvent(s *Subject) ([]eventEvaluation, []string) {
 			cs.deferredInSweep = cs.touched != nil
 		default:
 			cs.markTouched(s)
-			plan = append(plan, eventEvaluation{cs: cs, def: cs.def})
+			plan = append(plan, eventEvaluation{cs: cs, def: cs.def, inputs: e.inputsEpoch(cs)})
 		}
 	}
 	return plan, affected
@@ -318,7 +338,8 @@ func (e *Evaluator) recordEvent(s *Subject, plan []eventEvaluation) []string {
 		if e.controls[ev.def.Name] != cs || cs.def.Policy != ev.def.Policy || cs.def.Generation != ev.def.Generation {
 			continue
 		}
-		if e.record(cs, refOf(s), ev.res, ev.err, now) {
+		memo := verdictMemo{resourceVersion: resourceVersionOf(s), inputs: ev.inputs}
+		if e.record(cs, refOf(s), ev.res, ev.err, memo, now) {
 			affected = append(affected, ev.def.Name)
 		}
 	}

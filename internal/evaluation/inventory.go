@@ -53,7 +53,9 @@ func (e *Evaluator) putInventory(ctx context.Context, s *Subject) (ast.Value, er
 // putLocked stores the subject's value in data.inventory; callers hold invMu.
 func (e *Evaluator) putLocked(ctx context.Context, s *Subject) (ast.Value, error) {
 	v := s.Materialize()
-	if err := e.inventory.Put(ctx, s.InventoryPath(), v); err != nil {
+	err := e.inventory.Put(ctx, s.InventoryPath(), v)
+	e.inventoryVersions.wrote(s.GroupKind()) // even after an error: a half-done write is one too
+	if err != nil {
 		return nil, fmt.Errorf("storing %s %s/%s in the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
 	}
 	return v, nil
@@ -66,7 +68,9 @@ func (e *Evaluator) deleteInventory(ctx context.Context, s *Subject) error {
 	if !e.inventoryKinds[s.GroupKind()] {
 		return nil
 	}
-	if err := e.inventory.Delete(ctx, s.InventoryPath()); err != nil {
+	err := e.inventory.Delete(ctx, s.InventoryPath())
+	e.inventoryVersions.wrote(s.GroupKind())
+	if err != nil {
 		return fmt.Errorf("removing %s %s/%s from the inventory: %w", s.GVK.Kind, s.Namespace, s.Name, err)
 	}
 	return nil

@@ -52,23 +52,24 @@ func (r SubjectRef) key() types.UID {
 	return types.UID(strings.Join([]string{r.APIVersion, r.Kind, r.Namespace, r.Name}, "/"))
 }
 
-// record stores the verdict on a matched subject and reports whether it changed anything.
-// Callers hold e.mu.
-func (e *Evaluator) record(cs *controlState, ref SubjectRef, res policy.Result, err error, now time.Time) bool {
-	changed := e.recordResult(cs, ref, res, err, now)
+// record stores the verdict on a matched subject, with what it depended on (memo), and
+// reports whether it changed anything. Callers hold e.mu.
+func (e *Evaluator) record(cs *controlState, ref SubjectRef, res policy.Result, err error, memo verdictMemo, now time.Time) bool {
+	changed := e.recordResult(cs, ref, res, err, memo, now)
 	if changed {
 		cs.markDirty(e.NamespaceOf(ref))
 	}
 	return changed
 }
 
-func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Result, err error, now time.Time) bool {
+func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Result, err error, memo verdictMemo, now time.Time) bool {
 	cs.lastEvaluated = now
 	key := ref.key()
 	_, wasMatched := cs.matched[key]
-	cs.matched[key] = struct{}{}
+	cs.matched[key] = memo
 	ns := e.NamespaceOf(ref)
 	if err != nil {
+		cs.matched[key] = verdictMemo{} // an error is evaluated again, whatever changed
 		changed := e.removeFailing(cs, ns, key)
 		prev := cs.errored[key]
 		cs.errored[key] = &SubjectResult{Subject: ref, Err: err.Error(), Transient: transient(err)}
@@ -166,6 +167,11 @@ type Summary struct {
 	// sweeps the control again sooner.
 	TransientErrors  int
 	TransientRetries int
+	// SweepEvaluated counts the subjects the latest sweep evaluated, and SweepSkipped those
+	// whose verdict it kept instead, because nothing the verdict depends on had changed (see
+	// "Reused verdicts" in memo.go).
+	SweepEvaluated int
+	SweepSkipped   int
 }
 
 // Summarize returns a control's standing.
@@ -189,6 +195,8 @@ func (e *Evaluator) Summarize(control string) Summary {
 		SweepBudgetSpent: cs.sweepBudgetSpent,
 		SweepBudget:      e.sweepBudget,
 		TransientRetries: cs.transientRetries,
+		SweepEvaluated:   cs.sweepEvaluated,
+		SweepSkipped:     cs.sweepReused,
 	}
 	if cs.def.Policy != nil {
 		sum.PolicyDigest = cs.def.Policy.Digest

@@ -59,7 +59,12 @@ func (s *Subject) InventoryPath() storage.Path {
 
 // Key identifies the subject across kinds.
 // Objects built offline (the CLI) may have no uid.
-func (s *Subject) Key() types.UID { return refOf(s).key() }
+func (s *Subject) Key() types.UID {
+	if s.UID != "" {
+		return s.UID // as refOf(s).key(), without building the ref
+	}
+	return refOf(s).key()
+}
 
 // Subjects travel through client-go's informer machinery as runtime.Objects, so that a watch
 // can hand them over already converted: the informer then never holds the full decoded

@@ -78,7 +78,7 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 	}
 	subjects := list()
 	batch := e.batches.Add(1)
-	evaluateAll(ctx, jobs, subjects, scope, e.workers, batch, &e.progress)
+	versions := e.evaluateAll(ctx, jobs, subjects, scope, batch)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -95,8 +95,9 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 			cs.needsSweep = true // removed or changed while sweeping: these results are stale
 			continue
 		}
-		e.mergeSweep(cs, job.results(subjects), touched, now)
+		e.mergeSweep(cs, job, subjects, versions, touched, now)
 		cs.sweptBatch, cs.sweepBudgetSpent = batch, job.overBudget.Load()
+		cs.sweepEvaluated, cs.sweepReused = int(job.evaluated.Load()), int(job.reused.Load())
 		swept = append(swept, job.def.Name)
 	}
 	return swept, ctx.Err()
@@ -109,6 +110,12 @@ type sweepJob struct {
 	def      ControlDefinition
 	matcher  *Matcher
 	verdicts []verdict
+	// inputs is the control's inputsEpoch at the snapshot, and volatile says its policy's
+	// verdicts are never kept (see "Reused verdicts" in memo.go).
+	inputs   uint64
+	volatile bool
+	// evaluated and reused count the subjects evaluated and those whose verdict was kept.
+	evaluated, reused atomic.Int64
 
 	// budget is the evaluation time the control may spend in this sweep; spent is what its
 	// evaluations took so far, in nanoseconds, on all the workers; overBudget is set when a
@@ -127,30 +134,17 @@ func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) verdict {
 	start := time.Now()
 	res, err := j.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: j.def.Parameters})
 	j.spent.Add(int64(time.Since(start)))
+	j.evaluated.Add(1)
 	return verdict{matched: true, res: res, err: err}
 }
 
 // verdict is one evaluation of a sweep, kept small: a sweep holds one per (control, subject).
 type verdict struct {
 	matched bool
-	res     policy.Result
-	err     error
-}
-
-func (j *sweepJob) results(subjects []*Subject) []subjectVerdict {
-	out := make([]subjectVerdict, 0, len(subjects))
-	for i, v := range j.verdicts {
-		if v.matched {
-			out = append(out, subjectVerdict{ref: refOf(subjects[i]), res: v.res, err: v.err})
-		}
-	}
-	return out
-}
-
-type subjectVerdict struct {
-	ref SubjectRef
-	res policy.Result
-	err error
+	// reused: the control's results hold this subject's verdict, which the merge keeps.
+	reused bool
+	res    policy.Result
+	err    error
 }
 
 // sweepSnapshot takes what a sweep evaluates: the controls' definitions, and the namespace
@@ -165,72 +159,125 @@ func (e *Evaluator) sweepSnapshot(controls []string) ([]*sweepJob, map[string]ma
 			continue
 		}
 		cs.touched = map[types.UID]struct{}{}
-		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher, budget: e.sweepBudget})
+		jobs = append(jobs, &sweepJob{cs: cs, def: cs.def, matcher: cs.matcher, budget: e.sweepBudget,
+			inputs: e.inputsEpoch(cs), volatile: cs.volatile})
 	}
 	return jobs, maps.Clone(e.namespaceLabels) // label maps are replaced, never changed in place
 }
 
+// sweepChunk is how many subjects a sweep's goroutine takes at a time.
+const sweepChunk = 32
+
 // evaluateAll evaluates every subject against every job whose control matches it, on a few
-// goroutines. Subject-major order evaluates all the controls of one object while its value is
-// in the CPU's cache. progress counts the subjects done.
-func evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, workers int, batch uint64, progress *atomic.Uint64) {
+// goroutines, unless the job can keep the subject's verdict (see "Reused verdicts" in
+// memo.go). Subject-major order evaluates all the controls of one object while its value is
+// in the CPU's cache. e.progress counts the subjects done. It returns the subjects'
+// resourceVersions, as verdictMemo keeps them.
+func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, batch uint64) []uint64 {
 	for _, job := range jobs {
 		job.verdicts = make([]verdict, len(subjects))
 	}
-	const chunk = 32
+	versions := make([]uint64, len(subjects))
+	const chunk = sweepChunk
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(1, min(workers, (len(subjects)+chunk-1)/chunk)) {
+	for range max(1, min(e.workers, (len(subjects)+chunk-1)/chunk)) {
 		wg.Go(func() {
 			for {
 				first := int(next.Add(chunk)) - chunk
 				if first >= len(subjects) || ctx.Err() != nil {
 					return
 				}
-				for i := first; i < min(first+chunk, len(subjects)); i++ {
-					s := subjects[i]
-					labels := namespaceLabels[s.Namespace]
-					if IsNamespace(s.GroupKind()) {
-						labels = s.Labels
-					}
-					// Built once for all the controls, and garbage when the next object is
-					// evaluated: a sweep holds one engine value per goroutine, not per object.
-					object := objectValue{s: s}
-					for _, job := range jobs {
-						if job.matcher.Matches(s, labels) {
-							job.verdicts[i] = job.evaluate(ctx, &object)
-						}
-					}
-					atomic.StoreUint64(&s.sweptIn, batch)
-					progress.Add(1)
-				}
+				e.evaluateChunk(ctx, jobs, subjects, versions, namespaceLabels, first, min(first+chunk, len(subjects)), batch)
 			}
 		})
 	}
 	wg.Wait()
+	return versions
 }
 
-// mergeSweep replaces a control's results with a sweep's, except for the subjects events
-// touched during the sweep. Callers hold e.mu.
-func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touched map[types.UID]struct{}, now time.Time) {
-	// Keep which namespaces had failures so that their Findings are revisited (and resolved)
-	// when nothing fails there any more.
-	previous := cs.failing
-	oldMatched, oldErrored := cs.matched, cs.errored
-	cs.matched = make(map[types.UID]struct{}, len(results))
-	cs.failing = make(map[string]map[types.UID]*SubjectResult, len(previous))
-	cs.errored = map[types.UID]*SubjectResult{}
-	for _, r := range results {
-		if _, ok := touched[r.ref.key()]; !ok {
-			// No namespace is marked dirty one by one: after a sweep all are (allDirty).
-			e.recordResult(cs, r.ref, r.res, r.err, now)
+// evaluateChunk evaluates subjects[first:end]: it matches them, looks up under e.mu the
+// verdicts it can keep, and evaluates the others outside the lock.
+func (e *Evaluator) evaluateChunk(ctx context.Context, jobs []*sweepJob, subjects []*Subject, versions []uint64, namespaceLabels map[string]map[string]string, first, end int, batch uint64) {
+	anyVersion := false
+	for i := first; i < end; i++ {
+		s := subjects[i]
+		versions[i] = resourceVersionOf(s)
+		anyVersion = anyVersion || versions[i] != 0
+		labels := namespaceLabels[s.Namespace]
+		if IsNamespace(s.GroupKind()) {
+			labels = s.Labels
+		}
+		for _, job := range jobs {
+			job.verdicts[i].matched = job.matcher.Matches(s, labels)
 		}
 	}
-	e.keepTouched(cs, touched, oldMatched, oldErrored, previous)
+	if anyVersion {
+		e.markReused(jobs, subjects, versions, first, end)
+	}
+	for i := first; i < end; i++ {
+		s := subjects[i]
+		// Built once for all the controls, and garbage when the next object is evaluated: a
+		// sweep holds one engine value per goroutine, not per object.
+		object := objectValue{s: s}
+		for _, job := range jobs {
+			if v := &job.verdicts[i]; v.matched && !v.reused {
+				*v = job.evaluate(ctx, &object)
+			}
+		}
+		atomic.StoreUint64(&s.sweptIn, batch)
+		e.progress.Add(1)
+	}
+}
+
+// markReused marks the matched verdicts of subjects[first:end] that the jobs can keep: the
+// control's results hold a verdict on the very same object under the same inputs. It reads
+// the results under e.mu; a result that an event changes afterwards is the event's, which
+// the merge keeps (the touched set), so the verdict marked here is still there at the merge.
+func (e *Evaluator) markReused(jobs []*sweepJob, subjects []*Subject, versions []uint64, first, end int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, job := range jobs {
+		for i := first; i < end; i++ {
+			v := &job.verdicts[i]
+			if !v.matched || versions[i] == 0 {
+				continue
+			}
+			prev, known := job.cs.matched[subjects[i].Key()]
+			v.reused = reusable(prev, known, verdictMemo{resourceVersion: versions[i], inputs: job.inputs}, job.volatile)
+			if v.reused {
+				job.reused.Add(1)
+			}
+		}
+	}
+}
+
+// mergeSweep replaces a control's results with a sweep's (the job's verdicts on subjects,
+// whose resourceVersions are versions), except for the subjects events touched during the
+// sweep, whose results are the events' (mechanism 2 of "Events and sweeps"). It updates the
+// results in place: a verdict the sweep kept is there already, so that a sweep in which
+// nothing changed costs no more than a look at each subject. Callers hold e.mu.
+func (e *Evaluator) mergeSweep(cs *controlState, job *sweepJob, subjects []*Subject, versions []uint64, touched map[types.UID]struct{}, now time.Time) {
+	// Keep which namespaces had failures so that their Findings are revisited (and resolved)
+	// when nothing fails there any more.
+	previous := slices.Collect(maps.Keys(cs.failing))
+	judged := 0 // subjects the sweep matched that no event touched
+	for i := range job.verdicts {
+		v := &job.verdicts[i]
+		if !v.matched || isTouched(touched, subjects[i].Key()) {
+			continue
+		}
+		judged++
+		if !v.reused {
+			// No namespace is marked dirty one by one: after a sweep all are (allDirty).
+			e.recordResult(cs, refOf(subjects[i]), v.res, v.err, verdictMemo{resourceVersion: versions[i], inputs: job.inputs}, now)
+		}
+	}
+	e.dropUnjudged(cs, job, subjects, touched, judged)
 	for ns := range cs.failing {
 		cs.observed[ns] = now
 	}
-	for ns := range previous {
+	for _, ns := range previous {
 		if _, still := cs.failing[ns]; !still {
 			delete(cs.observed, ns)
 			cs.dirty[ns] = struct{}{} // its Finding resolves
@@ -243,6 +290,51 @@ func (e *Evaluator) mergeSweep(cs *controlState, results []subjectVerdict, touch
 	cs.allDirty = true
 }
 
+func isTouched(touched map[types.UID]struct{}, key types.UID) bool {
+	if len(touched) == 0 {
+		return false
+	}
+	_, ok := touched[key]
+	return ok
+}
+
+// dropUnjudged forgets the subjects the results hold that the sweep did not judge and no
+// event touched: deleted, or out of scope now (a namespace label that a namespaceSelector
+// reads). After the merge the results hold every judged subject, so when they hold no more
+// than those and the touched ones, there is nothing to drop, and nothing is looked at.
+// Callers hold e.mu.
+func (e *Evaluator) dropUnjudged(cs *controlState, job *sweepJob, subjects []*Subject, touched map[types.UID]struct{}, judged int) {
+	held := judged
+	for key := range touched {
+		if _, ok := cs.matched[key]; ok {
+			held++
+		}
+	}
+	if len(cs.matched) == held {
+		return
+	}
+	keep := make(map[types.UID]struct{}, judged+len(touched))
+	maps.Copy(keep, touched)
+	for i, v := range job.verdicts {
+		if v.matched {
+			keep[subjects[i].Key()] = struct{}{}
+		}
+	}
+	for key := range cs.matched {
+		if _, ok := keep[key]; !ok {
+			delete(cs.matched, key)
+			delete(cs.errored, key)
+		}
+	}
+	for ns, byUID := range cs.failing {
+		for key := range byUID {
+			if _, ok := keep[key]; !ok {
+				e.removeFailing(cs, ns, key)
+			}
+		}
+	}
+}
+
 // nextRetries counts the sweep into the control's run of sweeps that left transient errors,
 // or ends the run.
 func nextRetries(cs *controlState) int {
@@ -252,25 +344,6 @@ func nextRetries(cs *controlState) int {
 		}
 	}
 	return 0
-}
-
-// keepTouched puts back, for the subjects events touched during the sweep, the results they
-// had before the merge: the events' results (mechanism 2 of "Events and sweeps"). Callers
-// hold e.mu.
-func (e *Evaluator) keepTouched(cs *controlState, touched, oldMatched map[types.UID]struct{}, oldErrored map[types.UID]*SubjectResult, oldFailing map[string]map[types.UID]*SubjectResult) {
-	for key := range touched {
-		if _, ok := oldMatched[key]; ok {
-			cs.matched[key] = struct{}{}
-		}
-		if r, ok := oldErrored[key]; ok {
-			cs.errored[key] = r
-		}
-		for ns, byUID := range oldFailing {
-			if r, ok := byUID[key]; ok {
-				e.addFailing(cs, ns, key, r)
-			}
-		}
-	}
 }
 
 // awaitsEvents reports whether events must evaluate the control: not before its first sweep,

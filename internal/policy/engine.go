@@ -44,6 +44,9 @@ type Options struct {
 	// limit (GOMEMLIMIT, which the Deployment derives from its memory limit): 80% of it, or no
 	// guard when no limit is set.
 	HeapLimit uint64
+	// Now, when set, is the wall clock policies read (time.now_ns), in place of the real one:
+	// for tests that move time.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -187,7 +190,8 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (p *Policy,
 	if err := checkComplexity(module); err != nil {
 		return nil, err
 	}
-	reads := InventoryReadsOf(module) // of the source, before the compiler rewrites the module
+	// Of the source, before the compiler rewrites the module.
+	reads, volatile := InventoryReadsOf(module), VolatileCallsOf(module)
 
 	query, err := rego.New(
 		rego.ParsedModule(module),
@@ -201,7 +205,7 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (p *Policy,
 		return nil, compileError("%s", err)
 	}
 	return &Policy{Digest: digest, Package: strings.TrimPrefix(pkg, "data."), InventoryReads: reads,
-		query: query, opts: e.opts, watchdog: e.watchdog}, nil
+		VolatileCalls: volatile, query: query, opts: e.opts, watchdog: e.watchdog}, nil
 }
 
 // violationContract is how a policy must define its result, quoted in compile errors.
@@ -259,6 +263,9 @@ type Policy struct {
 	Package string
 	// InventoryReads are the kinds the policy reads from data.inventory (InventoryReadsOf).
 	InventoryReads InventoryReads
+	// VolatileCalls are the builtins the policy calls whose result can change with time alone
+	// (VolatileCallsOf): its verdict on an unchanged object is never reused.
+	VolatileCalls []string
 
 	query    rego.PreparedEvalQuery
 	opts     Options
@@ -306,7 +313,7 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) (Result, error) {
 	defer p.watchdog.stop(ev)
 	rules := getRuleCache()
 	defer putRuleCache(rules)
-	rs, err := p.query.Eval(ev, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics), rego.EvalVirtualCache(rules))
+	rs, err := p.eval(ev, input, rules)
 	if err != nil {
 		if ev.expired.Load() {
 			return Result{}, fmt.Errorf("%w (%s)", ErrDeadline, p.opts.Timeout)
@@ -321,6 +328,16 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) (Result, error) {
 	}
 	return p.extract(rs)
 }
+
+func (p *Policy) eval(ev *evaluation, input ast.Value, rules *ruleCache) (rego.ResultSet, error) {
+	if p.opts.Now != nil {
+		return p.query.Eval(ev, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics), rego.EvalVirtualCache(rules), rego.EvalTime(p.opts.Now()))
+	}
+	return p.query.Eval(ev, rego.EvalParsedInput(input), rego.EvalExternalCancel(ev.halt), rego.EvalMetrics(noMetrics), rego.EvalVirtualCache(rules))
+}
+
+// Volatile reports whether the policy's verdict can change with time alone (VolatileCalls).
+func (p *Policy) Volatile() bool { return len(p.VolatileCalls) > 0 }
 
 // extract turns the violation set into bounded, deterministic violations. Anything but a set
 // of objects with a string msg is an error, never a pass.
