@@ -15,10 +15,10 @@ import (
 func TestMetricsCountControlsAndOpenFindings(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	m.SetControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 2)
-	m.SetControl("b", ismsv1.ResultFail, ismsv1.SeverityHigh, 1)
-	m.SetControl("c", ismsv1.ResultPass, ismsv1.SeverityLow, 0)
-	m.SetControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 3) // a later reconcile replaces, not adds
+	m.SetControl(metricsControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 2))
+	m.SetControl(metricsControl("b", ismsv1.ResultFail, ismsv1.SeverityHigh, 1))
+	m.SetControl(metricsControl("c", ismsv1.ResultPass, ismsv1.SeverityLow, 0))
+	m.SetControl(metricsControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 3)) // a later reconcile replaces, not adds
 	m.ForgetControl("b")
 	m.ObserveEvaluation("sweep", 0.01)
 
@@ -44,6 +44,16 @@ isms_findings_open{severity="medium"} 0
 	if n := testutil.CollectAndCount(m.evaluationDuration); n != 1 {
 		t.Errorf("evaluation duration series = %d, want 1", n)
 	}
+}
+
+// metricsControl is a Control as a reconcile leaves it, with the result and open Findings
+// given.
+func metricsControl(name string, result ismsv1.ControlResult, severity ismsv1.Severity, openFindings int32, mappings ...ismsv1.FrameworkMapping) *ismsv1.Control {
+	c := &ismsv1.Control{}
+	c.Name = name
+	c.Spec = ismsv1.ControlSpec{ID: "ID-" + name, Owner: "team-" + name, Severity: severity, Frameworks: mappings}
+	c.Status.Result, c.Status.OpenFindings = result, openFindings
+	return c
 }
 
 func TestMetricsCountFindingsByStateAndOverdue(t *testing.T) {

@@ -160,7 +160,7 @@ func (s *Sweeper) sweep(ctx context.Context, batch map[string][]schema.GroupKind
 	for _, name := range swept {
 		evaluated := s.evaluator.Summarize(name).Evaluated
 		evaluations += evaluated
-		s.metrics.ObserveSweep(name, evaluated, took.Seconds())
+		s.metrics.ObserveSweep(name, evaluated, took.Seconds(), start.Add(took))
 	}
 	s.log.V(1).Info("Swept controls", "controls", len(swept), "objects", len(subjects), "evaluations", evaluations, "took", took)
 }
