@@ -122,6 +122,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ratios:           publishedRatios{frameworks: map[string]bool{}, groups: map[frameworks.GroupRef]bool{}},
 	}
 	m.newPerControl()
+	// Remediations are rare: the series exist from the start, so that the dashboard's mean
+	// (an increase over _sum / _count) is defined before the first one.
+	for _, s := range allSeverities {
+		m.timeToRemediate.WithLabelValues(string(s))
+	}
 	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects,
 		m.findings, m.overdueFindings, m.timeToRemediate, m.controlResult, m.erroredSubjects, m.controlOverdue,
 		m.lastSweepTime, m.sweepInterval, m.frameworkRatio, m.groupRatio, m.webhookRejections)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
@@ -102,7 +103,15 @@ isms_findings_overdue{severity="medium"} 0
 		if mf.GetName() != "isms_finding_time_to_remediate_seconds" {
 			continue
 		}
-		h := mf.GetMetric()[0].GetHistogram()
+		var h *dto.Histogram
+		for _, metric := range mf.GetMetric() {
+			if metric.GetLabel()[0].GetValue() == string(ismsv1.SeverityHigh) {
+				h = metric.GetHistogram()
+			}
+		}
+		if n := len(mf.GetMetric()); n != len(allSeverities) {
+			t.Errorf("time to remediate series = %d, want one per severity from the start", n)
+		}
 		if mean := h.GetSampleSum() / float64(h.GetSampleCount()); mean != 5400 {
 			t.Errorf("mean time to remediate = %v, want 5400", mean)
 		}
