@@ -40,12 +40,12 @@ var (
 )
 
 // SetupAttestationWebhookWithManager registers the mutating and validating webhooks of
-// Attestations.
-func SetupAttestationWebhookWithManager(mgr ctrl.Manager) error {
+// Attestations; the validator's refusals are counted in m.
+func SetupAttestationWebhookWithManager(mgr ctrl.Manager, m *Metrics) error {
 	a := &AttestationAdmission{Controls: mgr.GetAPIReader(), Now: time.Now}
 	return ctrl.NewWebhookManagedBy(mgr, &ismsv1.Attestation{}).
 		WithDefaulter(a).
-		WithValidator(a).
+		WithValidator(countRejections[*ismsv1.Attestation](a, "Attestation", m)).
 		Complete()
 }
 

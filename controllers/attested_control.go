@@ -75,7 +75,6 @@ func (r *ControlReconciler) reconcileAttested(ctx context.Context, s *controlSco
 		openFindings = 1
 	}
 	r.setAttestedResult(s, st, openFindings, now)
-	r.Metrics.SetControl(control.Name, control.Status.Result, control.Spec.Severity, openFindings)
 	r.recordAttestedEvidence(s, st)
 	s.observed = true
 	next := schedule.Earliest(st.Next, wake)

@@ -225,6 +225,9 @@ func (r *ControlReconciler) syncCompliance(control *ismsv1.Control) {
 // returns the phases' result and error.
 func (r *ControlReconciler) writeStatus(ctx context.Context, original *ismsv1.Control, s *controlScope, err error) (ctrl.Result, error) {
 	control := s.control
+	// The metrics follow the status as this reconcile leaves it, on every path (Pending while
+	// watches sync, Error when the policy cannot be used), whether or not it is written now.
+	r.Metrics.SetControl(control)
 	if wait := r.pacer.wait(control.Name, &original.Status, &control.Status, r.Now()); wait > 0 && err == nil {
 		return ctrl.Result{RequeueAfter: schedule.Sooner(s.result.RequeueAfter, wait)}, nil
 	}
@@ -296,7 +299,6 @@ func (r *ControlReconciler) setKindsNotServed(s *controlScope, message string) {
 	control.Status.Result = ismsv1.ResultNotApplicable
 	control.Status.EvaluatedSubjects, control.Status.FailingSubjects, control.Status.ErroredSubjects = 0, 0, 0
 	s.observed = true
-	r.Metrics.SetControl(control.Name, control.Status.Result, control.Spec.Severity, int(control.Status.OpenFindings))
 	r.recordNotServed(s, message)
 	if s.previous != ismsv1.ResultNotApplicable {
 		r.Recorder.Eventf(control, nil, corev1.EventTypeNormal, ismsv1.ReasonKindsNotServed, "Watch", "%s", message)
@@ -421,7 +423,6 @@ func (r *ControlReconciler) setResultPhase(_ context.Context, s *controlScope) (
 	control.Status.ExceptedSubjects = int32(excepted)
 	r.setResult(s, sum, openFindings)
 	s.observed = true
-	r.Metrics.SetControl(control.Name, control.Status.Result, control.Spec.Severity, openFindings)
 	if s.syncErr == nil {
 		s.result = ctrl.Result{RequeueAfter: schedule.Requeue(r.Now(), s.interval, sum.LastSweep, s.wake, s.sweeping)}
 	}

@@ -29,9 +29,10 @@ type ExceptionValidator struct {
 var _ admission.Validator[*ismsv1.ControlException] = &ExceptionValidator{}
 
 // SetupExceptionWebhookWithManager registers the validating webhook of ControlExceptions.
-func SetupExceptionWebhookWithManager(mgr ctrl.Manager) error {
+// Its refusals are counted in m.
+func SetupExceptionWebhookWithManager(mgr ctrl.Manager, m *Metrics) error {
 	return ctrl.NewWebhookManagedBy(mgr, &ismsv1.ControlException{}).
-		WithValidator(&ExceptionValidator{Now: time.Now}).
+		WithValidator(countRejections[*ismsv1.ControlException](&ExceptionValidator{Now: time.Now}, "ControlException", m)).
 		Complete()
 }
 

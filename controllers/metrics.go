@@ -2,14 +2,18 @@ package controllers
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
+	"github.com/isms-operator/isms-operator/internal/frameworks"
 )
 
-// Metrics are served on the manager's metrics endpoint.
+// Metrics are served on the manager's metrics endpoint. Their cardinality is bounded by the
+// number of Controls, never by the subjects they evaluate: the series per Control are
+// listed in docs/operations.md, "Metrics".
 type Metrics struct {
 	controls           *prometheus.GaugeVec
 	openFindings       *prometheus.GaugeVec
@@ -20,9 +24,25 @@ type Metrics struct {
 	findings           *prometheus.GaugeVec
 	overdueFindings    *prometheus.GaugeVec
 	timeToRemediate    *prometheus.HistogramVec
+	// Per Control (control_metrics.go): its result and what its alerts need.
+	controlResult     *prometheus.GaugeVec
+	erroredSubjects   *prometheus.GaugeVec
+	controlOverdue    *prometheus.GaugeVec
+	lastSweepTime     *prometheus.GaugeVec
+	sweepInterval     *prometheus.GaugeVec
+	frameworkRatio    *prometheus.GaugeVec
+	groupRatio        *prometheus.GaugeVec
+	webhookRejections *prometheus.CounterVec
 
 	mu    sync.Mutex
 	state map[string]controlMetrics // by Control name
+	// ratios are the framework and group compliance series published, to delete those no
+	// Control maps to any more.
+	ratios publishedRatios
+	// overdueByControl counts each Control's overdue open Findings, and lastSweeps holds when
+	// each was last swept (by this process, or as its status says).
+	overdueByControl map[string]int
+	lastSweeps       map[string]time.Time
 	// findingState is the last known state of each open Finding, by Control and namespace,
 	// and findingCounts their totals, adjusted one Finding at a time.
 	findingState  map[string]map[string]findingMetrics
@@ -40,6 +60,11 @@ type controlMetrics struct {
 	result       ismsv1.ControlResult
 	severity     ismsv1.Severity
 	openFindings int
+	// labels are those of the Control's isms_control_result series, result included.
+	labels     [5]string
+	compliance ismsv1.ComplianceState
+	frameworks []string
+	groups     []frameworks.GroupRef
 }
 
 var (
@@ -89,12 +114,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			// 1 minute .. about 190 days.
 			Buckets: prometheus.ExponentialBuckets(60, 4, 11),
 		}, []string{"severity"}),
-		state:         map[string]controlMetrics{},
-		findingState:  map[string]map[string]findingMetrics{},
-		findingCounts: map[findingMetrics]int{},
+		state:            map[string]controlMetrics{},
+		findingState:     map[string]map[string]findingMetrics{},
+		findingCounts:    map[findingMetrics]int{},
+		overdueByControl: map[string]int{},
+		lastSweeps:       map[string]time.Time{},
+		ratios:           publishedRatios{frameworks: map[string]bool{}, groups: map[frameworks.GroupRef]bool{}},
+	}
+	m.newPerControl()
+	// Remediations are rare: the series exist from the start, so that the dashboard's mean
+	// (an increase over _sum / _count) is defined before the first one.
+	for _, s := range allSeverities {
+		m.timeToRemediate.WithLabelValues(string(s))
 	}
 	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects,
-		m.findings, m.overdueFindings, m.timeToRemediate)
+		m.findings, m.overdueFindings, m.timeToRemediate, m.controlResult, m.erroredSubjects, m.controlOverdue,
+		m.lastSweepTime, m.sweepInterval, m.frameworkRatio, m.groupRatio, m.webhookRejections)
 	m.publish()
 	return m
 }
@@ -102,11 +137,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // defaultRegistry is controller-runtime's, served on the manager's metrics endpoint.
 var defaultRegistry prometheus.Registerer = metrics.Registry
 
-// SetControl records a control's result and open Findings.
-func (m *Metrics) SetControl(name string, result ismsv1.ControlResult, severity ismsv1.Severity, openFindings int) {
+// SetControl records a control's result, open Findings and the series of it alerts read, from
+// its status as the reconcile leaves it.
+func (m *Metrics) SetControl(control *ismsv1.Control) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.state[name] = controlMetrics{result: result, severity: severity, openFindings: openFindings}
+	old, had := m.state[control.Name]
+	s := newControlMetrics(control)
+	m.state[control.Name] = s
+	m.publishControl(control, s, old, had)
 	m.publish()
 }
 
@@ -114,23 +153,32 @@ func (m *Metrics) SetControl(name string, result ismsv1.ControlResult, severity 
 func (m *Metrics) ForgetControl(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if old, had := m.state[name]; had {
+		m.controlResult.DeleteLabelValues(old.labels[:]...)
+	}
 	delete(m.state, name)
 	for _, f := range m.findingState[name] {
 		m.findingCounts[f]--
 	}
 	delete(m.findingState, name)
+	delete(m.overdueByControl, name)
+	delete(m.lastSweeps, name)
 	m.publish()
-	m.lastSweepDuration.DeleteLabelValues(name)
+	for _, vec := range []*prometheus.GaugeVec{m.lastSweepDuration, m.sweptSubjects, m.erroredSubjects, m.controlOverdue, m.lastSweepTime, m.sweepInterval} {
+		vec.DeleteLabelValues(name)
+	}
 	m.sweeps.DeleteLabelValues(name)
-	m.sweptSubjects.DeleteLabelValues(name)
 }
 
-// ObserveSweep records a full evaluation of a control.
-func (m *Metrics) ObserveSweep(control string, subjects int, seconds float64) {
+// ObserveSweep records a full evaluation of a control, which ended at the time given.
+func (m *Metrics) ObserveSweep(control string, subjects int, seconds float64, ended time.Time) {
 	m.evaluationDuration.WithLabelValues("sweep").Observe(seconds)
 	m.lastSweepDuration.WithLabelValues(control).Set(seconds)
 	m.sweptSubjects.WithLabelValues(control).Set(float64(subjects))
 	m.sweeps.WithLabelValues(control).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweptAt(control, ended)
 }
 
 // publish recomputes the gauges from the per-control state; callers hold m.mu (or own m).
@@ -147,6 +195,7 @@ func (m *Metrics) publish() {
 	for _, s := range allSeverities {
 		m.openFindings.WithLabelValues(string(s)).Set(float64(bySeverity[s]))
 	}
+	m.publishRatios()
 	m.publishFindings()
 }
 
@@ -187,9 +236,11 @@ func (m *Metrics) SetFinding(control, ns string, severity ismsv1.Severity, state
 	}
 	if had {
 		m.findingCounts[old]--
+		m.countOverdue(control, old, -1)
 	}
 	byNS[ns] = f
 	m.findingCounts[f]++
+	m.countOverdue(control, f, 1)
 	m.publishFindings()
 }
 
@@ -203,6 +254,7 @@ func (m *Metrics) ForgetFinding(control, ns string) {
 	}
 	delete(m.findingState[control], ns)
 	m.findingCounts[old]--
+	m.countOverdue(control, old, -1)
 	m.publishFindings()
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
@@ -15,10 +16,10 @@ import (
 func TestMetricsCountControlsAndOpenFindings(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	m.SetControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 2)
-	m.SetControl("b", ismsv1.ResultFail, ismsv1.SeverityHigh, 1)
-	m.SetControl("c", ismsv1.ResultPass, ismsv1.SeverityLow, 0)
-	m.SetControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 3) // a later reconcile replaces, not adds
+	m.SetControl(metricsControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 2))
+	m.SetControl(metricsControl("b", ismsv1.ResultFail, ismsv1.SeverityHigh, 1))
+	m.SetControl(metricsControl("c", ismsv1.ResultPass, ismsv1.SeverityLow, 0))
+	m.SetControl(metricsControl("a", ismsv1.ResultFail, ismsv1.SeverityHigh, 3)) // a later reconcile replaces, not adds
 	m.ForgetControl("b")
 	m.ObserveEvaluation("sweep", 0.01)
 
@@ -44,6 +45,16 @@ isms_findings_open{severity="medium"} 0
 	if n := testutil.CollectAndCount(m.evaluationDuration); n != 1 {
 		t.Errorf("evaluation duration series = %d, want 1", n)
 	}
+}
+
+// metricsControl is a Control as a reconcile leaves it, with the result and open Findings
+// given.
+func metricsControl(name string, result ismsv1.ControlResult, severity ismsv1.Severity, openFindings int32, mappings ...ismsv1.FrameworkMapping) *ismsv1.Control {
+	c := &ismsv1.Control{}
+	c.Name = name
+	c.Spec = ismsv1.ControlSpec{ID: "ID-" + name, Owner: "team-" + name, Severity: severity, Frameworks: mappings}
+	c.Status.Result, c.Status.OpenFindings = result, openFindings
+	return c
 }
 
 func TestMetricsCountFindingsByStateAndOverdue(t *testing.T) {
@@ -92,7 +103,15 @@ isms_findings_overdue{severity="medium"} 0
 		if mf.GetName() != "isms_finding_time_to_remediate_seconds" {
 			continue
 		}
-		h := mf.GetMetric()[0].GetHistogram()
+		var h *dto.Histogram
+		for _, metric := range mf.GetMetric() {
+			if metric.GetLabel()[0].GetValue() == string(ismsv1.SeverityHigh) {
+				h = metric.GetHistogram()
+			}
+		}
+		if n := len(mf.GetMetric()); n != len(allSeverities) {
+			t.Errorf("time to remediate series = %d, want one per severity from the start", n)
+		}
 		if mean := h.GetSampleSum() / float64(h.GetSampleCount()); mean != 5400 {
 			t.Errorf("mean time to remediate = %v, want 5400", mean)
 		}

@@ -55,16 +55,18 @@ var (
 
 // SetupRegoWebhooksWithManager registers the validating webhooks of Controls and Policies,
 // compiling with engine (the Control reconciler's, so that what is admitted is compiled
-// already when it is reconciled).
-func SetupRegoWebhooksWithManager(mgr ctrl.Manager, engine *policy.Engine) error {
+// already when it is reconciled). Their refusals are counted in m.
+func SetupRegoWebhooksWithManager(mgr ctrl.Manager, engine *policy.Engine, m *Metrics) error {
 	compiler := newBoundedCompiler(webhookCompileTimeout, webhookCompileSlots)
+	controls := &ControlValidator{Reader: mgr.GetClient(), Engine: engine, compiler: compiler}
 	if err := ctrl.NewWebhookManagedBy(mgr, &ismsv1.Control{}).
-		WithValidator(&ControlValidator{Reader: mgr.GetClient(), Engine: engine, compiler: compiler}).
+		WithValidator(countRejections[*ismsv1.Control](controls, "Control", m)).
 		Complete(); err != nil {
 		return err
 	}
+	policies := &PolicyValidator{Reader: mgr.GetClient(), Engine: engine, compiler: compiler}
 	return ctrl.NewWebhookManagedBy(mgr, &ismsv1.Policy{}).
-		WithValidator(&PolicyValidator{Reader: mgr.GetClient(), Engine: engine, compiler: compiler}).
+		WithValidator(countRejections[*ismsv1.Policy](policies, "Policy", m)).
 		Complete()
 }
 

@@ -72,7 +72,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		r.addRunnables,
 		r.addIndexes,
 		r.setupExceptions,
-		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks, r.Engine) },
+		func(mgr ctrl.Manager) error { return setupWebhooks(mgr, opts.EnableWebhooks, r.Engine, r.Metrics) },
 		func(mgr ctrl.Manager) error { return setupRisks(mgr, opts.Registry, r.Watches) },
 		func(mgr ctrl.Manager) error { return setupPolicies(mgr, r.Engine) },
 		setupDocuments, // after addIndexes: it lists Attestations and Findings by control
@@ -168,18 +168,18 @@ func (r *ControlReconciler) setupExceptions(mgr ctrl.Manager) error {
 }
 
 // setupWebhooks registers the validating webhooks: ControlExceptions', and Controls' and
-// Policies', which compile with the Control reconciler's engine.
-func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine) error {
+// Policies', which compile with the Control reconciler's engine; m counts their refusals.
+func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine, m *Metrics) error {
 	if !enabled {
 		return nil
 	}
-	if err := SetupExceptionWebhookWithManager(mgr); err != nil {
+	if err := SetupExceptionWebhookWithManager(mgr, m); err != nil {
 		return fmt.Errorf("setting up the control exception webhook: %w", err)
 	}
-	if err := SetupRegoWebhooksWithManager(mgr, engine); err != nil {
+	if err := SetupRegoWebhooksWithManager(mgr, engine, m); err != nil {
 		return fmt.Errorf("setting up the control and policy webhooks: %w", err)
 	}
-	if err := SetupAttestationWebhookWithManager(mgr); err != nil {
+	if err := SetupAttestationWebhookWithManager(mgr, m); err != nil {
 		return fmt.Errorf("setting up the attestation webhooks: %w", err)
 	}
 	if err := SetupSoAWebhookWithManager(mgr); err != nil {

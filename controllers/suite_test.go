@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -185,8 +187,7 @@ func setupOperatorUser(ctx context.Context, env *envtest.Environment, adminCfg *
 
 // operatorSettings vary the suite's operator between starts.
 type operatorSettings struct {
-	// restart: controllers of this name ran before in this process, and the metrics
-	// registry already holds the first operator's metrics.
+	// restart: controllers of this name ran before in this process.
 	restart bool
 	// metricsAddr, when set, serves /metrics and /evidence/ there behind the API server's
 	// authentication and authorisation, as the manager binary does.
@@ -195,16 +196,58 @@ type operatorSettings struct {
 
 // runningOperator is a started manager with its evidence ledger.
 type runningOperator struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	ledger *evidence.Ledger
+	cancel  context.CancelFunc
+	done    chan struct{}
+	ledger  *evidence.Ledger
+	metrics *operatorRegistry
 }
 
-// stop stops the manager and closes its ledger, as the manager binary does on SIGTERM.
+// stop stops the manager and closes its ledger, as the manager binary does on SIGTERM, and
+// takes its metrics off controller-runtime's registry, for the next operator's.
 func (o *runningOperator) stop() {
 	o.cancel()
 	<-o.done
 	_ = o.ledger.Store().Close()
+	o.metrics.unregisterAll()
+}
+
+// operatorRegistry registers one operator's metrics with controller-runtime's registry, which
+// the metrics server serves, and remembers them, so that an operator started after it in the
+// same process serves its own metrics, as the manager binary would after a restart.
+type operatorRegistry struct {
+	mu         sync.Mutex
+	collectors []prometheus.Collector
+}
+
+func (r *operatorRegistry) Register(c prometheus.Collector) error {
+	if err := metrics.Registry.Register(c); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.collectors = append(r.collectors, c)
+	return nil
+}
+
+func (r *operatorRegistry) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func (r *operatorRegistry) Unregister(c prometheus.Collector) bool {
+	return metrics.Registry.Unregister(c)
+}
+
+func (r *operatorRegistry) unregisterAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.collectors {
+		metrics.Registry.Unregister(c)
+	}
+	r.collectors = nil
 }
 
 // startOperator runs the manager as a user that holds only the generated roles
@@ -218,16 +261,15 @@ func startOperator(set operatorSettings) (*runningOperator, error) {
 	if err != nil {
 		return nil, err
 	}
+	registry := &operatorRegistry{}
 	opts := Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy(), EnableWebhooks: true,
-		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}}
-	if set.restart {
-		opts.Registry = prometheus.NewRegistry()
-	}
+		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}, Registry: registry}
 	if err := SetupWithManager(mgr, opts); err != nil {
+		registry.unregisterAll()
 		return nil, fmt.Errorf("setting up controllers: %w", err)
 	}
 	ctx, cancel := context.WithCancel(testCtx)
-	op := &runningOperator{cancel: cancel, done: make(chan struct{}), ledger: ledger}
+	op := &runningOperator{cancel: cancel, done: make(chan struct{}), ledger: ledger, metrics: registry}
 	go func() {
 		defer close(op.done)
 		if err := mgr.Start(ctx); err != nil {

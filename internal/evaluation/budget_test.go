@@ -175,7 +175,9 @@ func TestEventEvaluatesOutsideTheLock(t *testing.T) {
 // the next sweep tries again.
 func TestSweepBudget(t *testing.T) {
 	h := newHarness(t, policy.Options{Timeout: 20 * time.Millisecond})
-	h.ev.SetSweepBudget(50 * time.Millisecond)
+	// Ten of the slow control's deadlines; the fast control's 40 evaluations take a millisecond
+	// or two, and the margin is for a loaded machine descheduling them mid-evaluation.
+	h.ev.SetSweepBudget(200 * time.Millisecond)
 	targets := ismsv1.Targets{Kinds: kinds("apps", "Deployment")}
 	h.setControl(ControlDefinition{Name: "fast", Generation: 1, Targets: targets, Policy: h.compile(privilegedPolicy)})
 	h.setControl(ControlDefinition{Name: "slow", Generation: 1, Targets: targets, Policy: h.compile(slowPolicy)})

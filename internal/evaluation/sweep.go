@@ -131,8 +131,12 @@ func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) verdict {
 		j.overBudget.Store(true)
 		return verdict{matched: true, err: ErrSweepBudget}
 	}
+	// The object's value is built once per sweep by whichever control reads it first: its cost
+	// is not that control's evaluation, and charging it would spend a fast control's budget on
+	// a big object a slow control shares (the value is built before the clock starts).
+	value := object.get()
 	start := time.Now()
-	res, err := j.def.Policy.Evaluate(ctx, policy.Input{Object: object.get(), Parameters: j.def.Parameters})
+	res, err := j.def.Policy.Evaluate(ctx, policy.Input{Object: value, Parameters: j.def.Parameters})
 	j.spent.Add(int64(time.Since(start)))
 	j.evaluated.Add(1)
 	return verdict{matched: true, res: res, err: err}
