@@ -143,7 +143,7 @@ func TestReportRefuses(t *testing.T) {
 		args []string
 		code int
 	}{
-		"html is not in this build":  {args: []string{"--bundle", bundle, "--key", keyFile, "-o", "html"}, code: 2},
+		"an unknown format":          {args: []string{"--bundle", bundle, "--key", keyFile, "-o", "pdf"}, code: 2},
 		"a bundle without a key":     {args: []string{"--bundle", bundle}, code: 2},
 		"an unknown framework":       {args: []string{"--bundle", bundle, "--key", keyFile, "--framework", "iso9001"}, code: 2},
 		"a bad override":             {args: []string{"--bundle", bundle, "--key", keyFile, "--override", "A.8.19=fatal"}, code: 2},
