@@ -68,6 +68,7 @@ func TestReportOfADriftAndItsFix(t *testing.T) {
 	passSeen := s.awaitLeaves(fixed, evidence.ResultPass, "Resolved")
 	time.Sleep(2 * time.Second)
 	to := time.Now()
+	s.awaitCommitted(to)
 
 	period := report.Period{From: from, To: to}
 	r := s.endpointReport(period)
@@ -284,6 +285,21 @@ func (s *story) awaitLeaves(since time.Time, result evidence.Result, findingTo s
 	}
 	s.t.Fatalf("no %s control leaf (and Finding %q) in the ledger since %s\n%s", result, findingTo, since, s.mgr.LogTail(30))
 	return time.Time{}
+}
+
+// awaitCommitted waits for a heartbeat recorded after t: leaves are queued before they are
+// committed, and both reports must read every leaf of the period, whenever they read it.
+func (s *story) awaitCommitted(t time.Time) {
+	deadline := time.Now().Add(4 * storyHeartbeat)
+	for time.Now().Before(deadline) {
+		var page api.LogPage
+		if json.Unmarshal([]byte(s.tryGet("/evidence/log?heartbeats=true&control="+s.name+"&from="+t.Format(time.RFC3339Nano))), &page) == nil &&
+			len(page.Entries) > 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("no leaf recorded after %s within %s", t, 4*storyHeartbeat)
 }
 
 func (s *story) endpointReport(p report.Period) report.Report {
