@@ -175,32 +175,23 @@ func (o *frameworksOptions) readControls(cmd *cobra.Command) ([]ismsv1.Control, 
 		controls, _, err := (&evalOptions{library: o.library}).withLibrary(in)
 		return controls, o.fileSource(), err
 	}
-	c, err := o.clusterClient()
-	if err != nil {
-		return nil, "", err
-	}
-	controls, err := listControls(cmd.Context(), c)
-	return controls, "cluster", err
-}
-
-// clusterClient connects to the cluster of --kubeconfig and --context, knowing our kinds.
-func (o *frameworksOptions) clusterClient() (client.Client, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.context}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+		return nil, "", fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
 	scheme := runtime.NewScheme()
 	if err := ismsv1.AddToScheme(scheme); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+		return nil, "", fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	return c, nil
+	controls, err := listControls(cmd.Context(), c)
+	return controls, "cluster", err
 }
 
 func (o *frameworksOptions) fileSource() string {

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evidenceclient"
@@ -128,27 +132,49 @@ func (o *reportOptions) parse() (report.Input, func(io.Writer, report.Report) er
 // in the ledger, and files carry no Risk status (the residual rating).
 func (o *reportOptions) readObjects(cmd *cobra.Command, in *report.Input) error {
 	fo := &frameworksOptions{files: o.files, library: o.library, kubeconfig: o.evidence.kubeconfig, context: o.evidence.context}
-	if len(o.files) > 0 || o.library {
-		controls, _, err := fo.readControls(cmd)
+	controls, source, err := fo.readControls(cmd)
+	if err != nil {
+		return err
+	}
+	if source != "cluster" {
 		gather.AddObjects(in, controls, nil, time.Time{})
-		return err
+		return nil
 	}
-	c, err := fo.clusterClient()
-	if err != nil {
-		return err
-	}
-	controls, err := listControls(cmd.Context(), c)
-	if err != nil {
-		return err
-	}
+	risks, readAt := o.readRisks(cmd)
+	gather.AddObjects(in, controls, risks, readAt)
+	return nil
+}
+
+// readRisks lists the cluster's Risks and when; a user who may not list them gets a warning
+// and a report that says the register was not read.
+func (o *reportOptions) readRisks(cmd *cobra.Command) ([]ismsv1.Risk, time.Time) {
 	var risks ismsv1.RiskList
 	readAt := time.Now().UTC()
-	if err := c.List(cmd.Context(), &risks); err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "warning: listing Risks: %s; the report lists no accepted risks\n", evidenceclient.Clean(err.Error(), 300))
-		readAt = time.Time{}
+	c, err := o.clusterClient()
+	if err == nil {
+		err = c.List(cmd.Context(), &risks)
 	}
-	gather.AddObjects(in, controls, risks.Items, readAt)
-	return nil
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: listing Risks: %s; the report lists no accepted risks\n", evidenceclient.Clean(err.Error(), 300))
+		return nil, time.Time{}
+	}
+	return risks.Items, readAt
+}
+
+// clusterClient connects to the cluster of --kubeconfig and --context with our kinds.
+func (o *reportOptions) clusterClient() (client.Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.evidence.kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.evidence.context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	cfg.UserAgent = "kubectl-isms/" + rest.DefaultKubernetesUserAgent()
+	scheme := runtime.NewScheme()
+	if err := ismsv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: scheme})
 }
 
 // compute reads the ledger, from the bundle or the endpoint, and computes the report.
