@@ -11,8 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/evidence/api"
+	"github.com/isms-operator/isms-operator/internal/report/reportapi"
 )
 
 // EvidenceOptions turn on the evidence ledger (see internal/evidence).
@@ -43,8 +45,8 @@ const pruneEvery = 24 * time.Hour
 const publishEvery = 30 * time.Second
 
 // setupEvidence adds the ledger's writer and its loops (leader-only), its metrics, and its
-// query API under EvidencePath on the metrics server, which applies the same authentication
-// and authorisation to it as to /metrics.
+// query API and audit report under EvidencePath on the metrics server, which applies the
+// same authentication and authorisation to them as to /metrics.
 func (r *ControlReconciler) setupEvidence(mgr ctrl.Manager, opts *EvidenceOptions, namespace string, reg prometheus.Registerer) error {
 	ledger := opts.Ledger
 	w := &evidenceWriter{ledger: ledger, rec: r.evidence, opts: opts.Writer}
@@ -68,11 +70,32 @@ func (r *ControlReconciler) setupEvidence(mgr ctrl.Manager, opts *EvidenceOption
 	if err := reg.Register(newEvidenceCollector(r.evidence, ledger)); err != nil {
 		return fmt.Errorf("registering the evidence metrics: %w", err)
 	}
-	handler := http.StripPrefix(EvidencePath[:len(EvidencePath)-1], api.New(ledger))
-	if err := mgr.AddMetricsServerExtraHandler(EvidencePath, handler); err != nil {
+	if err := mgr.AddMetricsServerExtraHandler(EvidencePath, r.evidenceAPI(mgr, ledger)); err != nil {
 		return fmt.Errorf("serving the evidence API: %w", err)
 	}
 	return nil
+}
+
+// evidenceAPI is the ledger's query API with the audit report beside it (GET
+// /evidence/report), which computes from the cached Controls and Risks and the operator's own
+// due periods, as `kubectl isms report` computes from the cluster's.
+func (r *ControlReconciler) evidenceAPI(mgr ctrl.Manager, ledger *evidence.Ledger) http.Handler {
+	cache := mgr.GetClient()
+	objects := func(ctx context.Context) ([]ismsv1.Control, []ismsv1.Risk, error) {
+		var controls ismsv1.ControlList
+		if err := cache.List(ctx, &controls); err != nil {
+			return nil, nil, fmt.Errorf("listing Controls: %w", err)
+		}
+		var risks ismsv1.RiskList
+		if err := cache.List(ctx, &risks); err != nil {
+			return nil, nil, fmt.Errorf("listing Risks: %w", err)
+		}
+		return controls.Items, risks.Items, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /report", reportapi.New(reportapi.Options{Ledger: ledger, Objects: objects, DuePeriods: r.Workflow.DuePeriods}))
+	mux.Handle("/", api.New(ledger))
+	return http.StripPrefix(EvidencePath[:len(EvidencePath)-1], mux)
 }
 
 // evidenceWriter runs the ledger's Writer while this replica leads. It reloads the ledger

@@ -282,7 +282,7 @@ func checkMarkers(t *testing.T, entries []evidence.Entry, stopping, restarted ti
 }
 
 // checkEvidenceEndpoint: no token 401, a ServiceAccount without evidence-reader 403, one
-// bound to it 200 with the verifier key.
+// bound to it 200 with the verifier key, and the same for the audit report.
 func checkEvidenceEndpoint(t *testing.T, addr string) {
 	cs, err := kubernetes.NewForConfig(testEnv.Config)
 	if err != nil {
@@ -298,18 +298,26 @@ func checkEvidenceEndpoint(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 	auditor, stranger := serviceAccountToken(t, cs, ns, "auditor"), serviceAccountToken(t, cs, ns, "stranger")
-	awaitAllowed(t, cs, "system:serviceaccount:"+ns+":auditor", "/evidence/key")
-
-	url := "https://" + addr + "/evidence/key"
-	if code, _ := getWithToken(t, url, ""); code != http.StatusUnauthorized {
-		t.Errorf("no token: status %d, want 401", code)
-	}
-	if code, _ := getWithToken(t, url, stranger); code != http.StatusForbidden {
-		t.Errorf("a ServiceAccount without evidence-reader: status %d, want 403", code)
-	}
-	code, body := getWithToken(t, url, auditor)
-	if code != http.StatusOK || strings.TrimSpace(body) != operator.ledger.VerifierKey() {
-		t.Errorf("a ServiceAccount with evidence-reader: status %d, body %q; want 200 and the verifier key", code, body)
+	today := time.Now().UTC().Format(time.DateOnly)
+	for path, isAnswer := range map[string]func(string) bool{
+		"/evidence/key": func(body string) bool { return strings.TrimSpace(body) == operator.ledger.VerifierKey() },
+		// The audit report, computed in the manager from its cache and ledger.
+		"/evidence/report?framework=iso27001-2022&from=" + today + "&to=" + today: func(body string) bool {
+			return strings.HasPrefix(body, "# Audit report: ISO/IEC 27001") && strings.Contains(body, "- Ledger: "+evidence.DefaultKeyName)
+		},
+	} {
+		awaitAllowed(t, cs, "system:serviceaccount:"+ns+":auditor", strings.SplitN(path, "?", 2)[0])
+		url := "https://" + addr + path
+		if code, _ := getWithToken(t, url, ""); code != http.StatusUnauthorized {
+			t.Errorf("%s, no token: status %d, want 401", path, code)
+		}
+		if code, _ := getWithToken(t, url, stranger); code != http.StatusForbidden {
+			t.Errorf("%s, a ServiceAccount without evidence-reader: status %d, want 403", path, code)
+		}
+		code, body := getWithToken(t, url, auditor)
+		if code != http.StatusOK || !isAnswer(body) {
+			t.Errorf("%s, a ServiceAccount with evidence-reader: status %d, body %q; want 200 and the answer", path, code, body)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/isms-operator/isms-operator/internal/evidenceclient"
+	"github.com/isms-operator/isms-operator/internal/report/gather"
 )
 
 // evidenceURLEnv names the environment variable that plays --evidence-url.
@@ -153,16 +154,11 @@ func readSmallFile(path string) ([]byte, error) {
 
 // parseTime reads a time flag: RFC 3339, or a date meaning midnight UTC. Empty is zero.
 func parseTime(flag, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
+	t, err := gather.ParseTime(flag, v)
+	if err != nil {
+		return t, usageError{err}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, usagef("%s: %q is not an RFC 3339 time (2026-03-14T09:00:00Z) or a date (2026-03-14)", flag, truncate(v, 60))
+	return t, nil
 }
 
 // explain adds the fix to the endpoint's authentication and authorisation refusals.

@@ -3,19 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"iter"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/isms-operator/isms-operator/internal/evidence"
+	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evidenceclient"
-	"github.com/isms-operator/isms-operator/internal/finding"
-	"github.com/isms-operator/isms-operator/internal/frameworks"
 	"github.com/isms-operator/isms-operator/internal/report"
+	"github.com/isms-operator/isms-operator/internal/report/gather"
 )
 
 // reportFormats are the -o values.
@@ -47,7 +45,7 @@ func newReportCommand() *cobra.Command {
 methodology with the coverage of the period and its gaps, Findings with their time to
 remediate against their due dates, a proposed grading of each nonconformity (major, minor,
 observation: --override changes one), compliance per requirement, weekly KPIs, exceptions
-in force, follow-up actions and a conclusion. Every claim cites its ledger entries (index
+and accepted risks in force, follow-up actions and a conclusion. Every claim cites its ledger entries (index
 and leaf hash) and the signed checkpoint they are in (docs/reports.md).
 
 The ledger is read through the evidence endpoint as 'kubectl isms evidence' reads it: the
@@ -57,8 +55,11 @@ an export ('kubectl isms evidence export'), verified against --key, which is the
 export from before --from so that the states in force when the period began are known.
 
 The Controls (their requirements, severity, owner and description) are read from the
-cluster, or from -f files and the embedded --library. Due periods are the operator's
-defaults (critical 7 days, high 30, medium 90, low 180).
+cluster, or from -f files and the embedded --library. The accepted Risks in force during the
+period are read from the cluster's risk register (not with -f or --library): Risks are not in
+the ledger, so they show as they stand now. Due periods are the operator's defaults
+(critical 7 days, high 30, medium 90, low 180); the manager's GET /evidence/report uses its
+own (docs/reports.md).
 
 --from is inclusive and --to exclusive; a --to given as a date includes that day.`,
 		Example: `  kubectl isms report --framework iso27001-2022 --from 2026-01-01 --to 2026-12-31 -o md --key evidence.pub > audit-2026.md
@@ -87,11 +88,9 @@ func (o *reportOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
-	controls, _, err := (&frameworksOptions{files: o.files, library: o.library, cluster: o.evidence.cluster}).readControls(cmd)
-	if err != nil {
+	if err := o.readObjects(cmd, &in); err != nil {
 		return err
 	}
-	in.Controls = report.ControlsOf(o.framework, controls)
 	r, err := o.compute(ctx, in, stderr)
 	if err != nil {
 		return err
@@ -108,74 +107,54 @@ func (o *reportOptions) run(cmd *cobra.Command) error {
 	return write(out, r)
 }
 
-// parse checks the flags and returns the report's input without the ledger and Controls.
+// parse checks the flags and returns the report's input without the ledger, Controls and
+// Risks; the manager's GET /evidence/report checks its query with the same gather.Input.
 func (o *reportOptions) parse() (report.Input, func(io.Writer, report.Report) error, error) {
-	var in report.Input
 	write, ok := reportFormats[o.output]
 	if !ok {
-		return in, nil, usagef("--output must be md, json, html or oscal; got %q", truncate(o.output, 40))
-	}
-	catalog, found := frameworks.Default().Lookup(o.framework)
-	if !found {
-		return in, nil, usagef("--framework %q has no catalog; known: %s", truncate(o.framework, 63), strings.Join(frameworks.Default().Names(), ", "))
-	}
-	period, err := parsePeriod(o.from, o.to)
-	if err != nil {
-		return in, nil, err
+		return report.Input{}, nil, usagef("--output must be md, json, html or oscal; got %q", truncate(o.output, 40))
 	}
 	if o.bundle != "" && o.evidence.keyFile == "" {
-		return in, nil, usagef("--bundle needs --key: a bundle is verified against a key saved outside the cluster")
+		return report.Input{}, nil, usagef("--bundle needs --key: a bundle is verified against a key saved outside the cluster")
 	}
-	overrides, err := parseOverrides(o.overrides)
+	in, err := gather.Input(gather.Request{Framework: o.framework, From: o.from, To: o.to, Overrides: o.overrides, Prefix: "--"})
 	if err != nil {
-		return in, nil, err
+		return in, nil, usageError{err}
 	}
-	due := map[string]time.Duration{}
-	for sev, d := range finding.DefaultWorkflow().DuePeriods {
-		due[string(sev)] = d
-	}
-	in = report.Input{Catalog: catalog, Period: period, DuePeriods: due, Overrides: overrides}
 	return in, write, nil
 }
 
-// parsePeriod reads --from and --to; a date-only --to includes its day.
-func parsePeriod(fromFlag, toFlag string) (report.Period, error) {
-	if fromFlag == "" || toFlag == "" {
-		return report.Period{}, usagef("--from and --to are required")
-	}
-	from, err := parseTime("--from", fromFlag)
+// readObjects adds the Controls and, from the cluster only, the accepted Risks: Risks are not
+// in the ledger, and files carry no Risk status (the residual rating).
+func (o *reportOptions) readObjects(cmd *cobra.Command, in *report.Input) error {
+	fo := &frameworksOptions{files: o.files, library: o.library, cluster: o.evidence.cluster}
+	controls, source, err := fo.readControls(cmd)
 	if err != nil {
-		return report.Period{}, err
+		return err
 	}
-	to, err := parseTime("--to", toFlag)
-	if err != nil {
-		return report.Period{}, err
+	if source != "cluster" {
+		gather.AddObjects(in, controls, nil, time.Time{})
+		return nil
 	}
-	if _, dateErr := time.Parse(time.DateOnly, toFlag); dateErr == nil {
-		to = to.AddDate(0, 0, 1)
-	}
-	if !from.Before(to) {
-		return report.Period{}, usagef("--from must be before --to")
-	}
-	if to.Sub(from) > report.MaxPeriod {
-		return report.Period{}, usagef("the period is longer than %d days", int(report.MaxPeriod.Hours()/24))
-	}
-	return report.Period{From: from, To: to}, nil
+	risks, readAt := o.readRisks(cmd)
+	gather.AddObjects(in, controls, risks, readAt)
+	return nil
 }
 
-// parseOverrides reads --override ID=grade[:reason].
-func parseOverrides(flags []string) (map[string]report.Override, error) {
-	out := map[string]report.Override{}
-	for _, f := range flags {
-		id, rest, ok := strings.Cut(f, "=")
-		grade, reason, _ := strings.Cut(rest, ":")
-		o := report.Override{Severity: report.Severity(grade), Reason: truncate(reason, 256)}
-		if !ok || id == "" || !report.ValidSeverity(o.Severity) {
-			return nil, usagef("--override %q: want ID=major|minor|observation[:reason]", truncate(f, 80))
-		}
-		out[id] = o
+// readRisks lists the cluster's Risks and when; a user who may not list them gets a warning
+// and a report that says the register was not read.
+func (o *reportOptions) readRisks(cmd *cobra.Command) ([]ismsv1.Risk, time.Time) {
+	var risks ismsv1.RiskList
+	readAt := time.Now().UTC()
+	c, err := o.evidence.cluster.client()
+	if err == nil {
+		err = c.List(cmd.Context(), &risks)
 	}
-	return out, nil
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: listing Risks: %s; the report lists no accepted risks\n", evidenceclient.Clean(err.Error(), 300))
+		return nil, time.Time{}
+	}
+	return risks.Items, readAt
 }
 
 // compute reads the ledger, from the bundle or the endpoint, and computes the report.
@@ -190,7 +169,7 @@ func (o *reportOptions) compute(ctx context.Context, in report.Input, stderr io.
 			return report.Report{}, usagef("--bundle: %v", err)
 		}
 		defer func() { _ = f.Close() }()
-		return computeFromBundle(in, f, key)
+		return reportResult(gather.FromBundle(in, f, key))
 	}
 	c, closeConn, err := o.evidence.connect(ctx, stderr)
 	if err != nil {
@@ -201,64 +180,17 @@ func (o *reportOptions) compute(ctx context.Context, in report.Input, stderr io.
 	if err != nil {
 		return report.Report{}, err
 	}
-	start, err := c.At(ctx, in.Period.From)
-	if err != nil {
-		return report.Report{}, explain(err)
-	}
-	if _, err := evidenceclient.VerifyAt(start, key, in.Period.From); err != nil {
-		return report.Report{}, verifyFailed(err)
-	}
-	in.Start = &start
-	return computeFromExport(ctx, in, c, key)
+	return reportResult(gather.FromLedger(ctx, in, gather.ClientSource(c, maxBundleBytes), key))
 }
 
-// computeFromExport streams the period's bundle from the endpoint into the computation.
-func computeFromExport(ctx context.Context, in report.Input, c *evidenceclient.Client, key string) (report.Report, error) {
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := c.Export(ctx, pw, in.Period.From, in.Period.To, maxBundleBytes)
-		pw.CloseWithError(err)
-	}()
-	defer func() { _ = pr.Close() }()
-	r, err := computeFromBundle(in, pr, key)
+// reportResult gives a failed verification exit code 1 and explains the endpoint's refusals.
+func reportResult(r report.Report, err error) (report.Report, error) {
+	var ve *gather.VerificationError
+	if errors.As(err, &ve) {
+		return r, verifyFailed(err)
+	}
 	if err != nil {
 		return r, explain(err)
 	}
 	return r, nil
-}
-
-// errStopped ends a bundle read that the computation no longer wants.
-var errStopped = errors.New("stopped")
-
-// computeFromBundle verifies the bundle as it streams its entries into the computation; the
-// report cites the bundle's end checkpoint.
-func computeFromBundle(in report.Input, r io.Reader, key string) (report.Report, error) {
-	var sum evidence.BundleSummary
-	in.Entries = bundleEntries(r, key, &sum)
-	rep, err := report.Compute(in)
-	if err != nil {
-		var ve *evidence.VerifyError
-		if errors.As(err, &ve) {
-			return rep, verifyFailed(err)
-		}
-		return rep, err
-	}
-	rep.Checkpoint = report.Checkpoint{Size: sum.End.Size, Root: sum.End.Root, Text: string(sum.EndNote)}
-	rep.Scope.Origin = sum.Manifest.Origin
-	return rep, nil
-}
-
-func bundleEntries(r io.Reader, key string, sum *evidence.BundleSummary) iter.Seq2[evidence.Entry, error] {
-	return func(yield func(evidence.Entry, error) bool) {
-		s, err := evidence.ReadBundle(r, key, evidence.DefaultLimits, func(e evidence.Entry) error {
-			if !yield(e, nil) {
-				return errStopped
-			}
-			return nil
-		})
-		*sum = s
-		if err != nil && !errors.Is(err, errStopped) {
-			yield(evidence.Entry{}, err)
-		}
-	}
 }

@@ -95,6 +95,7 @@ func (e *engine) finish() Report {
 	r.Findings = e.reportFindings()
 	r.Requirements = e.requirements(r.Findings)
 	r.Exceptions = e.reportExceptions()
+	r.AcceptedRisks = e.acceptedRisks()
 	r.KPIs = e.kpis(r.Requirements)
 	r.Nonconformities = nonconformities(r.Requirements, r.Findings)
 	r.Recommendations = e.recommendations(r.Findings)

@@ -174,3 +174,24 @@ func backwards() iter.Seq2[evidence.Entry, error] {
 			yield(evidence.Entry{Index: 4, Leaf: stateLeaf(evidence.KindControl, "a", t0, evidence.ResultPass)}, nil)
 	}
 }
+
+func exceptionLeaf(control, name string, at time.Time, from, to string) evidence.Leaf {
+	return evidence.Leaf{V: 1, Kind: evidence.KindException, Control: control, Time: at,
+		Exception: &evidence.ExceptionChange{Name: name, Namespace: "ns", From: from, To: to}}
+}
+
+// An exception is reported with the Controls of the framework it names; one that names only
+// Controls outside it is not in the report (it used to crash the computation).
+func TestComputeExceptionsOfControlsInScope(t *testing.T) {
+	in := testInput(t, 24,
+		exceptionLeaf("a", "both", h(1), "Pending", "Active"), exceptionLeaf("z", "both", h(1), "Pending", "Active"),
+		exceptionLeaf("z", "other-framework", h(2), "Pending", "Active"), exceptionLeaf("z", "other-framework", h(3), "Active", "Expired"))
+	r, err := Compute(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Exceptions) != 1 || r.Exceptions[0].Key != "ns/both" || len(r.Exceptions[0].Controls) != 1 ||
+		r.Exceptions[0].Controls[0] != "a" || r.KPIs.Total.ExceptionsOpened != 1 || r.KPIs.Total.ExceptionsExpired != 0 {
+		t.Errorf("exceptions %+v, KPIs %+v: want ns/both on control a only", r.Exceptions, r.KPIs.Total)
+	}
+}

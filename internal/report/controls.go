@@ -23,3 +23,24 @@ func ControlsOf(framework string, controls []ismsv1.Control) []Control {
 	}
 	return out
 }
+
+// RisksOf returns the accepted Risks (treatment accept, with an acceptance) as Compute reads
+// them, rated as their status stands now.
+func RisksOf(risks []ismsv1.Risk) []Risk {
+	var out []Risk
+	for _, r := range risks {
+		a := r.Spec.Acceptance
+		if r.Spec.Treatment != ismsv1.TreatmentAccept || a == nil {
+			continue
+		}
+		controls := make([]string, 0, len(r.Spec.Controls))
+		for _, c := range r.Spec.Controls {
+			controls = append(controls, c.Name)
+		}
+		out = append(out, Risk{Name: r.Name, Title: r.Spec.Title, Owner: r.Spec.Owner, AcceptedBy: a.AcceptedBy,
+			Justification: a.Justification, AcceptedUntil: a.Until.UTC(), Created: r.CreationTimestamp.UTC(),
+			InherentScore: r.Status.InherentScore, ResidualScore: r.Status.ResidualScore, Appetite: r.Spec.Appetite,
+			ResidualLevel: string(r.Status.ResidualLevel), Controls: sortedCopy(controls)})
+	}
+	return out
+}

@@ -84,6 +84,12 @@ func fixtureReport(seed uint64) report.Report {
 	r.Exceptions = []report.Exception{{Key: "payments/legacy-batch", Namespace: "payments", Name: "legacy-batch",
 		Controls: []string{controls[1].Name}, Requirements: controls[1].Requirements,
 		ActiveFrom: fixtureFrom, ExpiredAt: fixtureFrom.AddDate(0, 3, 0), Evidence: fixtureCitations(rng, 2)}}
+	r.Methodology.RisksReadAt = r.GeneratedAt
+	r.AcceptedRisks = []report.AcceptedRisk{{Name: "legacy-registry", Title: "Images from the legacy registry " + hostileTexts[2],
+		Owner: "platform", AcceptedBy: "ciso@example.com", Justification: "Migration planned. " + hostileTexts[3],
+		Since: fixtureFrom.AddDate(0, -2, 0), Until: fixtureFrom.AddDate(0, 9, 0), Expired: true, InherentScore: 12,
+		ResidualScore: 8, ResidualLevel: "Medium", Appetite: 9, WithinAppetite: true, Controls: []string{controls[3].Name},
+		Requirements: controls[3].Requirements}}
 	r.Conclusion = fixtureConclusion(r)
 	return r
 }

@@ -30,7 +30,24 @@ func goldenInput(t testing.TB) report.Input {
 		Heartbeat: time.Hour, IncidentsPerControl: 2, Seed: 7})
 	return report.Input{Catalog: catalog, Period: report.Period{From: goldenFrom, To: goldenTo}, Controls: l.Controls,
 		Entries: l.Entries(), DuePeriods: reporttest.DuePeriods, Origin: "isms.example/evidence",
-		Checkpoint: reporttest.Checkpoint, Now: func() time.Time { return goldenTo.Add(time.Hour) }}
+		Checkpoint: reporttest.Checkpoint, Now: func() time.Time { return goldenTo.Add(time.Hour) },
+		Risks: goldenRisks(), RisksReadAt: goldenTo.Add(time.Hour)}
+}
+
+// goldenRisks are a register's accepted Risks: one in force throughout, one whose acceptance
+// expires inside the period, and two the report leaves out (expired before, created after).
+func goldenRisks() []report.Risk {
+	return []report.Risk{
+		{Name: "legacy-registry", Title: "Images from the legacy registry", Owner: "platform", AcceptedBy: "ciso@example.com",
+			Justification: "Migration planned for Q3; the registry is internal.", AcceptedUntil: goldenTo.AddDate(0, 6, 0),
+			Created: goldenFrom.AddDate(0, -2, 0), InherentScore: 12, ResidualScore: 8, ResidualLevel: "Medium", Appetite: 9,
+			Controls: []string{"ctl-001", "ctl-not-mapped"}},
+		{Name: "batch-root", Title: "Batch jobs run as root", Owner: "data", AcceptedBy: "ciso@example.com",
+			Justification: "Vendor image.", AcceptedUntil: goldenFrom.AddDate(0, 0, 20), Created: goldenFrom.AddDate(0, 0, 3),
+			InherentScore: 16, ResidualScore: 16, ResidualLevel: "High", Appetite: 12, Controls: []string{"ctl-004"}},
+		{Name: "old-acceptance", Owner: "web", AcceptedBy: "cto", AcceptedUntil: goldenFrom.AddDate(0, 0, -1), Appetite: 4},
+		{Name: "future-risk", Owner: "web", AcceptedBy: "cto", Created: goldenTo, AcceptedUntil: goldenTo.AddDate(1, 0, 0), Appetite: 4},
+	}
 }
 
 func TestGolden(t *testing.T) {

@@ -62,7 +62,7 @@ type layoutResult struct {
 // reportTables are the tables the fixture report fills, in order.
 var reportTables = []string{"table-scope-controls", "table-due-periods", "table-evaluations",
 	"table-gaps", "table-findings", "table-nonconformities", "table-recommendations",
-	"table-requirements", "table-kpis", "table-exceptions", "table-follow-ups", "table-statuses"}
+	"table-requirements", "table-kpis", "table-exceptions", "table-accepted-risks", "table-follow-ups", "table-statuses"}
 
 // A4 is 210 mm wide; the print stylesheet's margins leave 186 mm: 703 CSS pixels.
 const printedPageWidth = 703

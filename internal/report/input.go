@@ -32,6 +32,12 @@ type Input struct {
 	// otherwise.
 	Applicability map[string]Applicability
 	SoA           *SoARef
+	// Risks are the risk register's accepted Risks (RisksOf) as the cluster holds them at
+	// RisksReadAt: Risks are not in the ledger. Compute lists those whose acceptance was in
+	// force during the period.
+	Risks []Risk
+	// RisksReadAt is when Risks were read; zero means the register was not read.
+	RisksReadAt time.Time
 	// Overrides are the auditor's grades, by requirement id or Finding key.
 	Overrides map[string]Override
 	// Checkpoint is the signed checkpoint at or after Period.To that the citations are in.
@@ -54,6 +60,20 @@ type Control struct {
 	Attested bool
 	// Requirements are the ids of the framework's requirements the Control maps to.
 	Requirements []string
+}
+
+// Risk is what the report needs of an accepted Risk.
+type Risk struct {
+	Name, Title, Owner string
+	// AcceptedBy, Justification and AcceptedUntil are spec.acceptance.
+	AcceptedBy, Justification string
+	AcceptedUntil             time.Time
+	// Created is the Risk's creation: the acceptance was made at or after it.
+	Created                                time.Time
+	InherentScore, ResidualScore, Appetite int32
+	ResidualLevel                          string
+	// Controls are the names of the Controls linked to the Risk (spec.controls).
+	Controls []string
 }
 
 // Applicability is one requirement's entry in the Statement of Applicability.

@@ -81,8 +81,14 @@ func (e *engine) dueAt(f *findingTrack) (time.Time, bool) {
 	return f.openedAt.Add(d), true
 }
 
+// onException follows an exception's phase for the controls in scope; an exception leaf is
+// written once per control it names, so one of a Control outside the framework is skipped
+// as its Findings are.
 func (e *engine) onException(en evidence.Entry) {
 	xc := en.Leaf.Exception
+	if _, ok := e.controls[en.Leaf.Control]; !ok {
+		return
+	}
 	key := xc.Namespace + "/" + xc.Name
 	x := e.exceptions[key]
 	if x == nil {

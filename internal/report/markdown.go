@@ -26,6 +26,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	m.requirements(r.Requirements)
 	m.kpis(r.KPIs)
 	m.exceptions(r.Exceptions)
+	m.acceptedRisks(r.AcceptedRisks, r.Methodology.RisksReadAt)
 	m.followUps(r.FollowUps)
 	m.conclusion(r.Conclusion)
 	m.citations(r.Checkpoint)
@@ -259,7 +260,7 @@ func (m *mdWriter) kpiRow(label string, k KPI) {
 func (m *mdWriter) exceptions(xs []Exception) {
 	m.printf("## 10. Exceptions and accepted risks in force\n\n")
 	if len(xs) == 0 {
-		m.printf("None.\n\n")
+		m.printf("Exceptions: none.\n\n")
 		return
 	}
 	m.table("Exception", "Controls", "Requirements", "Active from", "Expired", "Evidence")
@@ -267,6 +268,36 @@ func (m *mdWriter) exceptions(xs []Exception) {
 		m.row(x.Key, list(x.Controls), list(x.Requirements), ts(x.ActiveFrom), ts(x.ExpiredAt), m.cite(x.Evidence))
 	}
 	m.printf("\n")
+}
+
+// acceptedRisks continues section 10: the Risks come from the cluster, so they cite nothing.
+func (m *mdWriter) acceptedRisks(rs []AcceptedRisk, readAt time.Time) {
+	if readAt.IsZero() {
+		m.printf("Accepted risks: the risk register was not read (the Controls came from files).\n\n")
+		return
+	}
+	m.printf("Accepted risks (from the cluster's risk register at %s, not the ledger): %d.\n\n", ts(readAt), len(rs))
+	if len(rs) == 0 {
+		return
+	}
+	m.table("Risk", "Title", "Owner", "Accepted by", "Since", "Until", "Residual", "Appetite", "Controls", "Requirements", "Justification")
+	for _, r := range rs {
+		until := ts(r.Until)
+		if r.Expired {
+			until += " (expired)"
+		}
+		m.row(r.Name, r.Title, r.Owner, r.AcceptedBy, ts(r.Since), until, residual(r), fmt.Sprint(r.Appetite),
+			list(r.Controls), list(r.Requirements), r.Justification)
+	}
+	m.printf("\n")
+}
+
+// residual is a Risk's residual rating as "12 High", or "-" before the operator scored it.
+func residual(r AcceptedRisk) string {
+	if r.ResidualScore == 0 {
+		return "-"
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d %s", r.ResidualScore, r.ResidualLevel))
 }
 
 func (m *mdWriter) followUps(fs []FollowUp) {

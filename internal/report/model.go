@@ -33,6 +33,10 @@ type Report struct {
 	KPIs            KPIs             `json:"kpis"`
 	// Exceptions are the ControlExceptions in force at any time in the period.
 	Exceptions []Exception `json:"exceptions"`
+	// AcceptedRisks are the Risks accepted by their owners with an acceptance in force at
+	// some time in the period, by name, as the risk register stood when the report was
+	// computed (Methodology.RisksReadAt): Risks are not in the ledger.
+	AcceptedRisks []AcceptedRisk `json:"acceptedRisks"`
 	// FollowUps are the Findings still open at the period's end, overdue first.
 	FollowUps  []FollowUp `json:"followUps"`
 	Conclusion Conclusion `json:"conclusion"`
@@ -113,6 +117,9 @@ type Methodology struct {
 	Gaps []Gap `json:"gaps"`
 	// Entries counts the ledger entries the report was computed from.
 	Entries uint64 `json:"entries"`
+	// RisksReadAt is when the risk register was read for AcceptedRisks; zero when it was not
+	// read (the Controls came from files), and then no accepted risk is listed.
+	RisksReadAt time.Time `json:"risksReadAt,omitzero"`
 }
 
 // ControlEvaluation sums up one control's evaluation over the period.
@@ -326,6 +333,34 @@ type Exception struct {
 	ActiveFrom time.Time  `json:"activeFrom"`
 	ExpiredAt  time.Time  `json:"expiredAt,omitzero"`
 	Evidence   []Citation `json:"evidence"`
+}
+
+// AcceptedRisk is a Risk whose owner accepted it (treatment accept), with an acceptance in
+// force at some time in the period. It is the Risk as the cluster held it when the report was
+// computed, not as the ledger recorded it: its rating is the current one.
+type AcceptedRisk struct {
+	Name          string `json:"name"`
+	Title         string `json:"title"`
+	Owner         string `json:"owner"`
+	AcceptedBy    string `json:"acceptedBy"`
+	Justification string `json:"justification"`
+	// Since is when the Risk was created: the register does not record when the acceptance
+	// was made, which is at or after it. Until is when the acceptance ends.
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until"`
+	// Expired: the acceptance ended before the period's end.
+	Expired bool `json:"expired"`
+	// InherentScore and ResidualScore are likelihood × impact (1..25) before treatment and
+	// with the Controls that pass now; zero when the operator has not scored the Risk yet.
+	InherentScore  int32  `json:"inherentScore,omitempty"`
+	ResidualScore  int32  `json:"residualScore,omitempty"`
+	ResidualLevel  string `json:"residualLevel,omitempty"`
+	Appetite       int32  `json:"appetite"`
+	WithinAppetite bool   `json:"withinAppetite"`
+	// Controls are the Controls linked to the Risk (in scope of the framework or not).
+	Controls []string `json:"controls"`
+	// Requirements are the framework's requirements that the in-scope Controls map to.
+	Requirements []string `json:"requirements"`
 }
 
 // FollowUp is an action left open at the period's end: an open Finding.

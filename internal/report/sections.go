@@ -16,7 +16,11 @@ const methodologyText = "Automated continuous evaluation: each Control's policy 
 	"time without a covering leaf, and operator outages, count as not evaluated."
 
 func (e *engine) methodology() Methodology {
-	m := Methodology{Description: methodologyText, Controls: []ControlEvaluation{}, Gaps: []Gap{}, Entries: e.entries}
+	m := Methodology{Description: methodologyText, Controls: []ControlEvaluation{}, Gaps: []Gap{}, Entries: e.entries,
+		RisksReadAt: e.risksReadAt()}
+	if !m.RisksReadAt.IsZero() {
+		m.Description += risksMethodology
+	}
 	period := e.period.Duration()
 	tls := make([]timeline, 0, len(e.controls))
 	var coverage float64
