@@ -92,8 +92,16 @@ func (r *ControlReconciler) evidenceAPI(mgr ctrl.Manager, ledger *evidence.Ledge
 		}
 		return controls.Items, risks.Items, nil
 	}
+	statements := func(ctx context.Context) ([]ismsv1.StatementOfApplicability, error) {
+		var list ismsv1.StatementOfApplicabilityList
+		if err := cache.List(ctx, &list); err != nil {
+			return nil, fmt.Errorf("listing Statements of Applicability: %w", err)
+		}
+		return list.Items, nil
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /report", reportapi.New(reportapi.Options{Ledger: ledger, Objects: objects, DuePeriods: r.Workflow.DuePeriods}))
+	mux.Handle("GET /report", reportapi.New(reportapi.Options{Ledger: ledger, Objects: objects, Statements: statements,
+		DuePeriods: r.Workflow.DuePeriods}))
 	mux.Handle("/", api.New(ledger))
 	return http.StripPrefix(EvidencePath[:len(EvidencePath)-1], mux)
 }

@@ -138,7 +138,24 @@ func (o *reportOptions) readObjects(cmd *cobra.Command, in *report.Input) error 
 	}
 	risks, readAt := o.readRisks(cmd)
 	gather.AddObjects(in, controls, risks, readAt)
+	gather.AddStatements(in, o.readStatements(cmd))
 	return nil
+}
+
+// readStatements lists the cluster's Statements of Applicability, whose content gives the
+// applicability of the version the ledger says was in force; a user who may not list them
+// gets a warning, and applicability follows the Controls' mappings.
+func (o *reportOptions) readStatements(cmd *cobra.Command) []ismsv1.StatementOfApplicability {
+	var list ismsv1.StatementOfApplicabilityList
+	c, err := o.evidence.cluster.client()
+	if err == nil {
+		err = c.List(cmd.Context(), &list)
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: listing Statements of Applicability: %s; applicability follows the Controls' mappings\n", evidenceclient.Clean(err.Error(), 300))
+		return nil
+	}
+	return list.Items
 }
 
 // readRisks lists the cluster's Risks and when; a user who may not list them gets a warning

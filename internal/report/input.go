@@ -32,6 +32,10 @@ type Input struct {
 	// otherwise.
 	Applicability map[string]Applicability
 	SoA           *SoARef
+	// Statements are the cluster's Statements of Applicability of the framework, each as its
+	// applicability by requirement, by the digest of their content: the candidates for the
+	// version the ledger says was in force (gather.ApplySoA sets Applicability and SoA).
+	Statements map[string]map[string]Applicability
 	// Risks are the risk register's accepted Risks (RisksOf) as the cluster holds them at
 	// RisksReadAt: Risks are not in the ledger. Compute lists those whose acceptance was in
 	// force during the period.

@@ -73,6 +73,14 @@ func FromLedger(ctx context.Context, in report.Input, src Source, key string) (r
 		return report.Report{}, &VerificationError{fmt.Errorf("the state at the period's start: %w", err)}
 	}
 	in.Start = &start
+	end, err := src.At(ctx, in.Period.To)
+	if err != nil {
+		return report.Report{}, fmt.Errorf("reading the ledger's state at the period's end: %w", err)
+	}
+	if _, err := evidenceclient.VerifyAt(end, key, in.Period.To); err != nil {
+		return report.Report{}, &VerificationError{fmt.Errorf("the state at the period's end: %w", err)}
+	}
+	soaNote := ApplySoA(&in, end.SoAs)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -85,6 +93,9 @@ func FromLedger(ctx context.Context, in report.Input, src Source, key string) (r
 	r, err := FromBundle(in, pr, key)
 	_ = pr.Close() // a computation that stopped early ends the export's writes
 	cancel()
+	if soaNote != "" {
+		r.Methodology.Description += " Note: " + soaNote + "."
+	}
 	if exportErr := <-exported; err != nil && exportFailed(exportErr) {
 		return r, fmt.Errorf("exporting the period: %w", exportErr)
 	}

@@ -46,6 +46,8 @@ type Objects func(ctx context.Context) ([]ismsv1.Control, []ismsv1.Risk, error)
 type Options struct {
 	Ledger  *evidence.Ledger
 	Objects Objects
+	// Statements lists the cluster's Statements of Applicability; nil means none.
+	Statements func(ctx context.Context) ([]ismsv1.StatementOfApplicability, error)
 	// DuePeriods are the operator's Finding due periods (its --due-* flags); nil means
 	// finding.DefaultWorkflow's.
 	DuePeriods map[ismsv1.Severity]time.Duration
@@ -161,6 +163,13 @@ func (h *handler) compute(ctx context.Context, in report.Input, f format) ([]byt
 		return nil, http.StatusServiceUnavailable, fmt.Errorf("reading the Controls and Risks: %w", err)
 	}
 	gather.AddObjects(&in, controls, risks, h.opts.Now())
+	if h.opts.Statements != nil {
+		statements, err := h.opts.Statements(ctx)
+		if err != nil {
+			return nil, http.StatusServiceUnavailable, fmt.Errorf("reading the Statements of Applicability: %w", err)
+		}
+		gather.AddStatements(&in, statements)
+	}
 	l := h.opts.Ledger
 	rep, err := gather.FromLedger(ctx, in, gather.LedgerSource(l), l.VerifierKey())
 	var ve *gather.VerificationError
