@@ -55,12 +55,9 @@ func (v *AttestationAdmission) Default(ctx context.Context, a *ismsv1.Attestatio
 	if err != nil {
 		return err
 	}
-	var old *ismsv1.Attestation
-	if len(req.OldObject.Raw) > 0 {
-		old = &ismsv1.Attestation{}
-		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
-			return fmt.Errorf("decoding the stored attestation: %w", err)
-		}
+	old, err := storedObject[ismsv1.Attestation](req, "attestation")
+	if err != nil {
+		return err
 	}
 	attestation.Stamp(old, a, requestUser(req), v.Now())
 	return nil
@@ -109,4 +106,17 @@ func (v *AttestationAdmission) validate(ctx context.Context, old, a *ismsv1.Atte
 // requestUser is who the API server authenticated the request as.
 func requestUser(req admission.Request) attestation.User {
 	return attestation.User{Name: req.UserInfo.Username, Groups: req.UserInfo.Groups}
+}
+
+// storedObject decodes the object an update or delete request replaces (nil on create): the
+// stamps compare it with the new one. what names the kind in the error.
+func storedObject[T any](req admission.Request, what string) (*T, error) {
+	if len(req.OldObject.Raw) == 0 {
+		return nil, nil
+	}
+	old := new(T)
+	if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+		return nil, fmt.Errorf("decoding the stored %s: %w", what, err)
+	}
+	return old, nil
 }

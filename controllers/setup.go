@@ -182,7 +182,7 @@ func setupWebhooks(mgr ctrl.Manager, enabled bool, engine *policy.Engine, m *Met
 	if err := SetupAttestationWebhookWithManager(mgr, m); err != nil {
 		return fmt.Errorf("setting up the attestation webhooks: %w", err)
 	}
-	if err := SetupSoAWebhookWithManager(mgr); err != nil {
+	if err := SetupSoAWebhookWithManager(mgr, m); err != nil {
 		return fmt.Errorf("setting up the statement of applicability webhooks: %w", err)
 	}
 	return nil

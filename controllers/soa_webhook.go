@@ -2,8 +2,6 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,11 +37,11 @@ var (
 
 // SetupSoAWebhookWithManager registers the mutating and validating webhooks of
 // StatementsOfApplicability.
-func SetupSoAWebhookWithManager(mgr ctrl.Manager) error {
+func SetupSoAWebhookWithManager(mgr ctrl.Manager, m *Metrics) error {
 	a := &SoAAdmission{Now: time.Now}
 	return ctrl.NewWebhookManagedBy(mgr, &ismsv1.StatementOfApplicability{}).
 		WithDefaulter(a).
-		WithValidator(a).
+		WithValidator(countRejections[*ismsv1.StatementOfApplicability](a, "StatementOfApplicability", m)).
 		Complete()
 }
 
@@ -53,12 +51,9 @@ func (v *SoAAdmission) Default(ctx context.Context, s *ismsv1.StatementOfApplica
 	if err != nil {
 		return err
 	}
-	var old *ismsv1.StatementOfApplicability
-	if len(req.OldObject.Raw) > 0 {
-		old = &ismsv1.StatementOfApplicability{}
-		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
-			return fmt.Errorf("decoding the stored statement of applicability: %w", err)
-		}
+	old, err := storedObject[ismsv1.StatementOfApplicability](req, "statement of applicability")
+	if err != nil {
+		return err
 	}
 	soa.Stamp(old, s, requestUser(req), v.Now())
 	return nil

@@ -12,6 +12,7 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/finding"
 	"github.com/isms-operator/isms-operator/internal/frameworks"
+	"github.com/isms-operator/isms-operator/internal/policy"
 	"github.com/isms-operator/isms-operator/internal/report"
 )
 
@@ -48,7 +49,7 @@ const maxEcho = 60
 func Input(req Request) (report.Input, error) {
 	catalog, found := frameworks.Default().Lookup(req.Framework)
 	if !found {
-		return report.Input{}, requestErrorf("%sframework %q has no catalog; known: %s", req.Prefix, clip(req.Framework, maxEcho),
+		return report.Input{}, requestErrorf("%sframework %q has no catalog; known: %s", req.Prefix, policy.Truncate(req.Framework, maxEcho),
 			strings.Join(frameworks.Default().Names(), ", "))
 	}
 	period, err := ParsePeriod(req.Prefix, req.From, req.To)
@@ -114,7 +115,7 @@ func ParseTime(name, v string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, v); err == nil {
 		return t, nil
 	}
-	return time.Time{}, requestErrorf("%s: %q is not an RFC 3339 time (2026-03-14T09:00:00Z) or a date (2026-03-14)", name, clip(v, maxEcho))
+	return time.Time{}, requestErrorf("%s: %q is not an RFC 3339 time (2026-03-14T09:00:00Z) or a date (2026-03-14)", name, policy.Truncate(v, maxEcho))
 }
 
 // ParseOverrides reads ID=grade[:reason] overrides.
@@ -123,22 +124,11 @@ func ParseOverrides(prefix string, texts []string) (map[string]report.Override, 
 	for _, text := range texts {
 		id, rest, ok := strings.Cut(text, "=")
 		grade, reason, _ := strings.Cut(rest, ":")
-		o := report.Override{Severity: report.Severity(grade), Reason: clip(reason, 256)}
+		o := report.Override{Severity: report.Severity(grade), Reason: policy.Truncate(reason, 256)}
 		if !ok || id == "" || !report.ValidSeverity(o.Severity) {
-			return nil, requestErrorf("%soverride %q: want ID=major|minor|observation[:reason]", prefix, clip(text, 80))
+			return nil, requestErrorf("%soverride %q: want ID=major|minor|observation[:reason]", prefix, policy.Truncate(text, 80))
 		}
 		out[id] = o
 	}
 	return out, nil
-}
-
-// clip cuts s to n bytes at a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

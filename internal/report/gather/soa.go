@@ -2,7 +2,7 @@ package gather
 
 import (
 	"fmt"
-		"strings"
+	"strings"
 	"time"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"

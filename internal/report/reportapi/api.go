@@ -21,6 +21,7 @@ import (
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/evidence"
+	"github.com/isms-operator/isms-operator/internal/policy"
 	"github.com/isms-operator/isms-operator/internal/report"
 	"github.com/isms-operator/isms-operator/internal/report/gather"
 )
@@ -132,7 +133,7 @@ func (h *handler) request(r *http.Request) (gather.Request, format, error) {
 	for name, values := range q {
 		for _, v := range values {
 			if len(v) > maxParamLen {
-				return gather.Request{}, format{}, fmt.Errorf("%s is longer than %d bytes", clip(name, 64), maxParamLen)
+				return gather.Request{}, format{}, fmt.Errorf("%s is longer than %d bytes", policy.Truncate(name, 64), maxParamLen)
 			}
 		}
 	}
@@ -145,7 +146,7 @@ func (h *handler) request(r *http.Request) (gather.Request, format, error) {
 	}
 	f, ok := formats[name]
 	if !ok {
-		return gather.Request{}, format{}, fmt.Errorf("format must be md, json, html or oscal; got %q", clip(name, 40))
+		return gather.Request{}, format{}, fmt.Errorf("format must be md, json, html or oscal; got %q", policy.Truncate(name, 40))
 	}
 	framework := q.Get("framework")
 	if framework == "" {
@@ -210,16 +211,5 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 func writeError(w http.ResponseWriter, code int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": clip(err.Error(), maxErrorLen)})
-}
-
-// clip cuts s to n bytes at a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": policy.Truncate(err.Error(), maxErrorLen)})
 }
