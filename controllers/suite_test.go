@@ -191,6 +191,8 @@ type operatorSettings struct {
 	// metricsAddr, when set, serves /metrics and /evidence/ there behind the API server's
 	// authentication and authorisation, as the manager binary does.
 	metricsAddr string
+	// reports, when set, publishes OpenReports (reports_publisher_test.go).
+	reports *ReportsOptions
 }
 
 // runningOperator is a started manager with its evidence ledger.
@@ -219,7 +221,7 @@ func startOperator(set operatorSettings) (*runningOperator, error) {
 		return nil, err
 	}
 	opts := Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy(), EnableWebhooks: true,
-		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}}
+		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}, Reports: set.reports}
 	if set.restart {
 		opts.Registry = prometheus.NewRegistry()
 	}
