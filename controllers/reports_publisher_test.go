@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,28 @@ import (
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/openreports"
 )
+
+// brokenPolicy fails Deployments labelled reports-test=broken: unlike privileged containers,
+// which the sample Controls other tests leave behind flag in every namespace, only this
+// test's Control fails them, so that the reports' counts are its own.
+const brokenPolicy = `package test.reports
+
+violation contains {"msg": "the Deployment is labelled broken"} if {
+	input.review.object.metadata.labels["reports-test"] == "broken"
+}`
+
+// brokenDeployment is a Deployment that brokenPolicy fails.
+func brokenDeployment(ns, name string) *appsv1.Deployment {
+	d := deployment(ns, name, false)
+	d.Labels = map[string]string{"reports-test": "broken"}
+	return d
+}
+
+// fix removes the label brokenPolicy fails.
+func fix(g Gomega, ns, name string) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	mergePatch(g, d, `{"metadata":{"labels":{"reports-test":null}}}`)
+}
 
 // testReports publishes often, with a small cap, and waits little for first sweeps: other
 // tests leave Controls that never sweep (their kinds are forbidden).
@@ -37,11 +60,18 @@ func TestReportsPublisher(t *testing.T) {
 	restartOperatorWith(t, operatorSettings{restart: true, reports: &testReports})
 
 	ns := uniqueName("reports")
-	createNamespace(t, ns, nil)
-	g.Expect(k8s.Create(testCtx, deployment(ns, "a", true))).To(Succeed())
-	c := control(uniqueName("reports"), deploymentTargets(ns), privilegedPolicy)
-	g.Expect(k8s.Create(testCtx, c)).To(Succeed())
-	t.Cleanup(func() { _ = k8s.Delete(testCtx, c) })
+	createNamespace(t, ns, map[string]string{"reports-test": "broken"})
+	g.Expect(k8s.Create(testCtx, brokenDeployment(ns, "a"))).To(Succeed())
+	c := control(uniqueName("reports"), deploymentTargets(ns), brokenPolicy)
+	// A cluster-scoped subject: the test's Namespace, in the ClusterReport. Critical, so that
+	// the cap keeps it ahead of what other tests' Controls say of Namespaces.
+	nsControl := control(uniqueName("reports-ns"), ismsv1.Targets{
+		Kinds: []ismsv1.KindSelector{{APIGroups: []string{""}, Kinds: []string{"Namespace"}}}}, brokenPolicy)
+	nsControl.Spec.Severity = ismsv1.SeverityCritical
+	for _, obj := range []*ismsv1.Control{c, nsControl} {
+		g.Expect(k8s.Create(testCtx, obj)).To(Succeed())
+		t.Cleanup(func() { _ = k8s.Delete(testCtx, obj) })
+	}
 
 	t.Log("without the CRDs: the operator evaluates, and publishes nothing")
 	g.Eventually(func(g Gomega) {
@@ -64,12 +94,18 @@ func TestReportsPublisher(t *testing.T) {
 		g.Expect(resultNames(r)).To(Equal([]string{"a"}))
 		g.Expect(r.Results[0].Policy).To(Equal(c.Name))
 		g.Expect(r.Results[0].Rule).To(Equal(c.Spec.ID))
-		g.Expect(r.Results[0].Description).To(Equal(`container "app" is privileged`))
+		g.Expect(r.Results[0].Description).To(Equal("the Deployment is labelled broken"))
+	}, eventually, poll).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		var cr reportsv1alpha1.ClusterReport
+		g.Expect(k8s.Get(testCtx, types.NamespacedName{Name: openreports.ReportName}, &cr)).To(Succeed())
+		g.Expect(cr.Results).To(ContainElement(And(HaveField("Policy", nsControl.Name),
+			HaveField("Subjects", ConsistOf(HaveField("Name", ns))))))
 	}, eventually, poll).Should(Succeed())
 
 	t.Log("five failing: the cap keeps three, the summary counts five")
 	for _, name := range []string{"b", "c", "d", "e"} {
-		g.Expect(k8s.Create(testCtx, deployment(ns, name, true))).To(Succeed())
+		g.Expect(k8s.Create(testCtx, brokenDeployment(ns, name))).To(Succeed())
 	}
 	g.Eventually(func(g Gomega) {
 		r := getReport(g, ns)
@@ -86,7 +122,7 @@ func TestReportsPublisher(t *testing.T) {
 	t.Logf("a report of 3 results as stored: %d bytes", storedSize(g, before))
 
 	t.Log("a fixed Deployment leaves the report")
-	setPrivileged(t, ns, "a", false)
+	fix(g, ns, "a")
 	g.Eventually(func(g Gomega) {
 		r := getReport(g, ns)
 		g.Expect(r.Summary.Fail).To(Equal(4))
@@ -96,7 +132,7 @@ func TestReportsPublisher(t *testing.T) {
 
 	t.Log("all fixed: the report is deleted")
 	for _, name := range []string{"b", "c", "d", "e"} {
-		setPrivileged(t, ns, name, false)
+		fix(g, ns, name)
 	}
 	g.Eventually(func() bool {
 		err := k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: openreports.ReportName}, &reportsv1alpha1.Report{})
