@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,6 +53,9 @@ type Options struct {
 	// EvaluationStallTimeout: the liveness check fails when evaluation makes no progress this
 	// long while work waits; 0 means DefaultEvaluationStallTimeout, negative never fails.
 	EvaluationStallTimeout time.Duration
+	// Reports, when set, publishes the results as OpenReports (reports_publisher.go); nil, the
+	// default, publishes none.
+	Reports *ReportsOptions
 	// Registry receives the operator's metrics; nil means controller-runtime's, which the
 	// manager's metrics server serves. (Tests that start a second manager pass their own.)
 	Registry prometheus.Registerer
@@ -81,6 +85,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	} {
 		if err := step(mgr); err != nil {
 			return err
+		}
+	}
+	if opts.Reports != nil {
+		if err := mgr.Add(newReportsPublisher(mgr, r.Evaluator, *opts.Reports)); err != nil {
+			return fmt.Errorf("adding the OpenReports publisher: %w", err)
 		}
 	}
 	if opts.Evidence != nil {
@@ -296,10 +305,11 @@ func (r *ControlReconciler) queue(controls []string) {
 	}
 }
 
-// NewScheme knows the built-in kinds and ours.
+// NewScheme knows the built-in kinds, ours, and the OpenReports the operator may publish.
 func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(ismsv1.AddToScheme(s))
+	utilruntime.Must(reportsv1alpha1.AddToScheme(s))
 	return s
 }

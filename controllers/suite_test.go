@@ -192,6 +192,8 @@ type operatorSettings struct {
 	// metricsAddr, when set, serves /metrics and /evidence/ there behind the API server's
 	// authentication and authorisation, as the manager binary does.
 	metricsAddr string
+	// reports, when set, publishes OpenReports (reports_publisher_test.go).
+	reports *ReportsOptions
 }
 
 // runningOperator is a started manager with its evidence ledger.
@@ -263,7 +265,8 @@ func startOperator(set operatorSettings) (*runningOperator, error) {
 	}
 	registry := &operatorRegistry{}
 	opts := Options{Namespace: operatorNamespace, MaxConcurrentReconciles: 4, Findings: testFindingPolicy(), EnableWebhooks: true,
-		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}, Registry: registry}
+		Evidence: &EvidenceOptions{Ledger: ledger, Heartbeat: testHeartbeat, Version: "test"}, Registry: registry,
+		Reports: set.reports}
 	if err := SetupWithManager(mgr, opts); err != nil {
 		registry.unregisterAll()
 		return nil, fmt.Errorf("setting up controllers: %w", err)

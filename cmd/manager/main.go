@@ -23,6 +23,7 @@ import (
 	"github.com/isms-operator/isms-operator/internal/evaluation"
 	"github.com/isms-operator/isms-operator/internal/evidence"
 	"github.com/isms-operator/isms-operator/internal/finding"
+	"github.com/isms-operator/isms-operator/internal/openreports"
 	"github.com/isms-operator/isms-operator/internal/version"
 )
 
@@ -44,6 +45,25 @@ type config struct {
 	webhookCerts      webhookCertConfig
 	stallTimeout      time.Duration
 	evidence          evidenceConfig
+	reports           reportsConfig
+}
+
+// reportsConfig is the OpenReports publisher's part of the command line: off unless format is
+// "openreports".
+type reportsConfig struct {
+	format string
+	controllers.ReportsOptions
+}
+
+// options are the publisher's options, nil when it is off.
+func (r reportsConfig) options() (*controllers.ReportsOptions, error) {
+	switch r.format {
+	case "":
+		return nil, nil
+	case "openreports":
+		return &r.ReportsOptions, nil
+	}
+	return nil, fmt.Errorf("--publish-reports=%q: the only format is openreports", r.format)
 }
 
 // leaderElectionConfig is the leader election's part of the command line. The timings are
@@ -103,6 +123,9 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, *zap.Options, error) {
 	fs.StringVar(&cfg.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder holding the webhook server's tls.crt and tls.key.")
 	webhookCertFlags(fs, &cfg.webhookCerts)
 	evidenceFlags(fs, &cfg.evidence)
+	fs.StringVar(&cfg.reports.format, "publish-reports", "", "Publish the results as reports of this format, for Policy Reporter: openreports (a Report per failing namespace; needs the OpenReports CRDs and config/components/openreports). Empty publishes none.")
+	fs.DurationVar(&cfg.reports.Interval, "publish-reports-interval", controllers.DefaultReportsInterval, "With --publish-reports, how often the reports are brought up to date: each is written at most once per interval.")
+	fs.IntVar(&cfg.reports.MaxResults, "publish-reports-max-results", openreports.DefaultMaxResults, fmt.Sprintf("With --publish-reports, the most results one report holds (at most %d); its summary counts them all.", openreports.MaxMaxResults))
 	opts := &zap.Options{}
 	opts.BindFlags(fs)
 	err := fs.Parse(args)
@@ -148,6 +171,9 @@ func run(ctx context.Context, restCfg *rest.Config, cfg config) error {
 		MaxConcurrentReconciles: cfg.concurrency,
 		Findings:                cfg.findings,
 		EnableWebhooks:          cfg.enableWebhooks,
+	}
+	if opts.Reports, err = cfg.reports.options(); err != nil {
+		return err
 	}
 	if cfg.evidence.enabled {
 		ledger, err := controllers.OpenLedger(ctx, cfg.evidence.ledger)

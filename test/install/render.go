@@ -25,6 +25,8 @@ const (
 	CertManager = "config/overlays/cert-manager"
 	HA          = "config/overlays/ha"
 	HAComponent = "config/ha"
+	// OpenReportsComponent publishes the results as OpenReports, with the rights to.
+	OpenReportsComponent = "config/components/openreports"
 )
 
 // UserSecrets are the Secrets the user creates before applying the HA component (config/ha's

@@ -12,8 +12,8 @@ import (
 )
 
 // installs are every way the repository lets users install the operator: config/default, the
-// cert-manager and HA overlays, both components together, and each sizing component on
-// config/default and on the HA overlay.
+// cert-manager and HA overlays, both components together, each sizing component on
+// config/default and on the HA overlay, and the OpenReports component on config/default.
 func installs(t *testing.T) map[string][]*unstructured.Unstructured {
 	t.Helper()
 	out := map[string][]*unstructured.Unstructured{}
@@ -40,6 +40,10 @@ func installs(t *testing.T) map[string][]*unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	out[HA+"+cert-manager"] = objs
+	if objs, err = RenderWithComponents(Default, OpenReportsComponent); err != nil {
+		t.Fatal(err)
+	}
+	out[Default+"+openreports"] = objs
 	return out
 }
 
