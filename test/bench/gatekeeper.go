@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+)
+
+// gatekeeperNamespace is where Gatekeeper runs; it reads it from POD_NAMESPACE.
+const gatekeeperNamespace = "gatekeeper-system"
+
+// gatekeeperProcess is Gatekeeper's binary, run like the manager against the benchmark's
+// control plane with only its audit (and the status and generate operations it needs).
+type gatekeeperProcess struct {
+	cmd         *exec.Cmd
+	metricsAddr string
+	healthAddr  string
+	logPath     string
+}
+
+// startGatekeeper runs Gatekeeper outside a pod: no webhook, no certificates, a fake pod name,
+// its own ports, and the audit's on-disk chunk cache under dir.
+func startGatekeeper(ctx context.Context, binary, kubeconfig, dir string, auditInterval time.Duration) (*gatekeeperProcess, error) {
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	healthAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, metricsPort, _ := strings.Cut(metricsAddr, ":")
+	logPath := filepath.Join(dir, "gatekeeper.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, binary,
+		"--operation=audit", "--operation=status", "--operation=generate",
+		"--disable-cert-rotation", "--debug-use-fake-pod", "--enable-external-data=false",
+		"--metrics-backend=prometheus", "--prometheus-port="+metricsPort,
+		"--health-addr="+healthAddr, "--metrics-addr=0",
+		"--api-cache-dir="+filepath.Join(dir, "gatekeeper-audit-cache"),
+		"--audit-interval="+strconv.Itoa(int(auditInterval.Seconds())),
+		// Audit only the kinds its constraints match, as the manager watches only its Controls'
+		// target kinds; by default Gatekeeper would list every kind the API server serves.
+		"--audit-match-kind-only=true",
+		"--shutdown-delay=0",
+		"--log-level=INFO",
+	)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAME=gatekeeper-bench", "POD_NAMESPACE="+gatekeeperNamespace)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", binary, err)
+	}
+	g := &gatekeeperProcess{cmd: cmd, metricsAddr: "127.0.0.1:" + metricsPort, healthAddr: healthAddr, logPath: logPath}
+	deadline := time.Now().Add(120 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := scraper.Get("http://" + healthAddr + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return g, nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	g.stop()
+	return nil, fmt.Errorf("gatekeeper was not ready within 120s; see %s", logPath)
+}
+
+func (g *gatekeeperProcess) pid() int { return g.cmd.Process.Pid }
+
+func (g *gatekeeperProcess) stop() {
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	_ = g.cmd.Wait()
+}
+
+func (g *gatekeeperProcess) metrics() (map[string]*dto.MetricFamily, error) {
+	resp, err := scraper.Get("http://" + g.metricsAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("gatekeeper metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
+}
+
+// auditRun is one audit as Gatekeeper's metrics report it: the unix times its last run started
+// and ended (gatekeeper_audit_last_run_time, gatekeeper_audit_last_run_end_time).
+type auditRun struct {
+	start, end float64
+}
+
+// lastAudit reads the last audit's start and end from Gatekeeper's metrics; end is before start
+// while an audit runs, and both are zero before the first.
+func lastAudit(families map[string]*dto.MetricFamily) auditRun {
+	return auditRun{
+		start: unlabelled(families, "gatekeeper_audit_last_run_time"),
+		end:   unlabelled(families, "gatekeeper_audit_last_run_end_time"),
+	}
+}
+
+// The ConstraintTemplate equivalent to the sample Control isms-k8s-001-no-privileged: the same
+// kinds (workloads' pod templates and Pods no controller owns), the same three container lists,
+// the same test. It is written in Rego v0, the syntax Gatekeeper's rego field accepts.
+const privilegedTemplate = `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sbenchprivileged
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sBenchPrivileged
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    rego: |
+      package k8sbenchprivileged
+
+      workload_kinds := {"Deployment", "StatefulSet", "DaemonSet"}
+
+      container_fields := ["containers", "initContainers", "ephemeralContainers"]
+
+      pod_spec(obj) = spec {
+        workload_kinds[obj.kind]
+        spec := obj.spec.template.spec
+      }
+
+      pod_spec(obj) = spec {
+        obj.kind == "Pod"
+        count(object.get(obj.metadata, "ownerReferences", [])) == 0
+        spec := obj.spec
+      }
+
+      violation[{"msg": msg, "details": {"container": c.name, "containerType": field, "image": image}}] {
+        spec := pod_spec(input.review.object)
+        field := container_fields[_]
+        c := object.get(spec, field, [])[_]
+        c.securityContext.privileged == true
+        image := object.get(c, "image", "")
+        msg := sprintf("%s %q (image %q) runs privileged", [field, c.name, image])
+      }
+`
+
+// The constraint matches what the sample Control targets, kube-system excluded.
+const privilegedConstraint = `apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sBenchPrivileged
+metadata:
+  name: bench-no-privileged
+spec:
+  match:
+    kinds:
+    - apiGroups: ["apps"]
+      kinds: ["Deployment", "StatefulSet", "DaemonSet"]
+    - apiGroups: [""]
+      kinds: ["Pod"]
+    excludedNamespaces: ["kube-system"]
+`
+
+var constraintGVK = schema.GroupVersionKind{Group: "constraints.gatekeeper.sh", Version: "v1beta1", Kind: "K8sBenchPrivileged"}
+
+func decodeManifest(text string) (*unstructured.Unstructured, error) {
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(text), &obj.Object); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// createGatekeeperPolicy creates the namespace, the template and, once Gatekeeper serves its
+// CRD, the constraint; it returns when the constraint was created.
+func createGatekeeperPolicy(ctx context.Context, c client.Client) (time.Time, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: gatekeeperNamespace}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return time.Time{}, err
+	}
+	template, err := decodeManifest(privilegedTemplate)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := c.Create(ctx, template); err != nil {
+		return time.Time{}, fmt.Errorf("creating the constraint template: %w", err)
+	}
+	constraint, err := decodeManifest(privilegedConstraint)
+	if err != nil {
+		return time.Time{}, err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := c.Create(ctx, constraint.DeepCopy())
+		if err == nil {
+			return time.Now(), nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("creating the constraint (is its CRD served?): %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// constraintAudit is what an audit wrote into the constraint's status.
+type constraintAudit struct {
+	timestamp       string
+	totalViolations int64
+	listed          []string // names of the violating objects in status.violations (at most 20)
+}
+
+// readConstraintAudit extracts the audit's results from a constraint; ok is false before the
+// first audit wrote them.
+func readConstraintAudit(obj map[string]any) (constraintAudit, bool) {
+	var a constraintAudit
+	ts, found, err := unstructured.NestedString(obj, "status", "auditTimestamp")
+	if err != nil || !found {
+		return a, false
+	}
+	// An integer as the API server's decoder gives it (int64), or as plain JSON does (float64).
+	var total int64
+	switch v, _, _ := unstructured.NestedFieldNoCopy(obj, "status", "totalViolations"); n := v.(type) {
+	case int64:
+		total = n
+	case float64:
+		total = int64(n)
+	default:
+		return a, false
+	}
+	a.timestamp, a.totalViolations = ts, total
+	violations, _, _ := unstructured.NestedSlice(obj, "status", "violations")
+	for _, v := range violations {
+		if m, ok := v.(map[string]any); ok {
+			if name, ok := m["name"].(string); ok {
+				a.listed = append(a.listed, name)
+			}
+		}
+	}
+	return a, true
+}
+
+func getConstraintAudit(ctx context.Context, c client.Client) (constraintAudit, bool, error) {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(constraintGVK)
+	if err := c.Get(ctx, client.ObjectKey{Name: "bench-no-privileged"}, obj); err != nil {
+		return constraintAudit{}, false, err
+	}
+	a, ok := readConstraintAudit(obj.Object)
+	return a, ok, nil
+}
