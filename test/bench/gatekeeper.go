@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,9 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +48,14 @@ func startGatekeeper(ctx context.Context, binary, kubeconfig, dir string, auditI
 		return nil, err
 	}
 	_, metricsPort, _ := strings.Cut(metricsAddr, ":")
+	// Gatekeeper empties the cache folder before each audit and fails the audit if it is missing.
+	cacheDir, err := filepath.Abs(filepath.Join(dir, "gatekeeper-audit-cache"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return nil, err
+	}
 	logPath := filepath.Join(dir, "gatekeeper.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -58,7 +66,7 @@ func startGatekeeper(ctx context.Context, binary, kubeconfig, dir string, auditI
 		"--disable-cert-rotation", "--debug-use-fake-pod", "--enable-external-data=false",
 		"--metrics-backend=prometheus", "--prometheus-port="+metricsPort,
 		"--health-addr="+healthAddr, "--metrics-addr=0",
-		"--api-cache-dir="+filepath.Join(dir, "gatekeeper-audit-cache"),
+		"--api-cache-dir="+cacheDir,
 		"--audit-interval="+strconv.Itoa(int(auditInterval.Seconds())),
 		// Audit only the kinds its constraints match, as the manager watches only its Controls'
 		// target kinds; by default Gatekeeper would list every kind the API server serves.
@@ -95,32 +103,67 @@ func (g *gatekeeperProcess) stop() {
 	_ = g.cmd.Wait()
 }
 
-func (g *gatekeeperProcess) metrics() (map[string]*dto.MetricFamily, error) {
-	resp, err := scraper.Get("http://" + g.metricsAddr + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("gatekeeper metrics: %s", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(resp.Body)
-}
-
-// auditRun is one audit as Gatekeeper's metrics report it: the unix times its last run started
-// and ended (gatekeeper_audit_last_run_time, gatekeeper_audit_last_run_end_time).
+// auditRun is one audit: the unix times it started and ended.
 type auditRun struct {
 	start, end float64
 }
 
-// lastAudit reads the last audit's start and end from Gatekeeper's metrics; end is before start
-// while an audit runs, and both are zero before the first.
-func lastAudit(families map[string]*dto.MetricFamily) auditRun {
-	return auditRun{
-		start: unlabelled(families, "gatekeeper_audit_last_run_time"),
-		end:   unlabelled(families, "gatekeeper_audit_last_run_end_time"),
+// auditLog reads the audits Gatekeeper logs as they finish. Its metrics give their start and
+// end only to the second, too coarse for a sweep of a few seconds; its log's audit_finished
+// event has the end time and the duration to the nanosecond.
+type auditLog struct {
+	path    string
+	offset  int64
+	partial []byte // a line not yet ended
+}
+
+// next returns the audits that finished since the last call.
+func (l *auditLog) next() ([]auditRun, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, err
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, l.offset, 1<<40))
+	if err != nil {
+		return nil, err
+	}
+	l.offset += int64(len(data))
+	data = append(l.partial, data...)
+	var runs []auditRun
+	for {
+		line, rest, found := bytes.Cut(data, []byte("\n"))
+		if !found {
+			break
+		}
+		if run, ok := parseAuditFinished(line); ok {
+			runs = append(runs, run)
+		}
+		data = rest
+	}
+	l.partial = bytes.Clone(data)
+	return runs, nil
+}
+
+// parseAuditFinished reads one line of Gatekeeper's JSON log: ok for an audit_finished event,
+// whose ts is the audit's end and duration its length.
+func parseAuditFinished(line []byte) (auditRun, bool) {
+	if !bytes.Contains(line, []byte("audit_finished")) {
+		return auditRun{}, false // most lines, one per violation found
+	}
+	var event struct {
+		TS        float64 `json:"ts"`
+		EventType string  `json:"event_type"`
+		Duration  string  `json:"duration"`
+	}
+	if err := json.Unmarshal(line, &event); err != nil || event.EventType != "audit_finished" {
+		return auditRun{}, false
+	}
+	d, err := time.ParseDuration(event.Duration)
+	if err != nil || d < 0 || event.TS <= 0 {
+		return auditRun{}, false
+	}
+	return auditRun{start: event.TS - d.Seconds(), end: event.TS}, true
 }
 
 // The ConstraintTemplate equivalent to the sample Control isms-k8s-001-no-privileged: the same

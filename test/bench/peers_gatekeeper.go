@@ -25,22 +25,19 @@ type auditWatcher struct {
 const auditPoll = 200 * time.Millisecond
 
 func (w *auditWatcher) run(ctx context.Context, gk *gatekeeperProcess) {
-	var last auditRun
+	log := &auditLog{path: gk.logPath}
 	for {
-		if families, err := gk.metrics(); err == nil {
-			cpu := processCPU("gatekeeper", gk.pid())
-			run := lastAudit(families)
-			w.mu.Lock()
-			w.samples = append(w.samples, cpuSample{
-				at:      float64(time.Now().UnixNano()) / 1e9,
-				process: cpu["gatekeeper"], controlSet: cpu["kube-apiserver"] + cpu["etcd"],
-			})
-			if run.start > 0 && run.end >= run.start && run != last {
-				w.audits = append(w.audits, run)
-				last = run
-			}
-			w.mu.Unlock()
+		cpu := processCPU("gatekeeper", gk.pid())
+		runs, err := log.next()
+		w.mu.Lock()
+		w.samples = append(w.samples, cpuSample{
+			at:      float64(time.Now().UnixNano()) / 1e9,
+			process: cpu["gatekeeper"], controlSet: cpu["kube-apiserver"] + cpu["etcd"],
+		})
+		if err == nil {
+			w.audits = append(w.audits, runs...)
 		}
+		w.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
@@ -118,7 +115,7 @@ func measureGatekeeper(ctx context.Context, plane *estate, cfg Config, peer Peer
 	firstSeen := float64(time.Now().UnixNano()) / 1e9
 
 	progress(fmt.Sprintf("gatekeeper: turning %d Deployments privileged, one at a time", len(flippers)))
-	if f.VisibleSeconds, err = flipUntilAudited(ctx, plane, cfg, flippers, timeout); err != nil {
+	if f.VisibleSeconds, err = flipUntilAudited(ctx, plane, cfg, flippers, peer.AuditInterval, timeout); err != nil {
 		return f, err
 	}
 	f.finishVisible()
@@ -132,13 +129,20 @@ func measureGatekeeper(ctx context.Context, plane *estate, cfg Config, peer Peer
 }
 
 // flipUntilAudited turns each Deployment privileged and times until an audit counts it in the
-// constraint's totalViolations.
-func flipUntilAudited(ctx context.Context, plane *estate, cfg Config, flippers []int, timeout time.Duration) ([]float64, error) {
+// constraint's totalViolations. How long that takes depends on where in the audit interval the
+// write falls: flip k of n is written (k+1/2)/n of an interval after an audit's result, so that
+// the writes sample the interval evenly, as writes at random times would.
+func flipUntilAudited(ctx context.Context, plane *estate, cfg Config, flippers []int, interval, timeout time.Duration) ([]float64, error) {
 	var latencies []float64
-	for _, i := range flippers {
+	for k, i := range flippers {
 		now, err := awaitConstraintAudit(ctx, plane, func(constraintAudit) bool { return true }, timeout)
 		if err != nil {
 			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration((float64(k) + 0.5) / float64(len(flippers)) * float64(interval))):
 		}
 		if err := setPrivileged(ctx, plane.client, cfg, i, true); err != nil {
 			return nil, err

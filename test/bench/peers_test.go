@@ -1,12 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"sigs.k8s.io/yaml"
 )
 
@@ -93,30 +93,65 @@ func TestReadConstraintAudit(t *testing.T) {
 	}
 }
 
-func TestLastAudit(t *testing.T) {
-	text := `# HELP gatekeeper_audit_last_run_time Timestamp of last audit run starting time
-# TYPE gatekeeper_audit_last_run_time gauge
-gatekeeper_audit_last_run_time{otel_scope_name="gatekeeper"} 1.7649e+09
-# TYPE gatekeeper_audit_last_run_end_time gauge
-gatekeeper_audit_last_run_end_time{otel_scope_name="gatekeeper"} 1.7649000125e+09
-`
-	got := lastAudit(parseMetrics(t, text))
-	if got.start != 1.7649e9 || got.end != 1.7649000125e9 {
-		t.Errorf("got %+v", got)
+func TestParseAuditFinished(t *testing.T) {
+	tests := map[string]struct {
+		line string
+		want auditRun
+		ok   bool
+	}{
+		"audit finished": {
+			line: `{"level":"info","ts":1796138310.5,"logger":"controller","msg":"auditing is complete","process":"audit","event_type":"audit_finished","duration":"2.25s"}`,
+			want: auditRun{start: 1796138308.25, end: 1796138310.5}, ok: true,
+		},
+		"audit started":     {line: `{"level":"info","ts":1796138310.4,"msg":"auditing constraints and violations","event_type":"audit_started"}`},
+		"a violation":       {line: `{"level":"info","ts":1796138310.4,"msg":"privileged","event_type":"violation_audited","resource_name":"audit_finished"}`},
+		"bad duration":      {line: `{"ts":1796138310.5,"event_type":"audit_finished","duration":"soon"}`},
+		"negative":          {line: `{"ts":1796138310.5,"event_type":"audit_finished","duration":"-2s"}`},
+		"no time":           {line: `{"event_type":"audit_finished","duration":"2s"}`},
+		"not JSON":          {line: `audit_finished in 2s`},
+		"cut in the middle": {line: `{"ts":1796138310.5,"event_type":"audit_finished","dur`},
 	}
-	if got := lastAudit(parseMetrics(t, "# TYPE other gauge\nother 1\n")); got.start != 0 || got.end != 0 {
-		t.Errorf("before any audit: got %+v, want zeros", got)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := parseAuditFinished([]byte(tc.line))
+			if ok != tc.ok || got != tc.want {
+				t.Errorf("got %+v, %t; want %+v, %t", got, ok, tc.want, tc.ok)
+			}
+		})
 	}
 }
 
-func parseMetrics(t *testing.T, text string) map[string]*dto.MetricFamily {
-	t.Helper()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+// TestAuditLogNext: a line Gatekeeper has only half written when the log is read counts once
+// it is whole, and no audit is returned twice.
+func TestAuditLogNext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatekeeper.log")
+	finished := func(ts int) string {
+		return fmt.Sprintf(`{"ts":%d,"event_type":"audit_finished","duration":"1s"}`+"\n", ts)
+	}
+	whole, half := finished(100), finished(200)
+	if err := os.WriteFile(path, []byte(`{"ts":99,"event_type":"audit_started"}`+"\n"+whole+half[:20]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := &auditLog{path: path}
+	runs, err := l.next()
+	if err != nil || len(runs) != 1 || runs[0] != (auditRun{start: 99, end: 100}) {
+		t.Fatalf("first read: got %+v, %v; want the audit that ended at 100", runs, err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return families
+	if _, err := f.WriteString(half[20:]); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	runs, err = l.next()
+	if err != nil || len(runs) != 1 || runs[0] != (auditRun{start: 199, end: 200}) {
+		t.Fatalf("second read: got %+v, %v; want only the audit that ended at 200", runs, err)
+	}
+	if runs, err = l.next(); err != nil || len(runs) != 0 {
+		t.Fatalf("third read: got %+v, %v; want nothing new", runs, err)
+	}
 }
 
 func TestCPUBetween(t *testing.T) {
