@@ -82,6 +82,8 @@ type peerRatios struct {
 // RunPeers loads the estate once and measures the manager, then Gatekeeper, on it.
 func RunPeers(ctx context.Context, cfg Config, peer PeerConfig, progress func(string)) (*PeerResults, error) {
 	peer.AuditIntervalSeconds = peer.AuditInterval.Seconds()
+	// One Control, no churn: the main run's drift and control settings do not apply here.
+	cfg.Controls, cfg.Flips, cfg.ChurnPerSecond, cfg.Evidence = 1, 0, 0, "on"
 	res := &PeerResults{Config: cfg, Peer: peer, Machine: machine(), Started: time.Now().UTC()}
 	res.LoadAverage[0] = loadAverage()
 	flippers := compliantFlippers(cfg, peer.Flips)
