@@ -30,10 +30,9 @@ const gatekeeperNamespace = "gatekeeper-system"
 // gatekeeperProcess is Gatekeeper's binary, run like the manager against the benchmark's
 // control plane with only its audit (and the status and generate operations it needs).
 type gatekeeperProcess struct {
-	cmd         *exec.Cmd
-	metricsAddr string
-	healthAddr  string
-	logPath     string
+	cmd        *exec.Cmd
+	healthAddr string
+	logPath    string
 }
 
 // startGatekeeper runs Gatekeeper outside a pod: no webhook, no certificates, a fake pod name,
@@ -64,6 +63,7 @@ func startGatekeeper(ctx context.Context, binary, kubeconfig, dir string, auditI
 	cmd := exec.CommandContext(ctx, binary,
 		"--operation=audit", "--operation=status", "--operation=generate",
 		"--disable-cert-rotation", "--debug-use-fake-pod", "--enable-external-data=false",
+		// Its own ports: the defaults (8888, :9090) may be taken by another run on the machine.
 		"--metrics-backend=prometheus", "--prometheus-port="+metricsPort,
 		"--health-addr="+healthAddr, "--metrics-addr=0",
 		"--api-cache-dir="+cacheDir,
@@ -81,7 +81,7 @@ func startGatekeeper(ctx context.Context, binary, kubeconfig, dir string, auditI
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}
-	g := &gatekeeperProcess{cmd: cmd, metricsAddr: "127.0.0.1:" + metricsPort, healthAddr: healthAddr, logPath: logPath}
+	g := &gatekeeperProcess{cmd: cmd, healthAddr: healthAddr, logPath: logPath}
 	deadline := time.Now().Add(120 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := scraper.Get("http://" + healthAddr + "/readyz"); err == nil {

@@ -13,7 +13,7 @@ type cpuSample struct {
 	process, controlSet float64
 }
 
-// auditWatcher polls Gatekeeper's metrics and the processes' CPU, and keeps every audit that
+// auditWatcher polls Gatekeeper's log and the processes' CPU, and keeps every audit that
 // finished while it ran, with the CPU it cost: the samples just before its start and just
 // after its end bracket it.
 type auditWatcher struct {
