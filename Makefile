@@ -108,6 +108,16 @@ bench: envtest ## Measure the evaluation loop (10k Deployments by default; BENCH
 	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) run ./test/bench -manager $(LOCALBIN)/manager $(BENCH_ARGS)
 
+# Not in CI: it builds Gatekeeper from the Go module proxy (once, cached like envtest's binaries).
+GATEKEEPER_VERSION ?= 3.23.1
+.PHONY: bench-peers
+bench-peers: envtest ## Measure against Gatekeeper's audit on the same control plane and Deployments (1k: PEERS_ARGS="-objects 1000 -namespaces 10").
+	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
+	gatekeeper="$$(GATEKEEPER_VERSION=$(GATEKEEPER_VERSION) hack/install-gatekeeper.sh $(LOCALBIN) | tail -1)"; \
+	crds="$$(GATEKEEPER_VERSION=$(GATEKEEPER_VERSION) hack/install-gatekeeper.sh --crds | tail -1)"; \
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_INSTALL))" $(GO) run ./test/bench -peers -manager $(LOCALBIN)/manager \
+		-gatekeeper "$$gatekeeper" -gatekeeper-crds "$$crds" $(PEERS_ARGS)
+
 # No cluster: a Go benchmark on a generated ledger (docs/reports.md has the figures).
 .PHONY: bench-report
 bench-report: ## Measure the period audit report: a year x 100 controls x 10k subjects, computed and rendered (target < 10 s, < 300 MiB peak heap).

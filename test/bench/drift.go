@@ -49,28 +49,11 @@ func measureDrift(ctx context.Context, c client.WithWatch, cfg Config, control s
 		return res, fmt.Errorf("no compliant Deployment to flip")
 	}
 
-	w, err := c.Watch(ctx, &ismsv1.FindingList{}, client.MatchingLabels{ismsv1.LabelControl: control})
+	views, stopWatch, err := watchFindings(ctx, c, control)
 	if err != nil {
-		return res, fmt.Errorf("watching findings: %w", err)
+		return res, err
 	}
-	defer w.Stop()
-	views := make(chan findingView, 1024)
-	go func() {
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			f, ok := ev.Object.(*ismsv1.Finding)
-			if !ok {
-				continue
-			}
-			v := findingView{namespace: f.Namespace}
-			for _, s := range f.Status.Subjects {
-				v.subjects = append(v.subjects, s.Name)
-			}
-			views <- v
-		}
-	}()
+	defer stopWatch()
 
 	churnCtx, stopChurn := context.WithCancel(ctx)
 	defer stopChurn()
@@ -89,15 +72,12 @@ func measureDrift(ctx context.Context, c client.WithWatch, cfg Config, control s
 			privileged = false
 		}
 		ns, name := namespaceName(i%cfg.Namespaces), deploymentName(i)
-		patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","securityContext":{"privileged":%t,"allowPrivilegeEscalation":%t}}]}}}}`, privileged, privileged)
 		// Drain views from earlier flips so that only a change after this write counts.
 		for len(views) > 0 {
 			<-views
 		}
-		d := &appsv1.Deployment{}
-		d.Namespace, d.Name = ns, name
-		if err := c.Patch(ctx, d, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
-			return res, fmt.Errorf("flipping %s/%s: %w", ns, name, err)
+		if err := setPrivileged(ctx, c, cfg, i, privileged); err != nil {
+			return res, err
 		}
 		written := time.Now()
 		if lat, ok := awaitFinding(views, ns, name, privileged, 10*time.Second); ok {
@@ -120,6 +100,44 @@ func measureDrift(ctx context.Context, c client.WithWatch, cfg Config, control s
 		res.MaxMs = lat[len(lat)-1] * 1000
 	}
 	return res, nil
+}
+
+// watchFindings streams the namespace and failing subjects of every Finding of the control as
+// it is written, until stop is called.
+func watchFindings(ctx context.Context, c client.WithWatch, control string) (<-chan findingView, func(), error) {
+	w, err := c.Watch(ctx, &ismsv1.FindingList{}, client.MatchingLabels{ismsv1.LabelControl: control})
+	if err != nil {
+		return nil, nil, fmt.Errorf("watching findings: %w", err)
+	}
+	views := make(chan findingView, 1024)
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				continue
+			}
+			f, ok := ev.Object.(*ismsv1.Finding)
+			if !ok {
+				continue
+			}
+			v := findingView{namespace: f.Namespace}
+			for _, s := range f.Status.Subjects {
+				v.subjects = append(v.subjects, s.Name)
+			}
+			views <- v
+		}
+	}()
+	return views, w.Stop, nil
+}
+
+// setPrivileged turns Deployment i's app container privileged or back.
+func setPrivileged(ctx context.Context, c client.Client, cfg Config, i int, privileged bool) error {
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","securityContext":{"privileged":%t,"allowPrivilegeEscalation":%t}}]}}}}`, privileged, privileged)
+	d := &appsv1.Deployment{}
+	d.Namespace, d.Name = namespaceName(i%cfg.Namespaces), deploymentName(i)
+	if err := c.Patch(ctx, d, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
+		return fmt.Errorf("flipping %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	return nil
 }
 
 // awaitFinding waits until the namespace's Finding lists (or no longer lists) the Deployment.

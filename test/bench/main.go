@@ -4,6 +4,7 @@
 //
 //	make bench                      # 10k Deployments in 100 namespaces, the sample controls
 //	make bench BENCH_ARGS="-objects 10000 -controls 50"
+//	make bench-peers                # the same estate, then Gatekeeper's audit on it (-peers)
 package main
 
 import (
@@ -36,13 +37,25 @@ func main() {
 	out := flag.String("out", "bench-results", "Folder for the JSON results and the manager's log.")
 	flag.StringVar(&cfg.Evidence, "evidence", "on", "The evidence ledger: on, off, or both (the run with it on, then the full sweep again with it off).")
 	flag.DurationVar(&cfg.Soak, "soak", 0, "After the drift measurement, churn for this long (e.g. 10m) and sample the manager's heap and goroutines: neither may grow.")
+	peers := flag.Bool("peers", false, "Compare with Gatekeeper: one privileged-container policy each, the manager first, then Gatekeeper's audit, on one control plane (make bench-peers).")
+	peer := PeerConfig{}
+	flag.StringVar(&peer.GatekeeperBinary, "gatekeeper", "", "With -peers: Gatekeeper's binary (hack/install-gatekeeper.sh).")
+	flag.StringVar(&peer.GatekeeperCRDs, "gatekeeper-crds", "", "With -peers: the folder of Gatekeeper's CRDs (hack/install-gatekeeper.sh --crds).")
+	flag.DurationVar(&peer.AuditInterval, "audit-interval", 30*time.Second, "With -peers: Gatekeeper's --audit-interval (whole seconds; its default is 60s).")
+	flag.IntVar(&peer.Flips, "peer-flips", 3, "With -peers: Deployments turned privileged, one at a time, to time until each side shows the violation.")
 	short := flag.Bool("short", false, "A quick run that checks every figure is produced (1k objects, 20 flips).")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
 	if *short {
 		cfg.Objects, cfg.Namespaces, cfg.Flips, cfg.ChurnPerSecond = 1000, 10, 20, 20
 	}
-	if err := run(cfg, *out); err != nil {
+	var err error
+	if *peers {
+		err = runPeers(cfg, peer, *out)
+	} else {
+		err = run(cfg, *out)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -81,6 +94,45 @@ func run(cfg Config, out string) error {
 		return err
 	}
 	printTable(os.Stdout, res)
+	fmt.Printf("\nJSON: %s\n", path)
+	return nil
+}
+
+func runPeers(cfg Config, peer PeerConfig, out string) error {
+	if cfg.Objects < 1 || cfg.Objects > 100000 || cfg.Namespaces < 1 || peer.Flips < 1 {
+		return fmt.Errorf("-objects must be 1..100000, -namespaces and -peer-flips at least 1")
+	}
+	if peer.GatekeeperBinary == "" || peer.GatekeeperCRDs == "" {
+		return fmt.Errorf("-peers needs -gatekeeper and -gatekeeper-crds: run `make bench-peers`")
+	}
+	if peer.AuditInterval < time.Second || peer.AuditInterval%time.Second != 0 {
+		return fmt.Errorf("-audit-interval must be whole seconds, at least 1s")
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench-peers`")
+	}
+	cfg.WorkDir = filepath.Join(out, "peers-"+time.Now().UTC().Format("20060102T150405Z"))
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	start := time.Now()
+	res, err := RunPeers(ctx, cfg, peer, func(msg string) {
+		fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(start).Seconds(), msg)
+	})
+	if err != nil {
+		return fmt.Errorf("%w (logs: %s)", err, cfg.WorkDir)
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.WorkDir, "results.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	printPeersTable(os.Stdout, res)
 	fmt.Printf("\nJSON: %s\n", path)
 	return nil
 }

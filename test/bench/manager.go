@@ -213,12 +213,21 @@ func (m *managerProcess) cpuProfile(path string, seconds int) error {
 }
 
 // rss returns the manager's resident set now and at its peak, from /proc.
-func (m *managerProcess) rss() (now, peak uint64, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+func (m *managerProcess) rss() (now, peak uint64, err error) { return rssOf(m.cmd.Process.Pid) }
+
+// rssOf returns a process's resident set now and at its peak, from /proc/<pid>/status.
+func rssOf(pid int) (now, peak uint64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	now, peak = parseRSS(data)
+	return now, peak, nil
+}
+
+// parseRSS reads VmRSS and VmHWM (the peak) from the text of /proc/<pid>/status, in bytes.
+func parseRSS(status []byte) (now, peak uint64) {
+	for _, line := range strings.Split(string(status), "\n") {
 		fields := strings.Fields(line)
 		if len(fields) < 2 {
 			continue
@@ -231,15 +240,16 @@ func (m *managerProcess) rss() (now, peak uint64, err error) {
 			peak = kb * 1024
 		}
 	}
-	return now, peak, nil
+	return now, peak
 }
 
-// processCPU returns the CPU seconds (user and system) used so far by the manager, the
-// control plane's kube-apiserver and etcd (children of this process), and this process.
-func processCPU(mgr *managerProcess) map[string]float64 {
+// processCPU returns the CPU seconds (user and system) used so far by the measured process
+// (under name), the control plane's kube-apiserver and etcd (children of this process), and
+// this process.
+func processCPU(name string, pid int) map[string]float64 {
 	out := map[string]float64{}
-	if s, ok := cpuOf(mgr.cmd.Process.Pid); ok {
-		out["manager"] = s
+	if s, ok := cpuOf(pid); ok {
+		out[name] = s
 	}
 	self := os.Getpid()
 	if s, ok := cpuOf(self); ok {
@@ -275,6 +285,12 @@ func statFields(pid int) ([]string, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return parseStat(data)
+}
+
+// parseStat splits the text of /proc/<pid>/stat after the command name, which is in
+// parentheses and may itself hold spaces and parentheses.
+func parseStat(data []byte) ([]string, bool) {
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 {
 		return nil, false
@@ -291,11 +307,18 @@ func parentOf(pid int) (int, bool) {
 	return ppid, err == nil
 }
 
-// cpuOf is utime + stime, fields 14 and 15 of /proc/<pid>/stat, in seconds (USER_HZ is 100 on
-// Linux).
 func cpuOf(pid int) (float64, bool) {
 	f, ok := statFields(pid)
-	if !ok || len(f) < 13 {
+	if !ok {
+		return 0, false
+	}
+	return statCPUSeconds(f)
+}
+
+// statCPUSeconds is utime + stime, fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the
+// command name), in seconds (USER_HZ is 100 on Linux).
+func statCPUSeconds(f []string) (float64, bool) {
+	if len(f) < 13 {
 		return 0, false
 	}
 	utime, err1 := strconv.ParseFloat(f[11], 64)

@@ -76,3 +76,23 @@ func topRequests(reqs map[string]int, n int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// printPeersTable prints the two sides' figures and Gatekeeper's over isms-operator's.
+func printPeersTable(w io.Writer, r *PeerResults) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "isms-operator vs Gatekeeper\t%d Deployments in %d namespaces, %.0f%% violating, one privileged-container policy each, audit every %s\n",
+		r.Config.Objects, r.Config.Namespaces, r.Config.Violating*100, r.Peer.AuditInterval)
+	fmt.Fprintf(tw, "machine\t%d CPUs, %s, %s; load average %s before, %s after (figures move with it; read the ratios)\n",
+		r.Machine.CPUs, r.Machine.CPUModel, r.Machine.GoVersion, r.LoadAverage[0], r.LoadAverage[1])
+	fmt.Fprintln(tw, "\tisms-operator\tGatekeeper\tGatekeeper / isms-operator")
+	o, t := r.Ours, r.Theirs
+	fmt.Fprintf(tw, "violations found\t%d\t%d\t\n", o.Violations, t.Violations)
+	fmt.Fprintf(tw, "first result after the policy is created\t%.2f s\t%.2f s\t%.1f\n", o.FirstResultSeconds, t.FirstResultSeconds, ratio(t.FirstResultSeconds, o.FirstResultSeconds))
+	fmt.Fprintf(tw, "full sweep (audit), fastest of %d\t%.2f s\t%.2f s\t%.1f\n", len(o.Sweeps), o.SweepSeconds, t.SweepSeconds, r.Ratios.Sweep)
+	fmt.Fprintf(tw, "CPU of the process during it\t%.2f s\t%.2f s\t%.1f\n", o.CPUSeconds, t.CPUSeconds, r.Ratios.CPU)
+	fmt.Fprintf(tw, "CPU of kube-apiserver + etcd during it\t%.2f s\t%.2f s\t%.1f\n", o.ControlPlaneCPUSeconds, t.ControlPlaneCPUSeconds, ratio(t.ControlPlaneCPUSeconds, o.ControlPlaneCPUSeconds))
+	fmt.Fprintf(tw, "peak RSS\t%s\t%s\t%.2f\n", mib(o.PeakRSSBytes), mib(t.PeakRSSBytes), r.Ratios.PeakRSS)
+	fmt.Fprintf(tw, "new violation visible, median of %d (max)\t%.3f s (%.3f s)\t%.1f s (%.1f s)\t%.0f\n",
+		len(o.VisibleSeconds), o.VisibleMedianSeconds, o.VisibleMaxSeconds, t.VisibleMedianSeconds, t.VisibleMaxSeconds, r.Ratios.Visible)
+	_ = tw.Flush()
+}
