@@ -1,14 +1,10 @@
 package crdschema
 
 import (
-	"context"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
@@ -24,31 +20,8 @@ func TestAttestedLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join("..", "..", "config", "library", "attested")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	kustomization, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ids, requirements := map[string]bool{}, map[string]bool{}
-	for _, f := range files {
-		base := filepath.Base(f)
-		if base == "kustomization.yaml" {
-			continue
-		}
-		if !strings.Contains(string(kustomization), "\n- "+base+"\n") {
-			t.Errorf("%s is not listed in the kustomization", base)
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(data, &obj); err != nil {
-			t.Fatalf("%s: %v", base, err)
-		}
-		if errs := v.Validate(context.Background(), schema.GroupVersionKind{Group: "isms.dev", Version: "v1alpha1", Kind: "Control"}, obj); len(errs) > 0 {
-			t.Errorf("%s: the API server would refuse it: %v", base, errs.ToAggregate())
-		}
+	for base, data := range acceptedLibraryFiles(t, v, dir, "Control") {
 		var c ismsv1.Control
 		if err := yaml.UnmarshalStrict(data, &c); err != nil {
 			t.Fatalf("%s: %v", base, err)

@@ -24,32 +24,9 @@ func TestDocumentLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join("..", "..", "config", "library")
-	files, _ := filepath.Glob(filepath.Join(root, "documents", "*.yaml"))
-	kustomization, err := os.ReadFile(filepath.Join(root, "documents", "kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	attested := attestedLibraryControls(t, filepath.Join(root, "attested"))
 	found := map[string]bool{}
-	for _, f := range files {
-		base := filepath.Base(f)
-		if base == "kustomization.yaml" {
-			continue
-		}
-		if !strings.Contains(string(kustomization), "\n- "+base+"\n") {
-			t.Errorf("%s is not listed in the kustomization", base)
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(data, &obj); err != nil {
-			t.Fatalf("%s: %v", base, err)
-		}
-		if errs := v.Validate(context.Background(), schema.GroupVersionKind{Group: "isms.dev", Version: "v1alpha1", Kind: "Document"}, obj); len(errs) > 0 {
-			t.Errorf("%s: the API server would refuse it: %v", base, errs.ToAggregate())
-		}
+	for base, data := range acceptedLibraryFiles(t, v, filepath.Join(root, "documents"), "Document") {
 		var d ismsv1.Document
 		if err := yaml.UnmarshalStrict(data, &d); err != nil {
 			t.Fatalf("%s: %v", base, err)
