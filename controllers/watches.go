@@ -119,19 +119,43 @@ func (k *kindWatch) retire() []*evaluation.Subject {
 // the next watch is refused, so this bounds how long the objects of a kind the operator may
 // no longer read are taken as current. client-go's own is 5 to 10 minutes. In nanoseconds;
 // tests shorten it.
+//
+// A watch that streams the initial list (sendInitialEvents) is not cut to it: streaming
+// 100k Deployments takes longer than a minute, and a stream cut before its last object is
+// started again from the first, so the kind would never sync. It keeps the reflector's
+// timeout, and is stopped watchLifetime after the end of its initial events instead
+// (endAfterInitialEvents), so that the bound holds from the end of the list.
 var watchLifetime atomic.Int64
 
 func init() { watchLifetime.Store(int64(time.Minute)) }
 
-// watchTimeout is the timeoutSeconds of a watch request: the reflector's, cut to
-// watchLifetime and up to half as much again.
+// jitteredLifetime is watchLifetime and up to half as much again, so that the watches of
+// many kinds do not all end at once.
+func jitteredLifetime() time.Duration {
+	return time.Duration(float64(watchLifetime.Load()) * (1 + rand.Float64()/2))
+}
+
+// watchTimeout is the timeoutSeconds of a watch request that resumes from a resourceVersion:
+// the reflector's, cut to jitteredLifetime.
 func watchTimeout(requested *int64) *int64 {
-	secs := int64(time.Duration(watchLifetime.Load()).Seconds() * (1 + rand.Float64()/2))
-	secs = max(secs, 1)
+	secs := max(int64(jitteredLifetime().Seconds()), 1)
 	if requested != nil && *requested < secs {
 		return requested
 	}
 	return &secs
+}
+
+// streamsInitialList reports whether a watch request starts with the kind's whole list.
+func streamsInitialList(opts metav1.ListOptions) bool {
+	return opts.SendInitialEvents != nil && *opts.SendInitialEvents
+}
+
+// endAfterInitialEvents stops a watch that streamed its initial list jitteredLifetime after the
+// bookmark that ends that list; the reflector then watches again from where it left off.
+func endAfterInitialEvents(w watch.Interface, bookmark *unstructured.Unstructured) {
+	if bookmark.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
+		time.AfterFunc(jitteredLifetime(), w.Stop) // Stop is idempotent: harmless if it ended before
+	}
 }
 
 // NewWatches returns a Watches that reports to handler.
@@ -332,7 +356,10 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 			return out, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.TimeoutSeconds = watchTimeout(opts.TimeoutSeconds)
+			streaming := streamsInitialList(opts)
+			if !streaming {
+				opts.TimeoutSeconds = watchTimeout(opts.TimeoutSeconds)
+			}
 			wi, err := resource.Watch(ctx, opts)
 			if err != nil {
 				return nil, err
@@ -348,6 +375,9 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 					ev.Object = &evaluation.Subject{ObjectMeta: metav1.ObjectMeta{
 						ResourceVersion: u.GetResourceVersion(), Annotations: u.GetAnnotations(),
 					}}
+					if streaming {
+						endAfterInitialEvents(wi, u)
+					}
 					return ev, true
 				}
 				s, err := subject.FromUnstructured(gvk, u, w.convert)
