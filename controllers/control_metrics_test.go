@@ -40,7 +40,7 @@ isms_control_errored_subjects{control="b"} 0
 		t.Error(err)
 	}
 
-	m.ObserveSweep("a", 3, 0.5, time.Unix(1000, 0))
+	m.ObserveSweep("a", 3, 2, 0.5, time.Unix(1000, 0))
 	m.SetFinding("a", "ns1", ismsv1.SeverityHigh, ismsv1.FindingOpen, true)
 	m.ForgetControl("a")
 	families, err := reg.Gather()
@@ -58,6 +58,29 @@ isms_control_errored_subjects{control="b"} 0
 	}
 }
 
+// A sweep's series say how many subjects it matched and how many of them kept their verdict.
+func TestSweepSeriesCountMatchedAndReusedSubjects(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.ObserveSweep("a", 5, 0, 0.5, time.Unix(1000, 0))
+	m.ObserveSweep("a", 5, 4, 0.01, time.Unix(1600, 0))
+	want := `
+# HELP isms_control_last_sweep_reused_subjects Subjects whose verdict the latest full evaluation kept because nothing it depends on changed.
+# TYPE isms_control_last_sweep_reused_subjects gauge
+isms_control_last_sweep_reused_subjects{control="a"} 4
+# HELP isms_control_last_sweep_subjects Subjects that matched the Control's targets in its latest full evaluation, evaluated or with their verdict kept (isms_control_last_sweep_reused_subjects).
+# TYPE isms_control_last_sweep_subjects gauge
+isms_control_last_sweep_subjects{control="a"} 5
+# HELP isms_control_sweeps_total Full evaluations of a Control against all its subjects.
+# TYPE isms_control_sweeps_total counter
+isms_control_sweeps_total{control="a"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "isms_control_last_sweep_reused_subjects",
+		"isms_control_last_sweep_subjects", "isms_control_sweeps_total"); err != nil {
+		t.Error(err)
+	}
+}
+
 // The last sweep time is the later of this process's sweeps and the status's lastSweep, so
 // that it survives a restart and is not moved back by a status the cache has not caught up on.
 func TestLastSweepTimeIsTheLatestKnown(t *testing.T) {
@@ -68,7 +91,7 @@ func TestLastSweepTimeIsTheLatestKnown(t *testing.T) {
 	if got := testutil.ToFloat64(m.lastSweepTime.WithLabelValues("a")); got != 2000 {
 		t.Errorf("from status: %v, want 2000", got)
 	}
-	m.ObserveSweep("a", 1, 0.1, time.Unix(3000, 0))
+	m.ObserveSweep("a", 1, 0, 0.1, time.Unix(3000, 0))
 	m.SetControl(c) // status still says 2000
 	if got := testutil.ToFloat64(m.lastSweepTime.WithLabelValues("a")); got != 3000 {
 		t.Errorf("after a sweep: %v, want 3000", got)

@@ -21,6 +21,7 @@ type Metrics struct {
 	lastSweepDuration  *prometheus.GaugeVec
 	sweeps             *prometheus.CounterVec
 	sweptSubjects      *prometheus.GaugeVec
+	reusedSubjects     *prometheus.GaugeVec
 	findings           *prometheus.GaugeVec
 	overdueFindings    *prometheus.GaugeVec
 	timeToRemediate    *prometheus.HistogramVec
@@ -98,7 +99,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"control"}),
 		sweptSubjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "isms_control_last_sweep_subjects",
-			Help: "Subjects that matched the Control's targets and were evaluated in its latest full evaluation.",
+			Help: "Subjects that matched the Control's targets in its latest full evaluation, evaluated or with their verdict kept (isms_control_last_sweep_reused_subjects).",
+		}, []string{"control"}),
+		reusedSubjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "isms_control_last_sweep_reused_subjects",
+			Help: "Subjects whose verdict the latest full evaluation kept because nothing it depends on changed.",
 		}, []string{"control"}),
 		findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "isms_findings",
@@ -127,7 +132,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, s := range allSeverities {
 		m.timeToRemediate.WithLabelValues(string(s))
 	}
-	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects,
+	reg.MustRegister(m.controls, m.openFindings, m.evaluationDuration, m.lastSweepDuration, m.sweeps, m.sweptSubjects, m.reusedSubjects,
 		m.findings, m.overdueFindings, m.timeToRemediate, m.controlResult, m.erroredSubjects, m.controlOverdue,
 		m.lastSweepTime, m.sweepInterval, m.frameworkRatio, m.groupRatio, m.webhookRejections)
 	m.publish()
@@ -164,17 +169,19 @@ func (m *Metrics) ForgetControl(name string) {
 	delete(m.overdueByControl, name)
 	delete(m.lastSweeps, name)
 	m.publish()
-	for _, vec := range []*prometheus.GaugeVec{m.lastSweepDuration, m.sweptSubjects, m.erroredSubjects, m.controlOverdue, m.lastSweepTime, m.sweepInterval} {
+	for _, vec := range []*prometheus.GaugeVec{m.lastSweepDuration, m.sweptSubjects, m.reusedSubjects, m.erroredSubjects, m.controlOverdue, m.lastSweepTime, m.sweepInterval} {
 		vec.DeleteLabelValues(name)
 	}
 	m.sweeps.DeleteLabelValues(name)
 }
 
-// ObserveSweep records a full evaluation of a control, which ended at the time given.
-func (m *Metrics) ObserveSweep(control string, subjects int, seconds float64, ended time.Time) {
+// ObserveSweep records a full evaluation of a control, which ended at the time given: the
+// subjects it matched, and how many of them kept their verdict instead of being evaluated.
+func (m *Metrics) ObserveSweep(control string, subjects, reused int, seconds float64, ended time.Time) {
 	m.evaluationDuration.WithLabelValues("sweep").Observe(seconds)
 	m.lastSweepDuration.WithLabelValues(control).Set(seconds)
 	m.sweptSubjects.WithLabelValues(control).Set(float64(subjects))
+	m.reusedSubjects.WithLabelValues(control).Set(float64(reused))
 	m.sweeps.WithLabelValues(control).Inc()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -76,7 +76,7 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 
 // The series per Control, as docs/operations.md's cardinality table states them.
 const (
-	seriesPerEvaluatedControl = 8
+	seriesPerEvaluatedControl = 9
 	seriesPerAttestedControl  = 3
 )
 

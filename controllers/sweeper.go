@@ -161,7 +161,7 @@ func (s *Sweeper) sweep(ctx context.Context, batch map[string][]schema.GroupKind
 		sum := s.evaluator.Summarize(name)
 		evaluations += sum.SweepEvaluated
 		skipped += sum.SweepSkipped // verdicts kept: nothing they depend on changed
-		s.metrics.ObserveSweep(name, sum.Evaluated, took.Seconds(), start.Add(took))
+		s.metrics.ObserveSweep(name, sum.Evaluated, sum.SweepSkipped, took.Seconds(), start.Add(took))
 	}
 	s.log.V(1).Info("Swept controls", "controls", len(swept), "objects", len(subjects), "evaluations", evaluations, "skipped", skipped, "took", took)
 }

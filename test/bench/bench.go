@@ -48,7 +48,13 @@ type Config struct {
 	Evidence string `json:"evidence"`
 	// Soak, when set, churns for this long after the drift measurement and samples the
 	// manager's heap and goroutines (soakResult).
-	Soak          time.Duration `json:"soakSeconds,omitempty"`
+	Soak time.Duration `json:"soakSeconds,omitempty"`
+	// UnchangedInterval is the spec.interval set on every Control to measure a periodic sweep
+	// in which nothing changed (unchangedSweep); zero picks one from the full sweep's length.
+	UnchangedInterval time.Duration `json:"-"`
+	// Rest, when set, also measures the manager's CPU at rest over this long (rounded to whole
+	// default intervals, at least one) with every Control at the default interval.
+	Rest          time.Duration `json:"-"`
 	ManagerBinary string        `json:"-"`
 	RepoRoot      string        `json:"-"`
 	WorkDir       string        `json:"-"`
@@ -78,6 +84,11 @@ type Results struct {
 	Findings   footprint   `json:"findings"`
 	// Evidence is what the ledger recorded (zero with -evidence=off).
 	Evidence evidenceResult `json:"evidence"`
+	// UnchangedSweep is every Control's periodic sweep in which nothing changed, against the
+	// full sweep just before it; Rest is the manager's CPU at rest, projected from it (and
+	// measured over real default intervals with -rest).
+	UnchangedSweep unchangedSweep `json:"unchangedSweep"`
+	Rest           restCPU        `json:"cpuAtRest"`
 	// SweepLedgerOff is the full sweep with the ledger off, with -evidence=both.
 	SweepLedgerOff *sweepResult `json:"sweepLedgerOff,omitempty"`
 }
@@ -273,6 +284,10 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		return nil, err
 	}
 	if res.Evidence, err = measureEvidence(mgr, cfg.WorkDir, ledgerOn); err != nil {
+		return nil, err
+	}
+	// After the drift and soak phases, whose churn has stopped: nothing changes in it.
+	if res.UnchangedSweep, res.Rest, err = measureRest(ctx, c, cfg, mgr, controls, res.Sweep.WallSeconds, progress); err != nil {
 		return nil, err
 	}
 	if cfg.Evidence == "both" {

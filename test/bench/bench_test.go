@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,7 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		t.Fatalf("building the manager: %v\n%s", err, out)
 	}
 	cfg := Config{Objects: 1000, Namespaces: 10, Violating: 0.1, Flips: 20, ChurnPerSecond: 20,
-		Soak: 3 * time.Second, ManagerBinary: manager, RepoRoot: root, WorkDir: dir}
+		Soak: 3 * time.Second, UnchangedInterval: shortUnchangedInterval, ManagerBinary: manager, RepoRoot: root, WorkDir: dir}
 	res, err := Run(context.Background(), cfg, func(msg string) { t.Log(msg) })
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "manager.log"))
@@ -63,6 +64,8 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"evidence leaves":               res.Evidence.Enabled && res.Evidence.Appended > 0 && res.Evidence.Leaves >= res.Evidence.Appended && res.Evidence.DBBytes > 0,
 		"evidence without drops":        res.Evidence.Dropped == 0,
 		"soak samples":                  res.Soak != nil && len(res.Soak.Samples) == soakSamples+1 && res.Soak.Samples[0].Goroutines > 0 && res.Soak.Samples[0].HeapBytes > 0,
+		"unchanged sweep":               unchangedProduced(res.UnchangedSweep, res.Sweep.Evaluations),
+		"CPU at rest":                   restProduced(res.Rest),
 		"soak flips and churn":          res.Soak != nil && res.Soak.Flips > 0 && res.Soak.ChurnWrites > 0,
 	}
 	for figure, ok := range checks {
@@ -70,6 +73,21 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 			t.Errorf("figure missing or inconsistent: %s", figure)
 		}
 	}
+}
+
+// unchangedProduced: the unchanged sweep and the full one before it were measured, and it
+// matched the subjects the full sweep did, most of them with their verdict kept.
+func unchangedProduced(u unchangedSweep, evaluations int) bool {
+	finite := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+	return finite(u.Seconds) && finite(u.CPUSeconds) && finite(u.FullSeconds) && finite(u.FullCPUSeconds) &&
+		finite(u.FractionOfFull) && finite(u.CPUFractionOfFull) &&
+		u.ReusedSubjects+u.EvaluatedSubjects == evaluations && u.ReusedSubjects > u.EvaluatedSubjects
+}
+
+// restProduced: the idle window was measured (its CPU may round to zero) and the projection made.
+func restProduced(r restCPU) bool {
+	return r.IdleSeconds > 0 && r.IdleFractionOfCore >= 0 && r.DefaultIntervalSeconds == defaultInterval().Seconds() &&
+		r.SweepsFractionOfCore > 0 && r.ProjectedFractionOfCore >= r.SweepsFractionOfCore && !math.IsInf(r.ProjectedFractionOfCore, 0)
 }
 
 func tailBytes(b []byte, n int) []byte {

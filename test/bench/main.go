@@ -4,6 +4,7 @@
 //
 //	make bench                      # 10k Deployments in 100 namespaces, the sample controls
 //	make bench BENCH_ARGS="-objects 10000 -controls 50"
+//	make bench BENCH_ARGS="-rest 10m"   # also the CPU at rest over a real default interval
 //	make bench-peers                # the same estate, then Gatekeeper's audit on it (-peers)
 package main
 
@@ -23,6 +24,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
+// shortUnchangedInterval is -unchanged-interval in -short runs (and the test's): the idle
+// window and the unchanged sweep add about that much to the run.
+const shortUnchangedInterval = 10 * time.Second
+
 func main() {
 	cfg := Config{}
 	flag.IntVar(&cfg.Objects, "objects", 10000, "Deployments to load (up to 100000).")
@@ -37,17 +42,22 @@ func main() {
 	out := flag.String("out", "bench-results", "Folder for the JSON results and the manager's log.")
 	flag.StringVar(&cfg.Evidence, "evidence", "on", "The evidence ledger: on, off, or both (the run with it on, then the full sweep again with it off).")
 	flag.DurationVar(&cfg.Soak, "soak", 0, "After the drift measurement, churn for this long (e.g. 10m) and sample the manager's heap and goroutines: neither may grow.")
+	flag.DurationVar(&cfg.UnchangedInterval, "unchanged-interval", 0, "The interval set on every control to time a periodic sweep in which nothing changed (at least 5s; 0: 3x the full sweep + 30s, at least 1m).")
+	flag.DurationVar(&cfg.Rest, "rest", 0, "Also measure the manager's CPU at rest over this long (e.g. 10m, rounded to whole default intervals) with the controls at the default interval.")
 	peers := flag.Bool("peers", false, "Compare with Gatekeeper: one privileged-container policy each, the manager first, then Gatekeeper's audit, on one control plane (make bench-peers).")
 	peer := PeerConfig{}
 	flag.StringVar(&peer.GatekeeperBinary, "gatekeeper", "", "With -peers: Gatekeeper's binary (hack/install-gatekeeper.sh).")
 	flag.StringVar(&peer.GatekeeperCRDs, "gatekeeper-crds", "", "With -peers: the folder of Gatekeeper's CRDs (hack/install-gatekeeper.sh --crds).")
 	flag.DurationVar(&peer.AuditInterval, "audit-interval", 30*time.Second, "With -peers: Gatekeeper's --audit-interval (whole seconds; its default is 60s).")
 	flag.IntVar(&peer.Flips, "peer-flips", 3, "With -peers: Deployments turned privileged, one at a time, to time until each side shows the violation.")
-	short := flag.Bool("short", false, "A quick run that checks every figure is produced (1k objects, 20 flips).")
+	short := flag.Bool("short", false, "A quick run that checks every figure is produced (1k objects, 20 flips, -unchanged-interval 10s unless set).")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
 	if *short {
 		cfg.Objects, cfg.Namespaces, cfg.Flips, cfg.ChurnPerSecond = 1000, 10, 20, 20
+		if cfg.UnchangedInterval == 0 {
+			cfg.UnchangedInterval = shortUnchangedInterval
+		}
 	}
 	var err error
 	if *peers {
@@ -67,6 +77,9 @@ func run(cfg Config, out string) error {
 	}
 	if cfg.Evidence != "on" && cfg.Evidence != "off" && cfg.Evidence != "both" {
 		return fmt.Errorf("-evidence must be on, off or both")
+	}
+	if cfg.UnchangedInterval != 0 && (cfg.UnchangedInterval < 5*time.Second || cfg.UnchangedInterval > 168*time.Hour) || cfg.Rest < 0 {
+		return fmt.Errorf("-unchanged-interval must be 0 or 5s..168h, -rest at least 0")
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench`")

@@ -35,6 +35,7 @@ func printTable(w io.Writer, r *Results) {
 	row("bytes per cached object", fmt.Sprintf("%.0f (%d objects)", r.Memory.BytesPerCachedObject, r.Memory.CachedObjects))
 	row("Findings in etcd", fmt.Sprintf("%d (%d open, %d failing control/namespace pairs), %d bytes, largest %d bytes (%s)",
 		r.Findings.Count, r.Findings.Open, r.Findings.FailingPairs, r.Findings.TotalBytes, r.Findings.LargestBytes, r.Findings.Largest))
+	printRest(row, r)
 	printEvidence(row, r)
 	if sk := r.Soak; sk != nil && len(sk.Samples) > 0 {
 		first, last := sk.Samples[0], sk.Samples[len(sk.Samples)-1]
@@ -42,6 +43,21 @@ func printTable(w io.Writer, r *Results) {
 			sk.Seconds, sk.ChurnWrites, sk.Flips, mib(first.HeapBytes), mib(last.HeapBytes), sk.HeapGrowth, first.Goroutines, last.Goroutines))
 	}
 	_ = tw.Flush()
+}
+
+// printRest reports the periodic sweep in which nothing changed and the CPU at rest.
+func printRest(row func(string, any), r *Results) {
+	u, rest := r.UnchangedSweep, r.Rest
+	row("unchanged sweep", fmt.Sprintf("%.3f s summed over %d controls (slowest %.3f s), manager CPU %.2f s: %.1f%% of the full sweep's %.2f s, %.1f%% of its %.2f s CPU; %d verdicts kept, %d evaluated (interval %.0f s)",
+		u.Seconds, u.Controls, u.SlowestSeconds, u.CPUSeconds, u.FractionOfFull*100, u.FullSeconds, u.CPUFractionOfFull*100, u.FullCPUSeconds,
+		u.ReusedSubjects, u.EvaluatedSubjects, u.IntervalSeconds))
+	row("manager CPU at rest (projected)", fmt.Sprintf("%.2f%% of a core at the default %.0f s interval: idle %.2f%% (%.2f s CPU over %.0f s with no sweep) + unchanged sweeps %.2f%% (%.2f s CPU every %.0f s)",
+		rest.ProjectedFractionOfCore*100, rest.DefaultIntervalSeconds, rest.IdleFractionOfCore*100, rest.IdleCPUSeconds, rest.IdleSeconds,
+		rest.SweepsFractionOfCore*100, u.CPUSeconds, rest.DefaultIntervalSeconds))
+	if m := rest.Measured; m != nil {
+		row("manager CPU at rest (measured)", fmt.Sprintf("%.2f%% of a core: %.2f s CPU over %.0f s, %d periodic sweep(s) per control",
+			m.FractionOfCore*100, m.CPUSeconds, m.WindowSeconds, m.SweepsPerControl))
+	}
 }
 
 // printEvidence reports what the ledger recorded, and its effect on the full sweep.
