@@ -128,11 +128,16 @@ const maxSpecializedKinds = 64
 //     input.parameters is not the object.
 //   - v := x, and v = x where v occurs nowhere else in the rule but as the head of references,
 //     make v hold x's paths, tracked by name over the whole rule; what v's uses read is read.
-//     Destructuring reads the whole of what it unifies.
+//     Destructuring reads the whole of what it unifies. A path a variable, a parameter or a
+//     reference holds is read as far as it exists (a field kept without its children), as
+//     the assignment or the call fails without it.
 //   - a call of one of the module's functions analyses its clauses with each parameter
-//     holding its argument's paths (memoized, and bounded by maxObjectAnalysisWork); a
-//     parameter that is a pattern reads its argument whole. A clause's value holding a part
-//     makes the call's result hold it. Every other call (builtins) reads its arguments whole.
+//     holding its argument's paths, or its value when it is a literal with no variables
+//     (memoized, and bounded by maxObjectAnalysisWork); a parameter that is a pattern reads its
+//     argument whole. A clause's value holding a part makes the call's result hold it. A call
+//     with an output argument, and every other call (builtins), reads its arguments whole,
+//     except object.get(x, path, default), which reads x down the literal strings path starts
+//     with (path a string or an array, or a parameter holding one).
 //   - a body whose top-level conjunction has a kind guard, x.kind == "K" (or =, either side),
 //     or x.kind in {"K", ...} (a set or array of literal strings), with x the object itself
 //     (input.review.object, a function parameter given the object, or a variable assigned it
@@ -145,6 +150,10 @@ const maxSpecializedKinds = 64
 // Every rule of the module is analysed, reachable from violation or not. A with modifier on
 // input or on a function, an import of input, a Rego construct the analysis does not know
 // and a fixpoint or work bound that runs out all read the whole object.
+//
+// The reads are computed at once for each kind the guards name, and once for all the others
+// (which fail every guard, as an object without a string kind does): nothing is computed or
+// locked at evaluation.
 func ObjectReadsOf(m *ast.Module) ObjectReads {
 	for _, imp := range m.Imports {
 		if ref, ok := imp.Path.Value.(ast.Ref); ok && ref.HasPrefix(ast.InputRootRef) {

@@ -68,6 +68,8 @@ var ObjectReadsCases = []ObjectReadsCase{
 	{"guard in a function", "ps(o) := o.spec.template.spec if o.kind == \"Deployment\"\nps(o) := o.spec if o.kind == \"Pod\"\nv := ps(" + obj + ").x", "kind spec.template.spec.x", "kind spec.x"},
 	{"guard on a parameter given a part", "f(o) := o.a if o.kind == \"Pod\"\nv := f(" + obj + ".spec)", "kind spec.a spec.kind", "kind spec.a spec.kind"},
 	{"guard on a parameter given something else", "f(o, p) := p.a if o.kind == \"Pod\"\nv := f({\"kind\": \"Pod\"}, " + obj + ".spec)", "kind spec.a", "kind spec.a"},
+	{"import of the object", "import input.review.object as o\nv := o.spec.a", "*", "*"},
+	{"import of input", "import input\nv := input.review.object.spec.a", "*", "*"},
 	{"template string", `v := $"{` + obj + `.spec.a}"`, "*", "*"},
 }
 
