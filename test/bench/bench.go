@@ -153,6 +153,17 @@ type footprint struct {
 
 const operatorNamespace = "isms-system"
 
+// evaluationTimeout is how long the benchmark waits for an evaluation of every Control (the
+// first one, a sweep) or for the reconcilers to be idle before it gives up: 10 minutes, or
+// longer for a run that would take longer at 2,000 evaluations a second (100k × 50 is 5M
+// evaluations, and its first evaluation took over 10 minutes on a loaded 2-core machine).
+var evaluationTimeout = 10 * time.Minute
+
+// setEvaluationTimeout sizes evaluationTimeout for cfg's objects and controls.
+func setEvaluationTimeout(cfg Config, controls int) {
+	evaluationTimeout = max(10*time.Minute, time.Duration(cfg.Objects*controls/2000)*time.Second)
+}
+
 // Run starts a control plane, loads the estate, runs the manager and measures it.
 func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, error) {
 	res := &Results{Config: cfg, Started: time.Now().UTC(), Machine: machine()}
@@ -161,6 +172,7 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		return nil, err
 	}
 	res.Config.Controls = len(controls)
+	setEvaluationTimeout(cfg, len(controls))
 
 	plane, err := startEstate(ctx, cfg, nil, progress)
 	if err != nil {
@@ -199,11 +211,11 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 			return nil, fmt.Errorf("creating control %s: %w", controls[i].Name, err)
 		}
 	}
-	if err := waitForSweeps(ctx, c, mgr, controls, nil, 10*time.Minute); err != nil {
+	if err := waitForSweeps(ctx, c, mgr, controls, nil, evaluationTimeout); err != nil {
 		return nil, err
 	}
 	res.InitialSeconds = time.Since(start).Seconds()
-	if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+	if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
 		return nil, err
 	}
 	res.SettledSeconds = time.Since(start).Seconds()
@@ -367,7 +379,7 @@ func fastestSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mg
 		if run == 0 || sweep.PerSecond > best.PerSecond {
 			best = sweep
 		}
-		if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+		if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
 			return best, err
 		}
 	}
@@ -377,10 +389,10 @@ func fastestSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mg
 // sweepAfterStart waits for a newly started manager's first evaluation, then measures the
 // full sweep as the main run does.
 func sweepAfterStart(ctx context.Context, c client.Client, restCfg *rest.Config, mgr *managerProcess, controls []ismsv1.Control) (*sweepResult, error) {
-	if err := waitForSweeps(ctx, c, mgr, controls, nil, 10*time.Minute); err != nil {
+	if err := waitForSweeps(ctx, c, mgr, controls, nil, evaluationTimeout); err != nil {
 		return nil, err
 	}
-	if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+	if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
 		return nil, err
 	}
 	sweep, err := fastestSweep(ctx, c, restCfg, mgr, controls, 21)
@@ -571,7 +583,7 @@ func measureSweep(ctx context.Context, c client.Client, restCfg *rest.Config, mg
 			return res, err
 		}
 	}
-	if err := waitForSweeps(ctx, c, mgr, controls, before, 10*time.Minute); err != nil {
+	if err := waitForSweeps(ctx, c, mgr, controls, before, evaluationTimeout); err != nil {
 		return res, err
 	}
 	res.WallSeconds = time.Since(start).Seconds()

@@ -187,10 +187,10 @@ func measureOurs(ctx context.Context, plane *estate, cfg Config, flippers []int,
 	if err := c.Create(ctx, &control); err != nil {
 		return f, fmt.Errorf("creating control %s: %w", control.Name, err)
 	}
-	if err := waitForSweeps(ctx, c, mgr, controls, nil, 10*time.Minute); err != nil {
+	if err := waitForSweeps(ctx, c, mgr, controls, nil, evaluationTimeout); err != nil {
 		return f, err
 	}
-	if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+	if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
 		return f, err
 	}
 	f.FirstResultSeconds = time.Since(start).Seconds()
@@ -211,7 +211,7 @@ func measureOurs(ctx context.Context, plane *estate, cfg Config, flippers []int,
 			f.SweepSeconds, f.CPUSeconds = sweep.WallSeconds, sweep.CPUSeconds["manager"]
 			f.ControlPlaneCPUSeconds = sweep.CPUSeconds["kube-apiserver"] + sweep.CPUSeconds["etcd"]
 		}
-		if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+		if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
 			return f, err
 		}
 	}

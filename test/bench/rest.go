@@ -231,10 +231,10 @@ func checkOneSweepAfter(controls []ismsv1.Control, full, unchanged sweepCycle, i
 // server, not the manager, while the sweeps run: scraping the manager would add to its CPU.
 func awaitSweepCycle(ctx context.Context, c client.Client, mgr *managerProcess, controls []ismsv1.Control, cpuBefore float64, after map[string]time.Time) (sweepCycle, error) {
 	var cycle sweepCycle
-	if err := waitForStatusSweeps(ctx, c, controls, after, 10*time.Minute); err != nil {
+	if err := waitForStatusSweeps(ctx, c, controls, after, evaluationTimeout); err != nil {
 		return cycle, err
 	}
-	if err := waitForIdle(ctx, mgr, 10*time.Minute); err != nil {
+	if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
 		return cycle, err
 	}
 	cycle.idleAt, cycle.cpuAt = time.Now(), managerCPU(mgr)
