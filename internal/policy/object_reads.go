@@ -137,7 +137,9 @@ const maxSpecializedKinds = 64
 //     argument whole. A clause's value holding a part makes the call's result hold it. A call
 //     with an output argument, and every other call (builtins), reads its arguments whole,
 //     except object.get(x, path, default), which reads x down the literal strings path starts
-//     with (path a string or an array, or a parameter holding one).
+//     with (path a string or an array, or a parameter holding one); of x input or
+//     input.review, those strings are read as the reference they spell (so
+//     object.get(input, "parameters", {}) reads nothing of the object).
 //   - a body whose top-level conjunction has a kind guard, x.kind == "K" (or =, either side),
 //     or x.kind in {"K", ...} (a set or array of literal strings), with x the object itself
 //     (input.review.object, a function parameter given the object, or a variable assigned it

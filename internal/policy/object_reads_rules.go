@@ -472,20 +472,13 @@ func (a *objectAnalysis) callee(name string, clauses []*ast.Rule, vals []abstrac
 // where object.get goes (path may be a parameter given a constant); each value on the way is kept as far as it is an object, and any
 // other value whole, so that it finds the same.
 func (a *objectAnalysis) objectGet(s *objectScope, args []*ast.Term) abstractValue {
-	x, path := a.eval(s, args[0]), a.eval(s, args[1])
+	path := a.eval(s, args[1])
 	a.readWhole(path)
 	if path.constant == nil {
 		path.constant = args[1]
 	}
-	var keys []*ast.Term
-	switch v := path.constant.Value.(type) {
-	case ast.String:
-		keys = []*ast.Term{path.constant}
-	case *ast.Array:
-		for i := range v.Len() {
-			keys = append(keys, v.Elem(i))
-		}
-	}
+	keys := objectGetKeys(path.constant)
+	x, keys := a.objectGetBase(s, args[0], keys)
 	for _, k := range keys {
 		key, ok := k.Value.(ast.String)
 		if !ok {
@@ -496,4 +489,42 @@ func (a *objectAnalysis) objectGet(s *objectScope, args []*ast.Term) abstractVal
 	a.readWhole(x)
 	a.readWhole(a.eval(s, args[2]))
 	return abstractValue{}
+}
+
+// objectGetKeys are the keys of an object.get path: the string itself, or the array's
+// elements; none for anything else.
+func objectGetKeys(path *ast.Term) []*ast.Term {
+	switch v := path.Value.(type) {
+	case ast.String:
+		return []*ast.Term{path}
+	case *ast.Array:
+		keys := make([]*ast.Term, 0, v.Len())
+		for i := range v.Len() {
+			keys = append(keys, v.Elem(i))
+		}
+		return keys
+	}
+	return nil
+}
+
+// objectGetBase is what object.get's object argument holds, and the keys that go on from it.
+// Of input (or input.review), the literal keys that lead to the object or to the parameters
+// are taken as the reference they spell, as in object.get(input, "parameters", {}) or
+// object.get(input, ["review", "object", "spec"], {}); any other key takes input whole.
+func (a *objectAnalysis) objectGetBase(s *objectScope, object *ast.Term, keys []*ast.Term) (abstractValue, []*ast.Term) {
+	ref, ok := object.Value.(ast.Ref)
+	if !ok || !ref[0].Equal(ast.InputRootDocument) || len(ref) > 2 || len(ref) == 2 && !ref[1].Equal(reviewKey) {
+		return a.eval(s, object), keys
+	}
+	ref = ref.Copy()
+	for len(ref) < len(objectRef) && len(keys) > 0 {
+		if _, ok := keys[0].Value.(ast.String); !ok {
+			break
+		}
+		ref, keys = append(ref, keys[0]), keys[1:]
+		if ref[len(ref)-1].Equal(parametersKey) && len(ref) == 2 {
+			return abstractValue{}, nil // input.parameters: nothing of the object
+		}
+	}
+	return a.eval(s, ast.NewTerm(ref)), keys
 }
