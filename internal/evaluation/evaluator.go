@@ -354,27 +354,17 @@ func (e *Evaluator) Progress() uint64 {
 }
 
 // objectValue builds a subject's engine value on first use, once for all the controls an event
-// or a sweep evaluates.
+// evaluates.
 type objectValue struct {
 	s *Subject
 	v ast.Value
-	// reads, in a sweep, say what its controls read of the subject: only that is built (see
-	// "Partial values" in reads.go). nil: the whole object.
-	reads *sweepReads
 }
 
 func (o *objectValue) get() ast.Value {
 	if o.v == nil {
-		o.v = o.build()
+		o.v = o.s.Materialize()
 	}
 	return o.v
-}
-
-func (o *objectValue) build() ast.Value {
-	if o.reads == nil || o.s.Value != nil || o.s.Compact == nil {
-		return o.s.Materialize()
-	}
-	return o.s.Compact.ValueOf(o.reads.of(o.s))
 }
 
 // Delete forgets a subject that no longer exists and returns the controls it affected.

@@ -183,7 +183,6 @@ func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects 
 	}
 	versions := make([]uint64, len(subjects))
 	const chunk = sweepChunk
-	reads := newSweepReads(jobs)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range max(1, min(e.workers, (len(subjects)+chunk-1)/chunk)) {
@@ -193,7 +192,7 @@ func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects 
 				if first >= len(subjects) || ctx.Err() != nil {
 					return
 				}
-				e.evaluateChunk(ctx, jobs, reads, subjects, versions, namespaceLabels, first, min(first+chunk, len(subjects)), batch)
+				e.evaluateChunk(ctx, jobs, subjects, versions, namespaceLabels, first, min(first+chunk, len(subjects)), batch)
 			}
 		})
 	}
@@ -203,7 +202,7 @@ func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects 
 
 // evaluateChunk evaluates subjects[first:end]: it matches them, looks up under e.mu the
 // verdicts it can keep, and evaluates the others outside the lock.
-func (e *Evaluator) evaluateChunk(ctx context.Context, jobs []*sweepJob, reads *sweepReads, subjects []*Subject, versions []uint64, namespaceLabels map[string]map[string]string, first, end int, batch uint64) {
+func (e *Evaluator) evaluateChunk(ctx context.Context, jobs []*sweepJob, subjects []*Subject, versions []uint64, namespaceLabels map[string]map[string]string, first, end int, batch uint64) {
 	anyVersion := false
 	for i := first; i < end; i++ {
 		s := subjects[i]
@@ -222,9 +221,9 @@ func (e *Evaluator) evaluateChunk(ctx context.Context, jobs []*sweepJob, reads *
 	}
 	for i := first; i < end; i++ {
 		s := subjects[i]
-		// Built once for all the controls, with what they read of it (reads.go), and garbage
-		// when the next object is evaluated: a sweep holds one engine value per goroutine.
-		object := objectValue{s: s, reads: reads}
+		// Built once for all the controls, and garbage when the next object is evaluated: a
+		// sweep holds one engine value per goroutine, not per object.
+		object := objectValue{s: s}
 		for _, job := range jobs {
 			if v := &job.verdicts[i]; v.matched && !v.reused {
 				*v = job.evaluate(ctx, &object)

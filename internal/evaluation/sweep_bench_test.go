@@ -3,19 +3,15 @@ package evaluation
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"testing"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	ismsv1 "github.com/isms-operator/isms-operator/api/v1alpha1"
 	"github.com/isms-operator/isms-operator/internal/policy"
-	"github.com/isms-operator/isms-operator/internal/policy/policytest"
-	"github.com/isms-operator/isms-operator/policies"
 )
 
 const benchPolicy = `package bench.privileged
@@ -177,83 +173,5 @@ func benchRedefine(b *testing.B, e *Evaluator, names []string, generation int64)
 		if err := e.SetControl(benchControl(name, generation, p)); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkSweepLibrary is BenchmarkSweep with four of the library's workload policies as
-// four controls, over Deployments of test/bench's shape: raw evaluates each policy against
-// values built beforehand; sweep-compact sweeps compact subjects, building what the policies
-// read of them (see "Partial values" in reads.go), and sweep-compact-whole builds them whole,
-// as before partial values (the same policies without their ObjectReads).
-func BenchmarkSweepLibrary(b *testing.B) {
-	const n = 500
-	names := []string{"drop-all-capabilities", "no-privileged-containers", "run-as-non-root", "read-only-root-filesystem"}
-	inv := policy.NewInventory()
-	engine := policy.NewEngine(inv, policy.Options{Timeout: time.Minute})
-	var compiled []*policy.Policy
-	for _, name := range names {
-		src, err := fs.ReadFile(policies.FS, name+"/policy.rego")
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := engine.Compile(context.Background(), string(src))
-		if err != nil {
-			b.Fatal(err)
-		}
-		compiled = append(compiled, p)
-	}
-	conv := policy.NewConverter()
-	gvk := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
-	values, subjects := make([]ast.Value, n), make([]*Subject, n)
-	for i := range subjects {
-		obj := policytest.BenchDeployment(i)
-		c, err := conv.Compact(obj)
-		if err != nil {
-			b.Fatal(err)
-		}
-		values[i] = c.Value()
-		subjects[i] = &Subject{GVK: gvk, Compact: c, ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("app-", i), Namespace: "shop", UID: types.UID(fmt.Sprint("uid-", i))}}
-	}
-	ctx := context.Background()
-	b.Run("raw", func(b *testing.B) {
-		for range b.N {
-			for _, v := range values {
-				for _, p := range compiled {
-					if _, err := p.Evaluate(ctx, policy.Input{Object: v}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*len(compiled)), "ns/eval")
-	})
-	b.Run("sweep-compact", benchSweepControls(compiled, subjects))
-	whole := make([]*policy.Policy, len(compiled))
-	for i, p := range compiled {
-		w := *p
-		w.ObjectReads = policy.ObjectReads{}
-		whole[i] = &w
-	}
-	b.Run("sweep-compact-whole", benchSweepControls(whole, subjects))
-}
-
-func benchSweepControls(compiled []*policy.Policy, subjects []*Subject) func(b *testing.B) {
-	return func(b *testing.B) {
-		e := NewEvaluator(policy.NewInventory(), "isms-system", nil)
-		e.workers = 1
-		var names []string
-		for i, p := range compiled {
-			names = append(names, fmt.Sprint("c-", i))
-			if err := e.SetControl(benchControl(names[i], 1, p)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ResetTimer()
-		for range b.N {
-			if _, err := e.SweepControls(context.Background(), names, func() []*Subject { return subjects }); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(subjects)*len(compiled)), "ns/eval")
 	}
 }

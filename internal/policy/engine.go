@@ -191,7 +191,7 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (p *Policy,
 		return nil, err
 	}
 	// Of the source, before the compiler rewrites the module.
-	reads, volatile, objectReads := InventoryReadsOf(module), VolatileCallsOf(module), ObjectReadsOf(module)
+	reads, volatile := InventoryReadsOf(module), VolatileCallsOf(module)
 
 	query, err := rego.New(
 		rego.ParsedModule(module),
@@ -205,7 +205,7 @@ func (e *Engine) compile(ctx context.Context, digest, source string) (p *Policy,
 		return nil, compileError("%s", err)
 	}
 	return &Policy{Digest: digest, Package: strings.TrimPrefix(pkg, "data."), InventoryReads: reads,
-		ObjectReads: objectReads, VolatileCalls: volatile, query: query, opts: e.opts, watchdog: e.watchdog}, nil
+		VolatileCalls: volatile, query: query, opts: e.opts, watchdog: e.watchdog}, nil
 }
 
 // violationContract is how a policy must define its result, quoted in compile errors.
@@ -263,10 +263,6 @@ type Policy struct {
 	Package string
 	// InventoryReads are the kinds the policy reads from data.inventory (InventoryReadsOf).
 	InventoryReads InventoryReads
-	// ObjectReads are the paths of input.review.object the policy can read, by the object's
-	// kind (ObjectReadsOf): a value built with only those (Compact.ValueOf) gets the same
-	// verdict as the whole object.
-	ObjectReads ObjectReads
 	// VolatileCalls are the builtins the policy calls whose result can change with time alone
 	// (VolatileCallsOf): its verdict on an unchanged object is never reused.
 	VolatileCalls []string
