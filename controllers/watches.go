@@ -124,7 +124,7 @@ func (k *kindWatch) retire() []*evaluation.Subject {
 // 100k Deployments takes longer than a minute, and a stream cut before its last object is
 // started again from the first, so the kind would never sync. It keeps the reflector's
 // timeout, and is stopped watchLifetime after the end of its initial events instead
-// (endAfterInitialEvents), so that the bound holds from the end of the list.
+// (subjectWatch), so that the bound holds from the end of the list.
 var watchLifetime atomic.Int64
 
 func init() { watchLifetime.Store(int64(time.Minute)) }
@@ -150,12 +150,61 @@ func streamsInitialList(opts metav1.ListOptions) bool {
 	return opts.SendInitialEvents != nil && *opts.SendInitialEvents
 }
 
-// endAfterInitialEvents stops a watch that streamed its initial list jitteredLifetime after the
-// bookmark that ends that list; the reflector then watches again from where it left off.
-func endAfterInitialEvents(w watch.Interface, bookmark *unstructured.Unstructured) {
-	if bookmark.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
-		time.AfterFunc(jitteredLifetime(), w.Stop) // Stop is idempotent: harmless if it ended before
+// subjectWatch passes a watch's events through convert, and, for a watch that streams the
+// initial list, ends jitteredLifetime after the bookmark that ends that list. It ends by closing its own channel, so that the reflector sees a
+// watch that ended and resumes from where it left off: stopping the request itself makes the
+// stream's decoder fail, and the error event that can follow makes the reflector list the
+// whole kind again.
+type subjectWatch struct {
+	in      watch.Interface
+	out     chan watch.Event
+	convert watch.FilterFunc
+	stop    chan struct{}
+	once    sync.Once
+}
+
+func newSubjectWatch(in watch.Interface, streaming bool, convert watch.FilterFunc) *subjectWatch {
+	w := &subjectWatch{in: in, out: make(chan watch.Event), convert: convert, stop: make(chan struct{})}
+	go w.run(streaming)
+	return w
+}
+
+func (w *subjectWatch) ResultChan() <-chan watch.Event { return w.out }
+
+// Stop ends the watch; it may be called more than once.
+func (w *subjectWatch) Stop() { w.once.Do(func() { close(w.stop) }) }
+
+func (w *subjectWatch) run(streaming bool) {
+	defer close(w.out)
+	defer w.in.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case ev, ok := <-w.in.ResultChan():
+			if !ok {
+				return
+			}
+			if streaming && endsInitialEvents(ev) {
+				time.AfterFunc(jitteredLifetime(), w.Stop)
+			}
+			ev, keep := w.convert(ev)
+			if !keep {
+				continue
+			}
+			select {
+			case w.out <- ev:
+			case <-w.stop:
+				return
+			}
+		}
 	}
+}
+
+// endsInitialEvents reports whether ev is the bookmark that ends a streamed initial list.
+func endsInitialEvents(ev watch.Event) bool {
+	u, ok := ev.Object.(*unstructured.Unstructured)
+	return ok && ev.Type == watch.Bookmark && u.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true"
 }
 
 // NewWatches returns a Watches that reports to handler.
@@ -364,7 +413,7 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 			if err != nil {
 				return nil, err
 			}
-			return watch.Filter(wi, func(ev watch.Event) (watch.Event, bool) {
+			return newSubjectWatch(wi, streaming, func(ev watch.Event) (watch.Event, bool) {
 				u, ok := ev.Object.(*unstructured.Unstructured)
 				if !ok {
 					return ev, true // an error status
@@ -375,9 +424,6 @@ func (w *Watches) subjectListWatch(mapping *meta.RESTMapping) cache.ListerWatche
 					ev.Object = &evaluation.Subject{ObjectMeta: metav1.ObjectMeta{
 						ResourceVersion: u.GetResourceVersion(), Annotations: u.GetAnnotations(),
 					}}
-					if streaming {
-						endAfterInitialEvents(wi, u)
-					}
 					return ev, true
 				}
 				s, err := subject.FromUnstructured(gvk, u, w.convert)
