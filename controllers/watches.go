@@ -151,10 +151,10 @@ func streamsInitialList(opts metav1.ListOptions) bool {
 }
 
 // subjectWatch passes a watch's events through convert, and, for a watch that streams the
-// initial list, ends jitteredLifetime after the bookmark that ends that list. It ends by closing its own channel, so that the reflector sees a
-// watch that ended and resumes from where it left off: stopping the request itself makes the
-// stream's decoder fail, and the error event that can follow makes the reflector list the
-// whole kind again.
+// initial list, ends jitteredLifetime after the bookmark that ends that list. It ends by
+// closing its own channel, so that the reflector sees a watch that ended and resumes from
+// where it left off: stopping the request itself makes the stream's decoder fail, and the
+// error event that can follow makes the reflector list the whole kind again.
 type subjectWatch struct {
 	in      watch.Interface
 	out     chan watch.Event
