@@ -66,7 +66,9 @@ func TestLeaderHandover(t *testing.T) {
 		moment, follower.name, takeover.Round(10*time.Millisecond), converged.Round(10*time.Millisecond))
 	// Expired, not released: the follower waits out the lease from the last renewal it saw
 	// (up to a retry period before the kill) and then tries every retry period (jittered 1.2x).
-	if takeover > leaseDuration+3*retryPeriod {
+	// Under make test's parallel packages its polls slip: 11.5 s was seen once in CI, 8.4-9.6 s
+	// with the package alone.
+	if takeover > leaseDuration+5*retryPeriod {
 		t.Errorf("the follower took over %s after the SIGKILL, want within the lease duration %s plus the retry period's slack", takeover, leaseDuration)
 	}
 	if takeover < leaseDuration-2*retryPeriod {
