@@ -154,7 +154,9 @@ func (l *Ledger) Append(ctx context.Context, leaves []Leaf) (uint64, error) {
 	head := Head{Size: size, Root: root, Checkpoint: signed, Time: now}
 	keep := l.lastKept.IsZero() || now.Sub(l.lastKept) >= l.opts.CheckpointEvery
 	if err := l.store.Commit(ctx, Batch{Records: records, Nodes: nodes, Head: head, KeepCheckpoint: keep}); err != nil {
-		return 0, fmt.Errorf("committing %d leaves: %w", len(records), err)
+		if !l.committedDespite(head) {
+			return 0, fmt.Errorf("committing %d leaves: %w", len(records), err)
+		}
 	}
 	l.rng, l.head, l.lastTime = rng, head, lastTime
 	if keep {
@@ -162,6 +164,22 @@ func (l *Ledger) Append(ctx context.Context, leaves []Leaf) (uint64, error) {
 	}
 	return first, nil
 }
+
+// committedDespite reports whether a batch whose Commit returned an error was committed all
+// the same: the store's head is the batch's head. A commit can land and still fail to report
+// it (the context ended or the connection broke after the database committed). The batch
+// was then retried with the same indexes and refused forever on the leaves' key, so the
+// writer stopped recording. The head is read with a context of its own, because the
+// caller's may be the one that ended.
+func (l *Ledger) committedDespite(want Head) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), headCheckTimeout)
+	defer cancel()
+	got, err := l.store.Head(ctx)
+	return err == nil && got.Size == want.Size && bytes.Equal(got.Root, want.Root)
+}
+
+// headCheckTimeout bounds committedDespite's read of the head.
+const headCheckTimeout = 5 * time.Second
 
 // encode turns leaves into records with consecutive indexes from first.
 func (l *Ledger) encode(leaves []Leaf, first uint64) ([]Record, time.Time, error) {

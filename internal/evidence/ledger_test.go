@@ -332,3 +332,68 @@ func TestLogPagesKeepTheStateInForce(t *testing.T) {
 		t.Errorf("paged log:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// lostReplyStore commits a batch and then reports an error, as when the context ends or the
+// connection breaks after the database committed; or, with dropCommit, fails without
+// committing.
+type lostReplyStore struct {
+	*memstore.Store
+	failNext   int
+	dropCommit bool
+}
+
+func (s *lostReplyStore) Commit(ctx context.Context, b evidence.Batch) error {
+	if s.failNext == 0 {
+		return s.Store.Commit(ctx, b)
+	}
+	s.failNext--
+	if !s.dropCommit {
+		if err := s.Store.Commit(ctx, b); err != nil {
+			return err
+		}
+	}
+	return context.Canceled
+}
+
+// TestACommitWhoseReplyWasLostIsNotRetriedForever: the Writer retries a failed batch with the
+// same indexes, so a batch that landed but reported an error used to be refused on every
+// retry (duplicate leaf keys in CI's PostgreSQL run) and the writer recorded nothing more.
+func TestACommitWhoseReplyWasLostIsNotRetriedForever(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		dropCommit bool
+		wantErr    bool
+	}{
+		{"committed, reply lost", false, false},
+		{"not committed", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &lostReplyStore{Store: memstore.New(), failNext: 1, dropCommit: tc.dropCommit}
+			keys := newKeys(t)
+			l, err := evidence.Open(ctx, st, keys, evidence.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := []evidence.Leaf{subject("c1", 0, t0), subject("c1", 1, t0)}
+			_, err = l.Append(ctx, first)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("append: err %v, want an error: %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				if l.Head().Size != 0 {
+					t.Fatalf("head moved to %d on a batch that was not committed", l.Head().Size)
+				}
+				if _, err := l.Append(ctx, first); err != nil {
+					t.Fatalf("retry: %v", err)
+				}
+			}
+			if at, err := l.Append(ctx, []evidence.Leaf{subject("c1", 2, t0.Add(time.Minute))}); err != nil || at != 2 {
+				t.Fatalf("next append: first index %d, err %v; want 2", at, err)
+			}
+			if sum, err := evidence.VerifyStore(ctx, st, keys.VerifierKey); err != nil || sum.Size != 3 {
+				t.Fatalf("verify: %+v, %v; want 3 leaves", sum, err)
+			}
+		})
+	}
+}
