@@ -44,8 +44,9 @@ type controlState struct {
 	inputs     controlInputs
 	epoch      uint64
 
-	// matched holds every matched subject, with what its verdict depended on.
-	matched map[types.UID]verdictMemo
+	// matched holds every matched subject, with what its verdict depended on, by the
+	// evaluator's slots (see "Dense verdict memos" in slots.go).
+	matched verdictMemos
 	// failing holds failing subjects by the namespace their Finding lives in.
 	failing map[string]map[types.UID]*SubjectResult
 	errored map[types.UID]*SubjectResult
@@ -136,6 +137,8 @@ type Evaluator struct {
 	mu              sync.Mutex
 	controls        map[string]*controlState
 	namespaceLabels map[string]map[string]string
+	// slots number the subjects the controls hold memos of (see slots.go).
+	slots subjectSlots
 }
 
 // NewEvaluator returns an evaluator whose policies read inv, and which files failing
@@ -188,7 +191,6 @@ func (e *Evaluator) SetControl(def ControlDefinition) error {
 	cs, ok := e.controls[def.Name]
 	if !ok {
 		cs = &controlState{
-			matched:  map[types.UID]verdictMemo{},
 			failing:  map[string]map[types.UID]*SubjectResult{},
 			errored:  map[types.UID]*SubjectResult{},
 			observed: map[string]time.Time{},
@@ -214,7 +216,10 @@ func (e *Evaluator) SetControl(def ControlDefinition) error {
 func (e *Evaluator) RemoveControl(name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.controls, name)
+	if cs, ok := e.controls[name]; ok {
+		cs.matched.releaseAll(&e.slots)
+		delete(e.controls, name)
+	}
 }
 
 // ControlsTargeting returns the controls whose subjects or inventory include kind gk.

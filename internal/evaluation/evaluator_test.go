@@ -768,6 +768,11 @@ func TestRemoveControl(t *testing.T) {
 	if sum := h.ev.Summarize("kept"); !sum.Known || sum.Failing != 0 {
 		t.Errorf("kept control: %+v", sum)
 	}
+	checkSlots(t, h.ev)
+	h.ev.RemoveControl("kept")
+	if n := h.ev.slots.live(); n != 0 {
+		t.Errorf("%d subjects keep a slot with no control left", n)
+	}
 }
 
 func TestControlsTargeting(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 //
 // A periodic sweep in which nothing changed would learn nothing from evaluating every
 // (control, subject) pair again. Each recorded verdict remembers what it depended on
-// (verdictMemo, kept in controlState.matched), and a sweep keeps the verdict instead of
+// (verdictMemo, kept in controlState.matched, see slots.go), and a sweep keeps the verdict instead of
 // evaluating when all of it is unchanged:
 //
 //   - the object: same uid (the key of the results) and same resourceVersion. Within one

@@ -278,9 +278,7 @@ func outcomeOf(e *Evaluator, control string) outcome {
 	sum.LastEvaluated, sum.LastSweep, sum.SweepEvaluated, sum.SweepSkipped = time.Time{}, time.Time{}, 0, 0
 	out := outcome{Summary: sum}
 	e.mu.Lock()
-	for uid := range e.controls[control].matched {
-		out.Matched = append(out.Matched, uid)
-	}
+	out.Matched = e.controls[control].matched.keys(&e.slots)
 	e.mu.Unlock()
 	slices.Sort(out.Matched)
 	failing, errored := e.NonPassing(control)
@@ -350,6 +348,7 @@ func runProperty(t *testing.T, seed uint64, steps int) (skipped int) {
 			done = append(done, w.change(t, in))
 		}
 		in.sweep(w)
+		checkSlots(t, in.ev)
 		want := full.evaluate(t, w)
 		for _, name := range slices.Sorted(mapsKeys(w.controls)) {
 			got, exp := outcomeOf(in.ev, name), outcomeOf(want, name)

@@ -65,11 +65,12 @@ func (e *Evaluator) record(cs *controlState, ref SubjectRef, res policy.Result, 
 func (e *Evaluator) recordResult(cs *controlState, ref SubjectRef, res policy.Result, err error, memo verdictMemo, now time.Time) bool {
 	cs.lastEvaluated = now
 	key := ref.key()
-	_, wasMatched := cs.matched[key]
-	cs.matched[key] = memo
+	if err != nil {
+		memo = verdictMemo{} // an error is evaluated again, whatever changed
+	}
+	wasMatched := cs.matched.set(&e.slots, key, memo)
 	ns := e.NamespaceOf(ref)
 	if err != nil {
-		cs.matched[key] = verdictMemo{} // an error is evaluated again, whatever changed
 		changed := e.removeFailing(cs, ns, key)
 		prev := cs.errored[key]
 		cs.errored[key] = &SubjectResult{Subject: ref, Err: err.Error(), Transient: transient(err)}
@@ -129,8 +130,7 @@ func (e *Evaluator) removeFailing(cs *controlState, ns string, uid types.UID) bo
 // forget drops a subject from a control's results and reports whether it was there.
 func (e *Evaluator) forget(cs *controlState, ref SubjectRef) bool {
 	key := ref.key()
-	_, matched := cs.matched[key]
-	delete(cs.matched, key)
+	matched := cs.matched.remove(&e.slots, key)
 	_, errored := cs.errored[key]
 	delete(cs.errored, key)
 	ns := e.NamespaceOf(ref)
@@ -186,7 +186,7 @@ func (e *Evaluator) Summarize(control string) Summary {
 		Known:         true,
 		Swept:         cs.swept,
 		Generation:    cs.def.Generation,
-		Evaluated:     len(cs.matched),
+		Evaluated:     cs.matched.len(),
 		Errored:       len(cs.errored),
 		LastEvaluated: cs.lastEvaluated,
 		LastSweep:     cs.lastSweep,

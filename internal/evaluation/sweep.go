@@ -103,13 +103,18 @@ func (e *Evaluator) SweepControls(ctx context.Context, controls []string, list f
 	return swept, ctx.Err()
 }
 
-// sweepJob is one control of a sweep: what it was when the sweep started, and a verdict slot
-// per subject.
+// sweepJob is one control of a sweep: what it was when the sweep started, a byte per
+// subject, and the verdicts that are not a plain pass.
 type sweepJob struct {
-	cs       *controlState
-	def      ControlDefinition
-	matcher  *Matcher
-	verdicts []verdict
+	cs      *controlState
+	def     ControlDefinition
+	matcher *Matcher
+	// states says, for each subject, whether the control matched it and kept its verdict.
+	states []subjectState
+	// outcomes are the verdicts that are not a plain pass (violations or an error), in the
+	// order the workers found them; sortOutcomes puts them in subject order for the merge.
+	outcomesMu sync.Mutex
+	outcomes   []sweepOutcome
 	// inputs is the control's inputsEpoch at the snapshot, and volatile says its policy's
 	// verdicts are never kept (see "Reused verdicts" in memo.go).
 	inputs   uint64
@@ -126,10 +131,10 @@ type sweepJob struct {
 }
 
 // evaluate judges one matched subject, unless the control has spent its budget.
-func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) verdict {
+func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) (policy.Result, error) {
 	if time.Duration(j.spent.Load()) >= j.budget {
 		j.overBudget.Store(true)
-		return verdict{matched: true, err: ErrSweepBudget}
+		return policy.Result{}, ErrSweepBudget
 	}
 	// The object's value is built once per sweep by whichever control reads it first: its cost
 	// is not that control's evaluation, and charging it would spend a fast control's budget on
@@ -139,16 +144,48 @@ func (j *sweepJob) evaluate(ctx context.Context, object *objectValue) verdict {
 	res, err := j.def.Policy.Evaluate(ctx, policy.Input{Object: value, Parameters: j.def.Parameters})
 	j.spent.Add(int64(time.Since(start)))
 	j.evaluated.Add(1)
-	return verdict{matched: true, res: res, err: err}
+	return res, err
 }
 
-// verdict is one evaluation of a sweep, kept small: a sweep holds one per (control, subject).
-type verdict struct {
-	matched bool
+// subjectState is what a sweep knows of one (control, subject) pair besides its outcome. A
+// sweep holds one per pair, so it is a byte: at 100k subjects and 50 controls, a verdict of
+// 56 bytes a pair (a Result and an error) was 280 MB for the sweep's length, and pointers the
+// collector scanned, where almost every pair passes.
+type subjectState uint8
+
+const (
+	// matched: the control's scope includes the subject.
+	matched subjectState = 1 << iota
 	// reused: the control's results hold this subject's verdict, which the merge keeps.
-	reused bool
-	res    policy.Result
-	err    error
+	reused
+)
+
+// sweepOutcome is a verdict that is not a plain pass: the subject's index in the sweep's list,
+// and the result or error.
+type sweepOutcome struct {
+	subject int
+	res     policy.Result
+	err     error
+}
+
+// passes says whether a verdict is a plain pass, which the sweep does not keep as an outcome.
+func passes(res policy.Result, err error) bool {
+	return err == nil && len(res.Violations) == 0 && res.Truncated == 0
+}
+
+// addOutcomes keeps a chunk's outcomes.
+func (j *sweepJob) addOutcomes(o []sweepOutcome) {
+	if len(o) == 0 {
+		return
+	}
+	j.outcomesMu.Lock()
+	j.outcomes = append(j.outcomes, o...)
+	j.outcomesMu.Unlock()
+}
+
+// sortOutcomes puts the outcomes in subject order, once the workers are done.
+func (j *sweepJob) sortOutcomes() {
+	slices.SortFunc(j.outcomes, func(a, b sweepOutcome) int { return a.subject - b.subject })
 }
 
 // sweepSnapshot takes what a sweep evaluates: the controls' definitions, and the namespace
@@ -179,7 +216,7 @@ const sweepChunk = 32
 // resourceVersions, as verdictMemo keeps them.
 func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects []*Subject, namespaceLabels map[string]map[string]string, batch uint64) []uint64 {
 	for _, job := range jobs {
-		job.verdicts = make([]verdict, len(subjects))
+		job.states = make([]subjectState, len(subjects))
 	}
 	versions := make([]uint64, len(subjects))
 	const chunk = sweepChunk
@@ -197,6 +234,9 @@ func (e *Evaluator) evaluateAll(ctx context.Context, jobs []*sweepJob, subjects 
 		})
 	}
 	wg.Wait()
+	for _, job := range jobs {
+		job.sortOutcomes()
+	}
 	return versions
 }
 
@@ -213,24 +253,38 @@ func (e *Evaluator) evaluateChunk(ctx context.Context, jobs []*sweepJob, subject
 			labels = s.Labels
 		}
 		for _, job := range jobs {
-			job.verdicts[i].matched = job.matcher.Matches(s, labels)
+			if job.matcher.Matches(s, labels) {
+				job.states[i] = matched
+			}
 		}
 	}
 	if anyVersion {
 		e.markReused(jobs, subjects, versions, first, end)
 	}
+	var found [][]sweepOutcome // by job, made at the chunk's first outcome
 	for i := first; i < end; i++ {
 		s := subjects[i]
 		// Built once for all the controls, and garbage when the next object is evaluated: a
 		// sweep holds one engine value per goroutine, not per object.
 		object := objectValue{s: s}
-		for _, job := range jobs {
-			if v := &job.verdicts[i]; v.matched && !v.reused {
-				*v = job.evaluate(ctx, &object)
+		for j, job := range jobs {
+			if job.states[i] != matched {
+				continue // not matched, or its verdict is kept
 			}
+			res, err := job.evaluate(ctx, &object)
+			if passes(res, err) {
+				continue
+			}
+			if found == nil {
+				found = make([][]sweepOutcome, len(jobs))
+			}
+			found[j] = append(found[j], sweepOutcome{subject: i, res: res, err: err})
 		}
 		atomic.StoreUint64(&s.sweptIn, batch)
 		e.progress.Add(1)
+	}
+	for j := range found {
+		jobs[j].addOutcomes(found[j])
 	}
 }
 
@@ -243,22 +297,22 @@ func (e *Evaluator) markReused(jobs []*sweepJob, subjects []*Subject, versions [
 	defer e.mu.Unlock()
 	for _, job := range jobs {
 		for i := first; i < end; i++ {
-			v := &job.verdicts[i]
-			if !v.matched || versions[i] == 0 {
+			if job.states[i] != matched || versions[i] == 0 {
 				continue
 			}
-			prev, known := job.cs.matched[subjects[i].Key()]
-			v.reused = reusable(prev, known, verdictMemo{resourceVersion: versions[i], inputs: job.inputs}, job.volatile)
-			if v.reused {
+			prev, known := job.cs.matched.get(&e.slots, subjects[i].Key())
+			if reusable(prev, known, verdictMemo{resourceVersion: versions[i], inputs: job.inputs}, job.volatile) {
+				job.states[i] |= reused
 				job.reused.Add(1)
 			}
 		}
 	}
 }
 
-// mergeSweep replaces a control's results with a sweep's (the job's verdicts on subjects,
-// whose resourceVersions are versions), except for the subjects events touched during the
-// sweep, whose results are the events' (mechanism 2 of "Events and sweeps"). It updates the
+// mergeSweep replaces a control's results with a sweep's (the job's verdicts on subjects, an
+// outcome or else a pass, whose resourceVersions are versions), except for the subjects
+// events touched during the sweep, whose results are the events' (mechanism 2 of "Events and
+// sweeps"). It updates the
 // results in place: a verdict the sweep kept is there already, so that a sweep in which
 // nothing changed costs no more than a look at each subject. Callers hold e.mu.
 func (e *Evaluator) mergeSweep(cs *controlState, job *sweepJob, subjects []*Subject, versions []uint64, touched map[types.UID]struct{}, now time.Time) {
@@ -266,15 +320,21 @@ func (e *Evaluator) mergeSweep(cs *controlState, job *sweepJob, subjects []*Subj
 	// when nothing fails there any more.
 	previous := slices.Collect(maps.Keys(cs.failing))
 	judged := 0 // subjects the sweep matched that no event touched
-	for i := range job.verdicts {
-		v := &job.verdicts[i]
-		if !v.matched || isTouched(touched, subjects[i].Key()) {
+	outcomes := job.outcomes
+	for i, st := range job.states {
+		var res policy.Result
+		var err error
+		if len(outcomes) > 0 && outcomes[0].subject == i {
+			res, err = outcomes[0].res, outcomes[0].err
+			outcomes = outcomes[1:]
+		}
+		if st&matched == 0 || isTouched(touched, subjects[i].Key()) {
 			continue
 		}
 		judged++
-		if !v.reused {
+		if st&reused == 0 {
 			// No namespace is marked dirty one by one: after a sweep all are (allDirty).
-			e.recordResult(cs, refOf(subjects[i]), v.res, v.err, verdictMemo{resourceVersion: versions[i], inputs: job.inputs}, now)
+			e.recordResult(cs, refOf(subjects[i]), res, err, verdictMemo{resourceVersion: versions[i], inputs: job.inputs}, now)
 		}
 	}
 	e.dropUnjudged(cs, job, subjects, touched, judged)
@@ -310,23 +370,23 @@ func isTouched(touched map[types.UID]struct{}, key types.UID) bool {
 func (e *Evaluator) dropUnjudged(cs *controlState, job *sweepJob, subjects []*Subject, touched map[types.UID]struct{}, judged int) {
 	held := judged
 	for key := range touched {
-		if _, ok := cs.matched[key]; ok {
+		if _, ok := cs.matched.get(&e.slots, key); ok {
 			held++
 		}
 	}
-	if len(cs.matched) == held {
+	if cs.matched.len() == held {
 		return
 	}
 	keep := make(map[types.UID]struct{}, judged+len(touched))
 	maps.Copy(keep, touched)
-	for i, v := range job.verdicts {
-		if v.matched {
+	for i, st := range job.states {
+		if st&matched != 0 {
 			keep[subjects[i].Key()] = struct{}{}
 		}
 	}
-	for key := range cs.matched {
+	for _, key := range cs.matched.keys(&e.slots) {
 		if _, ok := keep[key]; !ok {
-			delete(cs.matched, key)
+			cs.matched.remove(&e.slots, key)
 			delete(cs.errored, key)
 		}
 	}
