@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"math/bits"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -96,11 +97,13 @@ func (m *verdictMemos) set(t *subjectSlots, key types.UID, memo verdictMemo) boo
 		return true
 	}
 	slot := t.hold(key)
+	// Grown as append grows (the slots a slice never held are zero), so that numbering the
+	// subjects one by one costs no allocation each.
 	if need := int(slot) + 1; need > len(m.memos) {
-		m.memos = append(m.memos, make([]verdictMemo, need-len(m.memos))...)
+		m.memos = slices.Grow(m.memos, need-len(m.memos))[:need]
 	}
 	if need := int(slot>>6) + 1; need > len(m.held) {
-		m.held = append(m.held, make([]uint64, need-len(m.held))...)
+		m.held = slices.Grow(m.held, need-len(m.held))[:need]
 	}
 	m.held[slot>>6] |= 1 << (slot & 63)
 	m.memos[slot] = memo
