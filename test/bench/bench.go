@@ -67,6 +67,8 @@ type Results struct {
 	Started time.Time   `json:"started"`
 
 	LoadSeconds float64 `json:"loadSeconds"`
+	// Error, when set, is why the run stopped: the figures after that point are missing.
+	Error string `json:"error,omitempty"`
 
 	// InitialSeconds: from the Controls' creation to every Control evaluated, including the
 	// watches' initial list and conversion of every object.
@@ -165,18 +167,18 @@ func setEvaluationTimeout(cfg Config, controls int) {
 }
 
 // Run starts a control plane, loads the estate, runs the manager and measures it.
-func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, error) {
-	res := &Results{Config: cfg, Started: time.Now().UTC(), Machine: machine()}
+func Run(ctx context.Context, cfg Config, progress func(string)) (res *Results, err error) {
+	res = &Results{Config: cfg, Started: time.Now().UTC(), Machine: machine()}
 	controls, err := benchControls(cfg)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	res.Config.Controls = len(controls)
 	setEvaluationTimeout(cfg, len(controls))
 
 	plane, err := startEstate(ctx, cfg, nil, progress)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer plane.stop()
 	c, restCfg, kubeconfig := plane.client, plane.restCfg, plane.kubeconfig
@@ -186,16 +188,27 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	ledgerOn := cfg.Evidence != "off"
 	mgr, err := startManager(ctx, cfg.ManagerBinary, kubeconfig, operatorNamespace, cfg.WorkDir, ledgerOn)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	defer func() { mgr.stop() }()
+	defer func() {
+		if mgr != nil { // nil when its restart with the ledger off failed
+			mgr.stop()
+		}
+	}()
+	// A run that fails keeps what it measured (the caller writes it), with the manager's
+	// memory at the failure: a long run at 100k should not lose its figures to a late error.
+	defer func() {
+		if err != nil && mgr != nil && res.Memory.PeakRSSBytes == 0 {
+			res.Memory.SteadyRSSBytes, res.Memory.PeakRSSBytes, _ = mgr.rss()
+		}
+	}()
 	time.Sleep(2 * time.Second) // let the namespace watch settle before the baseline
 	if res.Memory.BaselineHeapBytes, err = mgr.heapAfterGC(); err != nil {
-		return nil, err
+		return res, err
 	}
 	// What the binary and runtime cost before any object is cached.
 	if res.Memory.BaselineRSSBytes, _, err = mgr.rss(); err != nil {
-		return nil, err
+		return res, err
 	}
 
 	progress(fmt.Sprintf("creating %d controls and waiting for their first evaluation", len(controls)))
@@ -208,30 +221,30 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 	start := time.Now()
 	for i := range controls {
 		if err := c.Create(ctx, &controls[i]); err != nil {
-			return nil, fmt.Errorf("creating control %s: %w", controls[i].Name, err)
+			return res, fmt.Errorf("creating control %s: %w", controls[i].Name, err)
 		}
 	}
 	if err := waitForSweeps(ctx, c, mgr, controls, nil, evaluationTimeout); err != nil {
-		return nil, err
+		return res, err
 	}
 	res.InitialSeconds = time.Since(start).Seconds()
 	if err := waitForIdle(ctx, mgr, evaluationTimeout); err != nil {
-		return nil, err
+		return res, err
 	}
 	res.SettledSeconds = time.Since(start).Seconds()
 	if initialProfile != nil {
 		if err := <-initialProfile; err != nil {
-			return nil, fmt.Errorf("profiling the first evaluation: %w", err)
+			return res, fmt.Errorf("profiling the first evaluation: %w", err)
 		}
 		progress("CPU profile of the first 10 s of the first evaluation: " + filepath.Join(cfg.WorkDir, "initial.cpu.pprof"))
 	}
 	if res.Memory.LoadedHeapBytes, err = mgr.heapAfterGC(); err != nil {
-		return nil, err
+		return res, err
 	}
 	if cfg.Profile {
 		path := filepath.Join(cfg.WorkDir, "loaded.heap.pprof")
 		if err := mgr.saveProfile("heap", path); err != nil {
-			return nil, fmt.Errorf("saving the heap profile: %w", err)
+			return res, fmt.Errorf("saving the heap profile: %w", err)
 		}
 		progress("heap profile after the first evaluation: " + path)
 	}
@@ -248,11 +261,11 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		time.Sleep(200 * time.Millisecond)
 	}
 	if res.Sweep, err = fastestSweep(ctx, c, restCfg, mgr, controls, 11); err != nil {
-		return nil, err
+		return res, err
 	}
 	if profiled != nil {
 		if err := <-profiled; err != nil {
-			return nil, fmt.Errorf("profiling the sweep: %w", err)
+			return res, fmt.Errorf("profiling the sweep: %w", err)
 		}
 		progress("CPU profile of the sweep: " + filepath.Join(cfg.WorkDir, "sweep.cpu.pprof"))
 	}
@@ -264,7 +277,7 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 		{Group: "networking.k8s.io", Kind: "NetworkPolicy"}: {Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
 	}
 	if res.Raw, err = measureRawLimit(ctx, c, controls, gvks); err != nil {
-		return nil, err
+		return res, err
 	}
 	if res.Raw.PerSecond > 0 {
 		res.SweepToRaw = res.Sweep.PerSecond / res.Raw.PerSecond
@@ -272,44 +285,44 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Results, erro
 
 	progress(fmt.Sprintf("measuring drift latency over %d flips with %.0f updates/s of churn", cfg.Flips, cfg.ChurnPerSecond))
 	if res.Drift, err = measureDrift(ctx, c, cfg, controls[0].Name, progress); err != nil {
-		return nil, err
+		return res, err
 	}
 
 	if cfg.Soak > 0 {
 		progress(fmt.Sprintf("soaking for %s: churn, a flip a second, the manager sampled %d times", cfg.Soak, soakSamples+1))
 		soak, err := measureSoak(ctx, c, cfg, mgr, progress)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		res.Soak = &soak
 	}
 	if res.Memory.SteadyHeapBytes, err = mgr.heapAfterGC(); err != nil {
-		return nil, err
+		return res, err
 	}
 	if err := mgr.saveMemStats(filepath.Join(cfg.WorkDir, "memstats.txt")); err != nil {
-		return nil, err
+		return res, err
 	}
 	if res.Memory.SteadyRSSBytes, res.Memory.PeakRSSBytes, err = mgr.rss(); err != nil {
-		return nil, err
+		return res, err
 	}
 	if res.Findings, err = measureFindings(ctx, c, controls); err != nil {
-		return nil, err
+		return res, err
 	}
 	if res.Evidence, err = measureEvidence(mgr, cfg.WorkDir, ledgerOn); err != nil {
-		return nil, err
+		return res, err
 	}
 	// After the drift and soak phases, whose churn has stopped: nothing changes in it.
 	if res.UnchangedSweep, res.Rest, err = measureRest(ctx, c, cfg, mgr, controls, res.Sweep.WallSeconds, progress); err != nil {
-		return nil, err
+		return res, err
 	}
 	if cfg.Evidence == "both" {
 		progress("re-sweeping every control with the evidence ledger off")
 		mgr.stop()
 		if mgr, err = startManager(ctx, cfg.ManagerBinary, kubeconfig, operatorNamespace, cfg.WorkDir, false); err != nil {
-			return nil, err
+			return res, err
 		}
 		if res.SweepLedgerOff, err = sweepAfterStart(ctx, c, restCfg, mgr, controls); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	return res, nil

@@ -53,6 +53,7 @@ func TestShortBenchmarkProducesEveryFigure(t *testing.T) {
 		"drift flips":                   res.Drift.Flips == cfg.Flips && len(res.Drift.latenciesSecs) > 0,
 		"drift percentiles":             res.Drift.P50ms > 0 && res.Drift.P99ms >= res.Drift.P50ms,
 		"churn":                         res.Drift.ChurnWrites > 0,
+		"every flip written":            res.Drift.FailedWrites == 0,
 		"peak RSS":                      res.Memory.PeakRSSBytes > 0 && res.Memory.PeakRSSBytes >= res.Memory.SteadyRSSBytes,
 		"API requests during the sweep": res.Sweep.APIRequests["PATCH controls"] >= res.Sweep.Controls,
 		"CPU during the sweep":          res.Sweep.CPUSeconds["manager"] > 0 && len(res.Sweep.CPUSeconds) == 4,

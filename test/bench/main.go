@@ -22,6 +22,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/isms-operator/isms-operator/internal/policy"
 )
 
 // shortUnchangedInterval is -unchanged-interval in -short runs (and the test's): the idle
@@ -96,19 +98,31 @@ func run(cfg Config, out string) error {
 		fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(start).Seconds(), msg)
 	})
 	if err != nil {
-		return fmt.Errorf("%w (manager log: %s)", err, filepath.Join(cfg.WorkDir, "manager.log"))
-	}
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+		err = fmt.Errorf("%w (manager log: %s)", err, filepath.Join(cfg.WorkDir, "manager.log"))
+		if res != nil {
+			res.Error = policy.Truncate(err.Error(), maxErrorLen)
+			if path, werr := writeResults(cfg.WorkDir, "results.partial.json", res); werr == nil {
+				fmt.Fprintf(os.Stderr, "bench: what was measured before the error: %s\n", path)
+			}
+		}
 		return err
 	}
-	path := filepath.Join(cfg.WorkDir, "results.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	path, err := writeResults(cfg.WorkDir, "results.json", res)
+	if err != nil {
 		return err
 	}
 	printTable(os.Stdout, res)
 	fmt.Printf("\nJSON: %s\n", path)
 	return nil
+}
+
+func writeResults(dir, name string, res *Results) (string, error) {
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, data, 0o644)
 }
 
 func runPeers(cfg Config, peer PeerConfig, out string) error {

@@ -30,6 +30,9 @@ func printTable(w io.Writer, r *Results) {
 	}
 	row("drift to Finding", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms over %d flips (%d timed out), churn %.0f updates/s",
 		r.Drift.P50ms, r.Drift.P95ms, r.Drift.P99ms, r.Drift.MaxMs, r.Drift.Flips, r.Drift.TimedOut, r.Drift.ChurnPerSec))
+	if r.Drift.FailedWrites > 0 {
+		row("drift flips not written", fmt.Sprintf("%d, the first: %s", r.Drift.FailedWrites, r.Drift.FirstWriteError))
+	}
 	row("manager RSS", fmt.Sprintf("peak %s, steady %s, before any Control %s", mib(r.Memory.PeakRSSBytes), mib(r.Memory.SteadyRSSBytes), mib(r.Memory.BaselineRSSBytes)))
 	row("manager Go heap (after GC)", fmt.Sprintf("baseline %s, loaded %s, steady %s", mib(r.Memory.BaselineHeapBytes), mib(r.Memory.LoadedHeapBytes), mib(r.Memory.SteadyHeapBytes)))
 	row("bytes per cached object", fmt.Sprintf("%.0f (%d objects)", r.Memory.BytesPerCachedObject, r.Memory.CachedObjects))
