@@ -316,9 +316,9 @@ func (e *Evaluator) markReused(jobs []*sweepJob, subjects []*Subject, versions [
 // mergeSweep replaces a control's results with a sweep's (the job's verdicts on subjects, an
 // outcome or else a pass, whose resourceVersions are versions), except for the subjects
 // events touched during the sweep, whose results are the events' (mechanism 2 of "Events and
-// sweeps"). It updates the
-// results in place: a verdict the sweep kept is there already, so that a sweep in which
-// nothing changed costs no more than a look at each subject. Callers hold e.mu.
+// sweeps"). It updates the results in place: a verdict the sweep kept is there already, so
+// that a sweep in which nothing changed costs no more than a look at each subject. Callers
+// hold e.mu.
 func (e *Evaluator) mergeSweep(cs *controlState, job *sweepJob, subjects []*Subject, versions []uint64, touched map[types.UID]struct{}, now time.Time) {
 	// Keep which namespaces had failures so that their Findings are revisited (and resolved)
 	// when nothing fails there any more.
